@@ -1,0 +1,69 @@
+/* Exposition: rendering a registry as Prometheus text 0.0.4 or OpenMetrics 1.0 text.
+ *
+ * Rendering reads the aggregates without stopping writers. Histograms are consistent while other
+ * threads observe: buckets are cumulative, the +Inf bucket equals _count, and _sum belongs to the
+ * same set of observations whenever a stable snapshot can be taken in a bounded number of retries
+ * (under extreme contention on one series the _sum may lag _count by in-flight observations).
+ * Families appear in definition order, series in creation order; the registry's own metrics last.
+ * Floats use the shortest decimal form that reads back exactly, NaN/+Inf/-Inf spelled as
+ * Prometheus wants, independent of the process locale. */
+#ifndef PROMEX_EXPO_H
+#define PROMEX_EXPO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "promex/error.h"
+#include "promex/export.h"
+#include "promex/metric.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum pmx_format {
+  PMX_FORMAT_TEXT = 0,    /* text/plain; version=0.0.4 */
+  PMX_FORMAT_OPENMETRICS  /* application/openmetrics-text; version=1.0.0 */
+} pmx_format_t;
+
+/* The Content-Type header value for a format. Static storage. */
+PMX_EXTERN const char *pmx_format_content_type(pmx_format_t fmt);
+
+/* Picks the format for an HTTP Accept header: OpenMetrics 1.0.0 when it is acceptable with a
+ * q-value higher than (or equal to, by order) text 0.0.4, otherwise text. NULL/empty/unparsable:
+ * text. Pure, thread-safe. */
+PMX_EXTERN pmx_format_t pmx_format_negotiate(const char *accept);
+
+/* True if an Accept-Encoding header value accepts gzip (q > 0). Pure, thread-safe. */
+PMX_EXTERN bool pmx_accepts_gzip(const char *accept_encoding);
+
+/* A growable output buffer. Zero-initialise for a library-owned buffer (free with
+ * pmx_buf_free); or point `data`/`cap` at caller memory and set `fixed` to forbid growth, in which
+ * case a render that does not fit returns PMX_ELIMIT with `len` = bytes that would be needed. */
+typedef struct pmx_buf {
+  char *data;
+  size_t len;
+  size_t cap;
+  bool fixed;
+} pmx_buf_t;
+
+/* Frees a library-owned buffer and zeroes it. Does nothing to a fixed buffer's memory. */
+PMX_EXTERN void pmx_buf_free(pmx_buf_t *buf);
+
+/* Appends the exposition of `reg` to `buf` (buf->len grows). Returns PMX_OK, PMX_EINVAL,
+ * PMX_ENOMEM, PMX_ELIMIT (fixed buffer too small; see pmx_buf_t). Thread-safe: any number of
+ * renders may run alongside updates and each other. */
+PMX_EXTERN int pmx_render(pmx_registry_t *reg, pmx_format_t fmt, pmx_buf_t *buf);
+
+/* Like pmx_render() for several registries into one exposition (one # EOF for OpenMetrics). */
+PMX_EXTERN int pmx_render_many(pmx_registry_t *const *regs, size_t n, pmx_format_t fmt,
+                               pmx_buf_t *buf);
+
+/* Compresses `in` as a gzip member into `out` (appended; library-owned or fixed as above).
+ * Returns PMX_OK, PMX_ENOMEM, PMX_ELIMIT, PMX_EIO (zlib failure). */
+PMX_EXTERN int pmx_gzip(const char *in, size_t len, pmx_buf_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

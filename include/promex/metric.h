@@ -1,0 +1,208 @@
+/* Metric definitions and the aggregation store (Telemetry.Metrics + the Prometheus core store).
+ *
+ * A registry holds metric families. A family is defined from a pmx_metric_def_t; it can be fed
+ * directly (pmx_metric_labels() + pmx_series_*) or from events (pmx_metric_attach(), which attaches
+ * a handler to the family's event on a bus). Each distinct set of label values is a series.
+ *
+ * Cost: once a series exists, an update is a lock-free lookup plus atomic adds: no malloc, no
+ * lock, no system call. Creating a series takes the family's mutex and allocates from the
+ * family's arena. Series are never freed while the registry lives (scrapes read them without a
+ * lock); memory is O(series), bounded by the per-family series limit, never O(events).
+ *
+ * Kinds (Telemetry.Metrics -> Prometheus):
+ *   PMX_COUNTER       counter: +1 per event (the measurement is only required to be present);
+ *                     direct API: pmx_series_add() with a value >= 0.
+ *   PMX_SUM           counter of the summed measurement (a gauge if `sum_as_gauge`, for sums
+ *                     that may go down).
+ *   PMX_LAST_VALUE    gauge: the latest measurement.
+ *   PMX_DISTRIBUTION  histogram: cumulative buckets (+Inf implicit), _sum, _count.
+ *   PMX_SUMMARY       refused at definition time with PMX_ENOTSUP: quantiles computed in-process
+ *                     are not aggregatable; use a distribution and histogram_quantile().
+ *
+ * Names: `name` is split into segments on '.' and joined with '_' (Telemetry.Metrics style:
+ * "http.request.duration.seconds" -> http_request_duration_seconds); `prefix`, when given, is
+ * prepended the same way. The result must match [a-zA-Z_:][a-zA-Z0-9_:]* and not start with "__";
+ * label names must match [a-zA-Z_][a-zA-Z0-9_]*, not start with "__", not be "le" (reserved for
+ * histograms) and be unique. A bad name is PMX_ENAME with err->text naming the metric and rule.
+ *
+ * Defaults as in Telemetry.Metrics: if `event_name` is NULL the event is the name without its last
+ * segment and the measurement is the last segment (so "http.request.duration" listens to
+ * "http.request" and reads "duration").
+ *
+ * Threading: every function is safe from any thread unless it says otherwise. */
+#ifndef PROMEX_METRIC_H
+#define PROMEX_METRIC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "promex/error.h"
+#include "promex/event.h"
+#include "promex/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PMX_MAX_TAGS 16               /* labels per metric */
+#define PMX_MAX_BUCKETS 128           /* finite buckets per histogram */
+#define PMX_MAX_LABEL_VALUE 1024      /* bytes; longer values skip the event (counted) */
+#define PMX_DEFAULT_MAX_SERIES 10000  /* per family, unless the definition or registry says */
+
+typedef struct pmx_registry pmx_registry_t;
+typedef struct pmx_metric pmx_metric_t;
+typedef struct pmx_series pmx_series_t;
+
+typedef enum pmx_metric_kind {
+  PMX_COUNTER = 0,
+  PMX_SUM,
+  PMX_LAST_VALUE,
+  PMX_DISTRIBUTION,
+  PMX_SUMMARY
+} pmx_metric_kind_t;
+
+/* Unit conversion of the measurement: from `unit_from` to `unit_to`. Time pairs convert from
+ * PMX_UNIT_NATIVE (nanoseconds, as spans measure) or between any two time units; byte pairs from
+ * bytes to kilobytes/megabytes (1000-based, as Telemetry.Metrics). Any other pair is PMX_EUNIT. */
+typedef enum pmx_unit {
+  PMX_UNIT_NONE = 0,
+  PMX_UNIT_NATIVE,
+  PMX_UNIT_SECOND,
+  PMX_UNIT_MILLISECOND,
+  PMX_UNIT_MICROSECOND,
+  PMX_UNIT_NANOSECOND,
+  PMX_UNIT_BYTE,
+  PMX_UNIT_KILOBYTE,
+  PMX_UNIT_MEGABYTE
+} pmx_unit_t;
+
+/* Measurement callback: computes the value from the event. Returns false when the value is not
+ * available (the event is then skipped for this metric and counted as missing_measurement). */
+typedef bool (*pmx_measure_fn)(const pmx_event_data_t *ev, double *value, void *ctx);
+
+/* Tag source: what tag_values returns. `items` may point into the event, to static strings or
+ * into `scratch` (for values formatted on the fly). */
+typedef struct pmx_tag_source {
+  pmx_meta_t items[2 * PMX_MAX_TAGS];
+  size_t n;
+  char scratch[512];
+} pmx_tag_source_t;
+
+/* tag_values callback: fills `out` from the event's metadata (out->n is 0 on entry). Tags are then
+ * looked up by key in `out` instead of the event's metadata. Return false to skip the event
+ * (counted as missing_tag). */
+typedef bool (*pmx_tag_values_fn)(const pmx_event_data_t *ev, pmx_tag_source_t *out, void *ctx);
+
+/* keep/drop predicate over the event. */
+typedef bool (*pmx_predicate_fn)(const pmx_event_data_t *ev, void *ctx);
+
+/* A metric definition. Everything is copied by pmx_metric_define(); the caller keeps ownership of
+ * its strings and arrays. Function pointers and their ctx are stored and must stay valid while the
+ * metric is attached. Zero-initialise and set what you need. */
+typedef struct pmx_metric_def {
+  pmx_metric_kind_t kind;
+  const char *prefix;            /* optional; e.g. "myapp_prom_ex_http" */
+  const char *name;              /* required; dotted or underscored */
+  const char *description;       /* HELP text; defaults to the metric name */
+  const char *event_name;        /* event to listen to; see defaults above */
+  const char *measurement;       /* measurement key; see defaults above */
+  pmx_measure_fn measure;        /* alternative to `measurement` */
+  void *measure_ctx;
+  const char *const *tags;       /* label names, in output order */
+  size_t n_tags;
+  pmx_tag_values_fn tag_values;  /* optional */
+  void *tag_values_ctx;
+  pmx_predicate_fn keep;         /* optional: record only if keep() is true */
+  pmx_predicate_fn drop;         /* optional: skip if drop() is true */
+  void *predicate_ctx;
+  pmx_unit_t unit_from;          /* PMX_UNIT_NONE for no conversion */
+  pmx_unit_t unit_to;
+  const double *buckets;         /* distribution: strictly increasing finite upper bounds */
+  size_t n_buckets;
+  size_t max_series;             /* 0: the registry's default */
+  bool sum_as_gauge;             /* PMX_SUM only: expose as gauge (sum may decrease) */
+} pmx_metric_def_t;
+
+/* Registry options. Zero-initialise for defaults. */
+typedef struct pmx_registry_opts {
+  size_t default_max_series;     /* 0: PMX_DEFAULT_MAX_SERIES */
+  /* Prefix of the registry's own metrics (series dropped at the limit, events skipped);
+   * NULL: "promex". The runtime sets "<app>_prom_ex_prom_ex". */
+  const char *own_metrics_prefix;
+  bool no_own_metrics;           /* do not expose them (benchmarks) */
+} pmx_registry_opts_t;
+
+/* Creates an empty registry. `opts` may be NULL (defaults) and is copied. *out is owned by the
+ * caller (pmx_registry_destroy). Returns PMX_OK, PMX_EINVAL or PMX_ENOMEM. */
+PMX_EXTERN int pmx_registry_new(const pmx_registry_opts_t *opts, pmx_registry_t **out);
+
+/* Detaches every attached metric and frees the registry, its metrics and series. NULL is a no-op.
+ * Must not race with any other use of the registry or its metrics. */
+PMX_EXTERN void pmx_registry_destroy(pmx_registry_t *reg);
+
+/* Validates `def` and adds a family to `reg`. On PMX_OK *out (optional) is a handle owned by the
+ * registry, valid until pmx_registry_destroy(). Errors (reg unchanged, *out NULL, `err` filled):
+ * PMX_EINVAL (missing name, bad buckets, too many tags, ...), PMX_ENAME (bad metric or label
+ * name), PMX_EUNIT, PMX_ENOTSUP (PMX_SUMMARY), PMX_EEXIST (a family of that name exists),
+ * PMX_ENOMEM. */
+PMX_EXTERN int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def,
+                                 pmx_metric_t **out, pmx_error_t *err);
+
+/* Attaches the family to its event on `bus` (handler id "pmx.metric.<name>"). Every event then
+ * updates the family; an event lacking the measurement or a tag, or with a too-long label value,
+ * is skipped for this metric and counted in <own prefix>_events_skipped_total{metric,reason}.
+ * Returns PMX_OK, PMX_EEXIST (already attached), PMX_EBUSY, PMX_EINVAL, PMX_ENOMEM. The metric
+ * must be detached (or the registry destroyed) before `bus` is destroyed. */
+PMX_EXTERN int pmx_metric_attach(pmx_metric_t *m, pmx_bus_t *bus, pmx_error_t *err);
+
+/* Detaches the family from its bus; after return no event updates it. Returns PMX_OK, PMX_ENOENT
+ * (not attached), PMX_EBUSY. */
+PMX_EXTERN int pmx_metric_detach(pmx_metric_t *m);
+
+/* Full Prometheus name of the family (owned by the registry). */
+PMX_EXTERN const char *pmx_metric_name(const pmx_metric_t *m);
+PMX_EXTERN pmx_metric_kind_t pmx_metric_kind(const pmx_metric_t *m);
+/* Number of series stored. */
+PMX_EXTERN size_t pmx_metric_series_count(const pmx_metric_t *m);
+/* Finds a family by full name; NULL if absent. Takes the registry mutex. */
+PMX_EXTERN pmx_metric_t *pmx_registry_find(pmx_registry_t *reg, const char *name);
+
+/* ---- Direct API (no events) ------------------------------------------------------------------
+ * pmx_metric_labels() finds or creates the series for `values` (one string per label, in the
+ * definition's order; n must equal the number of labels; NULL values means none for an unlabelled
+ * family). The series handle is owned by the registry and valid until pmx_registry_destroy(), so
+ * it may be cached. Returns PMX_OK; PMX_EINVAL (wrong count, NULL value, value longer than
+ * PMX_MAX_LABEL_VALUE); PMX_ELIMIT when the family is at its series limit (the attempt is counted
+ * in <own prefix>_series_dropped_total); PMX_ENOMEM. Lock-free when the series exists. */
+PMX_EXTERN int pmx_metric_labels(pmx_metric_t *m, const char *const *values, size_t n,
+                                 pmx_series_t **out);
+
+/* Series updates. Lock-free, allocation-free. They return PMX_OK, PMX_EINVAL (NaN or negative
+ * counter increment; nothing changed) or PMX_ETYPE (operation not valid for the kind):
+ *   add:     PMX_COUNTER/PMX_SUM (value >= 0 unless sum_as_gauge), PMX_LAST_VALUE (adds)
+ *   set:     PMX_LAST_VALUE, and PMX_SUM with sum_as_gauge
+ *   observe: PMX_DISTRIBUTION (NaN is rejected)
+ * Integral increments use a single atomic integer add; fractional ones a CAS loop on a double. */
+PMX_EXTERN int pmx_series_add(pmx_series_t *s, double value);
+PMX_EXTERN int pmx_series_inc(pmx_series_t *s);
+PMX_EXTERN int pmx_series_set(pmx_series_t *s, double value);
+PMX_EXTERN int pmx_series_observe(pmx_series_t *s, double value);
+
+/* Current value of a counter/sum/gauge series, or the count of a histogram series. */
+PMX_EXTERN double pmx_series_value(const pmx_series_t *s);
+
+/* A consistent snapshot of a histogram series. `cumulative` receives n_buckets + 1 counts (the
+ * last is +Inf and equals *count). Returns PMX_OK, PMX_ETYPE, PMX_EINVAL (cap too small). */
+PMX_EXTERN int pmx_series_histogram(const pmx_series_t *s, uint64_t *cumulative, size_t cap,
+                                    uint64_t *count, double *sum);
+
+/* Events skipped by this family since it was defined (all reasons), and series dropped at the
+ * limit. */
+PMX_EXTERN uint64_t pmx_metric_skipped_events(const pmx_metric_t *m);
+PMX_EXTERN uint64_t pmx_metric_dropped_series(const pmx_metric_t *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,159 @@
+/* This file is private to promex's core: the layout of metrics and series, shared by the store
+ * (metric_store.c), the event handler (metric_events.c) and the renderer (expo.c).
+ *
+ * Invariants:
+ * - Series live in their metric's arena and are never freed while the registry lives, so readers
+ *   (emit paths, renders) can hold pointers without a lock.
+ * - The series table is an open-addressing array of atomic pointers. Lookups are lock-free.
+ *   Inserts and growth happen under the metric mutex; growth publishes a new table and keeps the
+ *   old one until the registry dies (a reader may still be probing it; the tables' total size is
+ *   under twice the final one). A reader that misses in an old table falls to the locked path.
+ * - Series of a metric are also chained in creation order (`next`, written under the mutex with
+ *   release stores) for rendering. Metrics are chained in definition order the same way. */
+#ifndef PMX_CORE_INTERNAL_H
+#define PMX_CORE_INTERNAL_H
+
+#include <locale.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+#include "promex/event.h"
+#include "promex/expo.h"
+#include "promex/metric.h"
+
+bool pmx__valid_event_name(const char *name);
+
+/* Why an event was skipped for a metric; index into pmx_metric.skipped. */
+typedef enum skip_reason {
+  PMX__SKIP_MISSING_MEASUREMENT = 0,
+  PMX__SKIP_MISSING_TAG,
+  PMX__SKIP_LABEL_TOO_LONG,
+  PMX__SKIP_INVALID_LABEL,   /* not UTF-8 */
+  PMX__SKIP_INVALID_VALUE,   /* NaN, or negative for a counter */
+  PMX__SKIP_SERIES_LIMIT,    /* also counted in dropped */
+  PMX__SKIP_N
+} pmx__skip_reason_t;
+extern const char *const pmx__skip_reason_names[PMX__SKIP_N];
+
+/* A bump allocator: series and tables are allocated here and freed all at once. */
+typedef struct pmx__arena_chunk {
+  struct pmx__arena_chunk *next;
+  size_t used, cap;
+  _Alignas(16) unsigned char data[];
+} pmx__arena_chunk_t;
+typedef struct pmx__arena {
+  pmx__arena_chunk_t *head;
+  size_t next_cap;
+} pmx__arena_t;
+void *pmx__arena_alloc(pmx__arena_t *a, size_t size);
+void pmx__arena_free(pmx__arena_t *a);
+
+/* Counter/sum/gauge value: integral increments go to `ival` with one atomic add; everything else
+ * (fractions, gauge sets) to `fval` as double bits via CAS. The value is ival + fval. */
+typedef struct pmx__scalar {
+  _Atomic int64_t ival;
+  _Atomic uint64_t fbits;
+} pmx__scalar_t;
+
+/* Histogram aggregate. `started`/`done` count observations begun and finished: a render that
+ * reads done == started around its snapshot saw no observation in flight. buckets[n_buckets] is
+ * the +Inf bucket. Bucket counts are not cumulative here. */
+typedef struct pmx__hist {
+  _Atomic uint64_t started;
+  _Atomic uint64_t done;
+  _Atomic uint64_t sum_bits;
+  _Atomic uint64_t buckets[];
+} pmx__hist_t;
+
+struct pmx_series {
+  pmx_metric_t *metric;
+  _Atomic(pmx_series_t *) next; /* creation order */
+  uint64_t hash;
+  const char *labels;           /* n_tags NUL-terminated values, back to back */
+  /* A pmx__scalar_t or (distributions) a pmx__hist_t; see pmx__scalar()/pmx__hist(). */
+  _Alignas(8) unsigned char value[];
+};
+
+static inline pmx__scalar_t *pmx__scalar(const pmx_series_t *s) { return (pmx__scalar_t *)(void *)s->value; }
+static inline pmx__hist_t *pmx__hist(const pmx_series_t *s) { return (pmx__hist_t *)(void *)s->value; }
+
+typedef struct pmx__table {
+  size_t mask;
+  _Atomic(pmx_series_t *) slots[];
+} pmx__table_t;
+
+struct pmx_metric {
+  pmx_registry_t *reg;
+  _Atomic(pmx_metric_t *) next; /* definition order */
+  pmx_metric_kind_t kind;
+  bool sum_as_gauge;
+  char *name;          /* full Prometheus name */
+  char *help;
+  char *event_name;    /* NULL if unknown */
+  char *measurement;   /* NULL with `measure` */
+  pmx_measure_fn measure;
+  void *measure_ctx;
+  size_t n_tags;
+  char *tags[PMX_MAX_TAGS];
+  pmx_tag_values_fn tag_values;
+  void *tag_values_ctx;
+  pmx_predicate_fn keep, drop;
+  void *predicate_ctx;
+  double factor;       /* unit conversion multiplier; 1 when none */
+  size_t n_buckets;
+  double *buckets;
+  char **le_text;      /* per bucket, 0.0.4 form */
+  char **le_om;        /* per bucket, OpenMetrics canonical form */
+  size_t max_series;
+
+  pthread_mutex_t mu;  /* series creation */
+  pmx__arena_t arena;
+  _Atomic(pmx__table_t *) table;
+  pmx_series_t *head, *tail;
+  atomic_size_t n_series;
+  _Atomic uint64_t dropped;
+  _Atomic uint64_t skipped[PMX__SKIP_N];
+
+  pmx_bus_t *bus;      /* attached to, or NULL */
+  char *handler_id;
+};
+
+struct pmx_registry {
+  pthread_mutex_t mu;  /* definitions */
+  _Atomic(pmx_metric_t *) head;
+  pmx_metric_t *tail;
+  size_t default_max_series;
+  char *own_prefix;
+  bool no_own_metrics;
+  locale_t c_locale;   /* for locale-independent number formatting */
+};
+
+/* Series lookup/creation from label values whose lengths are known. */
+int pmx__series_get(pmx_metric_t *m, const char *const *values, const size_t *lens,
+                    pmx_series_t **out);
+void pmx__scalar_add(pmx__scalar_t *s, double v);
+void pmx__scalar_set(pmx__scalar_t *s, double v);
+void pmx__gauge_add(pmx__scalar_t *s, double v);
+double pmx__scalar_get(const pmx__scalar_t *s);
+void pmx__hist_observe(const pmx_metric_t *m, pmx__hist_t *h, double v);
+/* Consistent snapshot: cumulative[0..n_buckets] (last = +Inf = count). */
+void pmx__hist_snapshot(const pmx_metric_t *m, const pmx__hist_t *h, uint64_t *cumulative,
+                        uint64_t *count, double *sum);
+void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config);
+
+/* Number formatting (locale-independent only while the registry's C locale is in effect).
+ * Writes at most 32 bytes + NUL; returns the length. */
+size_t pmx__fmt_double(char *buf, double v);
+size_t pmx__fmt_u64(char *buf, uint64_t v);
+size_t pmx__fmt_i64(char *buf, int64_t v);
+
+/* Name rules. Returns NULL if valid, else a static description of the rule broken. */
+const char *pmx__metric_name_rule(const char *name);
+const char *pmx__label_name_rule(const char *name);
+bool pmx__valid_utf8(const char *s, size_t len);
+
+#endif

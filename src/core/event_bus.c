@@ -1,0 +1,385 @@
+/* The event bus: named events, handler attach/detach, lock-free emit.
+ *
+ * Invariants:
+ * - Each event holds an immutable snapshot (array of fn/config) of its handlers. Emit reads the
+ *   snapshot without a lock; attach/detach build a new snapshot under the bus mutex, publish it,
+ *   then wait for a grace period before freeing the old one. That wait is also what guarantees
+ *   that a detached handler is never called after detach returns.
+ * - Grace periods use two reader counters (one per epoch parity) striped across cache-line
+ *   padded slots so that emitting threads do not share a cache line. A writer flips the epoch
+ *   twice and waits for each parity to drain (the classic two-phase scheme: one flip is not enough
+ *   because a reader may have read the epoch just before the flip).
+ * - Event handles are never freed before the bus: instrumented code may cache them forever. */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/core_internal.h"
+#include "internal.h"
+#include "promex/event.h"
+
+#define READER_SLOTS 32
+#define EVENT_BUCKETS 256
+#define MAX_EVENT_NAME 255
+#define MAX_NESTED_EMITS 8
+
+typedef struct snapshot {
+  size_t n;
+  struct {
+    pmx_handler_fn fn;
+    void *config;
+  } items[];
+} snapshot_t;
+
+struct pmx_event {
+  _Atomic(snapshot_t *) snap; /* NULL while no handler is attached */
+  pmx_bus_t *bus;
+  struct pmx_event *hash_next;
+  char name[];
+};
+
+typedef struct handler {
+  char *id;
+  pmx_handler_fn fn;
+  void *config;
+  size_t n_events;
+  pmx_event_t **events;
+  struct handler *next; /* attach order */
+} handler_t;
+
+typedef struct reader_slot {
+  _Alignas(PMX_CACHELINE) atomic_long active[2];
+} reader_slot_t;
+
+struct pmx_bus {
+  reader_slot_t slots[READER_SLOTS];
+  atomic_uint epoch;
+  pthread_mutex_t mu;
+  pmx_event_t *buckets[EVENT_BUCKETS];
+  handler_t *handlers;
+};
+
+/* Which reader slot this thread uses, and which buses it is currently emitting on (to refuse
+ * attach/detach from inside a handler, which would wait for itself forever). */
+static atomic_uint next_slot;
+static _Thread_local unsigned my_slot = UINT32_MAX;
+static _Thread_local const pmx_bus_t *emitting[MAX_NESTED_EMITS];
+static _Thread_local unsigned emit_depth;
+
+static unsigned thread_slot(void) {
+  if (PMX_UNLIKELY(my_slot == UINT32_MAX)) {
+    my_slot = atomic_fetch_add_explicit(&next_slot, 1, memory_order_relaxed) % READER_SLOTS;
+  }
+  return my_slot;
+}
+
+static bool inside_handler_of(const pmx_bus_t *bus) {
+  unsigned n = emit_depth < MAX_NESTED_EMITS ? emit_depth : MAX_NESTED_EMITS;
+  for (unsigned i = 0; i < n; i++) {
+    if (emitting[i] == bus) return true;
+  }
+  return false;
+}
+
+static uint64_t name_hash(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+bool pmx__valid_event_name(const char *name) {
+  if (name == NULL || *name == '\0') return false;
+  size_t len = 0;
+  bool seg_start = true;
+  for (const char *p = name; *p; p++, len++) {
+    char c = *p;
+    if (c == '.') {
+      if (seg_start) return false; /* empty segment */
+      seg_start = true;
+      continue;
+    }
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-';
+    if (!ok) return false;
+    seg_start = false;
+  }
+  return !seg_start && len <= MAX_EVENT_NAME;
+}
+
+int pmx_bus_new(pmx_bus_t **out) {
+  if (out == NULL) return PMX_EINVAL;
+  *out = NULL;
+  pmx_bus_t *bus = calloc(1, sizeof *bus);
+  if (bus == NULL) return PMX_ENOMEM;
+  if (pthread_mutex_init(&bus->mu, NULL) != 0) {
+    free(bus);
+    return PMX_ENOMEM;
+  }
+  *out = bus;
+  return PMX_OK;
+}
+
+static void handler_free(handler_t *h) {
+  if (h == NULL) return;
+  free(h->id);
+  free(h->events);
+  free(h);
+}
+
+void pmx_bus_destroy(pmx_bus_t *bus) {
+  if (bus == NULL) return;
+  for (size_t i = 0; i < EVENT_BUCKETS; i++) {
+    pmx_event_t *ev = bus->buckets[i];
+    while (ev != NULL) {
+      pmx_event_t *next = ev->hash_next;
+      free(atomic_load(&ev->snap));
+      free(ev);
+      ev = next;
+    }
+  }
+  for (handler_t *h = bus->handlers; h != NULL;) {
+    handler_t *next = h->next;
+    handler_free(h);
+    h = next;
+  }
+  pthread_mutex_destroy(&bus->mu);
+  free(bus);
+}
+
+/* Finds or creates an event; bus->mu must be held. */
+static int event_get_locked(pmx_bus_t *bus, const char *name, pmx_event_t **out) {
+  size_t b = name_hash(name) % EVENT_BUCKETS;
+  for (pmx_event_t *ev = bus->buckets[b]; ev != NULL; ev = ev->hash_next) {
+    if (strcmp(ev->name, name) == 0) {
+      *out = ev;
+      return PMX_OK;
+    }
+  }
+  size_t len = strlen(name);
+  pmx_event_t *ev = calloc(1, sizeof *ev + len + 1);
+  if (ev == NULL) return PMX_ENOMEM;
+  memcpy(ev->name, name, len + 1);
+  ev->bus = bus;
+  atomic_init(&ev->snap, NULL);
+  ev->hash_next = bus->buckets[b];
+  bus->buckets[b] = ev;
+  *out = ev;
+  return PMX_OK;
+}
+
+int pmx_bus_event(pmx_bus_t *bus, const char *name, pmx_event_t **out) {
+  if (out != NULL) *out = NULL;
+  if (bus == NULL || out == NULL || !pmx__valid_event_name(name)) return PMX_EINVAL;
+  pthread_mutex_lock(&bus->mu);
+  int rc = event_get_locked(bus, name, out);
+  pthread_mutex_unlock(&bus->mu);
+  return rc;
+}
+
+const char *pmx_event_name(const pmx_event_t *ev) { return ev ? ev->name : NULL; }
+
+/* Waits until no emit that may have loaded a snapshot published before this call is running. */
+static void synchronize(pmx_bus_t *bus) {
+  for (int phase = 0; phase < 2; phase++) {
+    unsigned parity = atomic_fetch_add_explicit(&bus->epoch, 1, memory_order_seq_cst) & 1u;
+    for (size_t i = 0; i < READER_SLOTS; i++) {
+      unsigned spins = 0;
+      while (atomic_load_explicit(&bus->slots[i].active[parity], memory_order_seq_cst) != 0) {
+        if (++spins < 64) {
+          sched_yield();
+        } else {
+          struct timespec ts = {0, 50000};
+          nanosleep(&ts, NULL);
+        }
+      }
+    }
+  }
+}
+
+/* Builds the snapshot `ev` would have with the handlers in bus->handlers, skipping `skip`. */
+static snapshot_t *build_snapshot(pmx_bus_t *bus, pmx_event_t *ev, const handler_t *skip) {
+  size_t n = 0;
+  for (handler_t *h = bus->handlers; h != NULL; h = h->next) {
+    if (h == skip) continue;
+    for (size_t i = 0; i < h->n_events; i++) n += h->events[i] == ev;
+  }
+  snapshot_t *s = malloc(sizeof *s + n * sizeof s->items[0]);
+  if (s == NULL) return NULL;
+  s->n = 0;
+  for (handler_t *h = bus->handlers; h != NULL; h = h->next) {
+    if (h == skip) continue;
+    for (size_t i = 0; i < h->n_events; i++) {
+      if (h->events[i] == ev) {
+        s->items[s->n].fn = h->fn;
+        s->items[s->n].config = h->config;
+        s->n++;
+      }
+    }
+  }
+  return s;
+}
+
+/* Republishes the snapshots of `h`'s events (h linked in, or being removed when `removing`).
+ * All-or-nothing: every new snapshot is built before any is published. */
+static int republish(pmx_bus_t *bus, handler_t *h, bool removing) {
+  snapshot_t **fresh = calloc(h->n_events, sizeof *fresh);
+  if (fresh == NULL) return PMX_ENOMEM;
+  for (size_t i = 0; i < h->n_events; i++) {
+    bool dup = false; /* the same event listed twice: build it once */
+    for (size_t j = 0; j < i; j++) dup |= h->events[j] == h->events[i];
+    if (dup) continue;
+    fresh[i] = build_snapshot(bus, h->events[i], removing ? h : NULL);
+    if (fresh[i] == NULL) {
+      for (size_t j = 0; j < i; j++) free(fresh[j]);
+      free(fresh);
+      return PMX_ENOMEM;
+    }
+  }
+  snapshot_t **old = fresh; /* reuse the array to remember the old snapshots */
+  for (size_t i = 0; i < h->n_events; i++) {
+    if (fresh[i] == NULL) continue;
+    snapshot_t *s = fresh[i];
+    if (s->n == 0) {
+      free(s);
+      s = NULL;
+    }
+    old[i] = atomic_exchange_explicit(&h->events[i]->snap, s, memory_order_seq_cst);
+  }
+  synchronize(bus);
+  for (size_t i = 0; i < h->n_events; i++) free(old[i]);
+  free(old);
+  return PMX_OK;
+}
+
+static handler_t *find_handler(pmx_bus_t *bus, const char *id, handler_t ***link) {
+  handler_t **pp = &bus->handlers;
+  for (; *pp != NULL; pp = &(*pp)->next) {
+    if (strcmp((*pp)->id, id) == 0) {
+      if (link) *link = pp;
+      return *pp;
+    }
+  }
+  if (link) *link = pp;
+  return NULL;
+}
+
+int pmx_bus_attach_many(pmx_bus_t *bus, const char *id, const char *const *event_names, size_t n,
+                        pmx_handler_fn fn, void *config) {
+  if (bus == NULL || id == NULL || *id == '\0' || fn == NULL || n == 0 || event_names == NULL) {
+    return PMX_EINVAL;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (!pmx__valid_event_name(event_names[i])) return PMX_EINVAL;
+  }
+  if (inside_handler_of(bus)) return PMX_EBUSY;
+
+  handler_t *h = calloc(1, sizeof *h);
+  if (h == NULL) return PMX_ENOMEM;
+  h->id = pmx__strdup(id);
+  h->events = calloc(n, sizeof *h->events);
+  if (h->id == NULL || h->events == NULL) {
+    handler_free(h);
+    return PMX_ENOMEM;
+  }
+  h->fn = fn;
+  h->config = config;
+  h->n_events = n;
+
+  pthread_mutex_lock(&bus->mu);
+  handler_t **tail;
+  int rc = PMX_OK;
+  if (find_handler(bus, id, &tail) != NULL) rc = PMX_EEXIST;
+  /* Resolving may create events; an event created here and left without handlers is harmless. */
+  for (size_t i = 0; rc == PMX_OK && i < n; i++) rc = event_get_locked(bus, event_names[i], &h->events[i]);
+  if (rc == PMX_OK) {
+    *tail = h; /* appended: attach order is call order */
+    rc = republish(bus, h, false);
+    if (rc != PMX_OK) *tail = NULL;
+  }
+  pthread_mutex_unlock(&bus->mu);
+  if (rc != PMX_OK) handler_free(h);
+  return rc;
+}
+
+int pmx_bus_attach(pmx_bus_t *bus, const char *id, const char *event_name, pmx_handler_fn fn,
+                   void *config) {
+  return pmx_bus_attach_many(bus, id, &event_name, 1, fn, config);
+}
+
+int pmx_bus_detach(pmx_bus_t *bus, const char *id) {
+  if (bus == NULL || id == NULL) return PMX_EINVAL;
+  if (inside_handler_of(bus)) return PMX_EBUSY;
+  pthread_mutex_lock(&bus->mu);
+  handler_t **link;
+  handler_t *h = find_handler(bus, id, &link);
+  int rc = PMX_ENOENT;
+  if (h != NULL) {
+    rc = republish(bus, h, true);
+    if (rc == PMX_OK) *link = h->next;
+  }
+  pthread_mutex_unlock(&bus->mu);
+  if (rc == PMX_OK) handler_free(h);
+  return rc;
+}
+
+int pmx_emit(const pmx_event_t *ev, const pmx_measurement_t *measurements, size_t n_measurements,
+             const pmx_meta_t *metadata, size_t n_metadata) {
+  if (PMX_UNLIKELY(ev == NULL || (measurements == NULL && n_measurements != 0) ||
+                   (metadata == NULL && n_metadata != 0))) {
+    return PMX_EINVAL;
+  }
+  /* Fast path: nobody listens. Reading NULL needs no protection. */
+  if (atomic_load_explicit(&ev->snap, memory_order_relaxed) == NULL) return 0;
+
+  pmx_bus_t *bus = ev->bus;
+  reader_slot_t *slot = &bus->slots[thread_slot()];
+  unsigned parity = atomic_load_explicit(&bus->epoch, memory_order_relaxed) & 1u;
+  atomic_fetch_add_explicit(&slot->active[parity], 1, memory_order_seq_cst);
+  const snapshot_t *s = atomic_load_explicit(&ev->snap, memory_order_seq_cst);
+  int ran = 0;
+  if (s != NULL) {
+    pmx_event_data_t data = {ev, measurements, n_measurements, metadata, n_metadata};
+    if (emit_depth < MAX_NESTED_EMITS) emitting[emit_depth] = bus;
+    emit_depth++;
+    for (size_t i = 0; i < s->n; i++) s->items[i].fn(&data, s->items[i].config);
+    emit_depth--;
+    ran = (int)s->n;
+  }
+  atomic_fetch_sub_explicit(&slot->active[parity], 1, memory_order_release);
+  return ran;
+}
+
+int pmx_emit_name(pmx_bus_t *bus, const char *name, const pmx_measurement_t *measurements,
+                  size_t n_measurements, const pmx_meta_t *metadata, size_t n_metadata) {
+  pmx_event_t *ev;
+  int rc = pmx_bus_event(bus, name, &ev);
+  if (rc != PMX_OK) return rc;
+  return pmx_emit(ev, measurements, n_measurements, metadata, n_metadata);
+}
+
+/* Segment-wise prefix match: "http" matches "http" and "http.x", not "https". */
+static bool prefix_matches(const char *prefix, const char *name) {
+  if (prefix == NULL || *prefix == '\0') return true;
+  size_t n = strlen(prefix);
+  return strncmp(prefix, name, n) == 0 && (name[n] == '\0' || name[n] == '.');
+}
+
+int pmx_bus_list_handlers(pmx_bus_t *bus, const char *prefix, pmx_handler_info_t *out, size_t cap,
+                          size_t *n_total) {
+  if (bus == NULL || n_total == NULL || (out == NULL && cap != 0)) return PMX_EINVAL;
+  size_t n = 0;
+  pthread_mutex_lock(&bus->mu);
+  for (handler_t *h = bus->handlers; h != NULL; h = h->next) {
+    for (size_t i = 0; i < h->n_events; i++) {
+      if (!prefix_matches(prefix, h->events[i]->name)) continue;
+      if (n < cap) out[n] = (pmx_handler_info_t){h->id, h->events[i]->name, h->fn, h->config};
+      n++;
+    }
+  }
+  pthread_mutex_unlock(&bus->mu);
+  *n_total = n;
+  return PMX_OK;
+}

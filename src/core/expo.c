@@ -1,0 +1,255 @@
+/* Rendering registries as Prometheus text 0.0.4 or OpenMetrics 1.0 text.
+ *
+ * Output is written straight into the pmx_buf_t: each sample line is assembled in a small stack
+ * buffer where it fits and appended once, so a render costs one pass over the series. Numbers go
+ * through number_format.c under the C locale (uselocale is per thread, so the host program's
+ * locale is left alone). */
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/core_internal.h"
+
+typedef struct writer {
+  pmx_buf_t *buf;
+  int rc;
+  bool om;
+  bool overflow;  /* a fixed buffer is full: only count the bytes still to come */
+  size_t needed;
+} writer_t;
+
+static inline void put(writer_t *w, const char *s, size_t n) {
+  if (PMX_UNLIKELY(w->rc != PMX_OK)) return;
+  if (PMX_UNLIKELY(w->overflow)) {
+    w->needed += n;
+    return;
+  }
+  pmx_buf_t *b = w->buf;
+  if (PMX_LIKELY(b->len + n <= b->cap)) {
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    return;
+  }
+  int rc = pmx__buf_append(b, s, n);
+  if (rc == PMX_ELIMIT) {
+    w->overflow = true;
+    w->needed = b->len + n;
+  } else {
+    w->rc = rc;
+  }
+}
+
+static inline void puts_(writer_t *w, const char *s) { put(w, s, strlen(s)); }
+
+/* Escapes a label value (\\, \", \n) or HELP text (\\, \n; and \" for OpenMetrics). */
+static void put_escaped(writer_t *w, const char *s, bool quotes) {
+  const char *run = s;
+  for (const char *p = s; *p; p++) {
+    const char *rep = NULL;
+    if (*p == '\\') rep = "\\\\";
+    else if (*p == '\n') rep = "\\n";
+    else if (*p == '"' && quotes) rep = "\\\"";
+    if (rep) {
+      put(w, run, (size_t)(p - run));
+      put(w, rep, 2);
+      run = p + 1;
+    }
+  }
+  put(w, run, strlen(run));
+}
+
+/* Writes `{a="x",b="y"` (no closing brace) for a series; nothing for an unlabelled one. */
+static void put_labels_open(writer_t *w, const pmx_metric_t *m, const pmx_series_t *s) {
+  const char *v = s->labels;
+  for (size_t i = 0; i < m->n_tags; i++) {
+    put(w, i == 0 ? "{" : ",", 1);
+    puts_(w, m->tags[i]);
+    put(w, "=\"", 2);
+    put_escaped(w, v, true);
+    put(w, "\"", 1);
+    v += strlen(v) + 1;
+  }
+}
+
+static void put_sample(writer_t *w, const char *name, const char *suffix, const pmx_metric_t *m,
+                       const pmx_series_t *s, const char *le, const char *value, size_t vlen) {
+  puts_(w, name);
+  if (suffix) puts_(w, suffix);
+  put_labels_open(w, m, s);
+  if (le) {
+    put(w, m->n_tags ? ",le=\"" : "{le=\"", m->n_tags ? 5 : 5);
+    puts_(w, le);
+    put(w, "\"}", 2);
+  } else if (m->n_tags) {
+    put(w, "}", 1);
+  }
+  put(w, " ", 1);
+  put(w, value, vlen);
+  put(w, "\n", 1);
+}
+
+static const char *type_name(const pmx_metric_t *m) {
+  switch (m->kind) {
+    case PMX_COUNTER:
+      return "counter";
+    case PMX_SUM:
+      return m->sum_as_gauge ? "gauge" : "counter";
+    case PMX_LAST_VALUE:
+      return "gauge";
+    default:
+      return "histogram";
+  }
+}
+
+/* OpenMetrics names a counter family without its _total suffix; samples carry it. */
+static size_t family_len(const pmx_metric_t *m, bool om) {
+  size_t n = strlen(m->name);
+  bool counter = strcmp(type_name(m), "counter") == 0;
+  if (om && counter && n > 6 && strcmp(m->name + n - 6, "_total") == 0) return n - 6;
+  return n;
+}
+
+static void put_meta(writer_t *w, const char *family, size_t flen, const char *type, const char *help) {
+  if (w->om) {
+    put(w, "# TYPE ", 7);
+    put(w, family, flen);
+    put(w, " ", 1);
+    puts_(w, type);
+    put(w, "\n# HELP ", 8);
+    put(w, family, flen);
+    put(w, " ", 1);
+    put_escaped(w, help, true);
+    put(w, "\n", 1);
+  } else {
+    put(w, "# HELP ", 7);
+    put(w, family, flen);
+    put(w, " ", 1);
+    put_escaped(w, help, false);
+    put(w, "\n# TYPE ", 8);
+    put(w, family, flen);
+    put(w, " ", 1);
+    puts_(w, type);
+    put(w, "\n", 1);
+  }
+}
+
+static void render_metric(writer_t *w, const pmx_metric_t *m) {
+  const char *type = type_name(m);
+  size_t flen = family_len(m, w->om);
+  put_meta(w, m->name, flen, type, m->help);
+  bool counter = strcmp(type, "counter") == 0;
+  /* OpenMetrics counter samples must end in _total. */
+  const char *suffix = (w->om && counter && flen == strlen(m->name)) ? "_total" : NULL;
+  char num[48];
+  uint64_t cum[PMX_MAX_BUCKETS + 1];
+  for (const pmx_series_t *s = m->head; s != NULL;
+       s = atomic_load_explicit(&((pmx_series_t *)s)->next, memory_order_acquire)) {
+    if (m->kind != PMX_DISTRIBUTION) {
+      size_t n = pmx__fmt_double(num, pmx__scalar_get(pmx__scalar(s)));
+      put_sample(w, m->name, suffix, m, s, NULL, num, n);
+      continue;
+    }
+    uint64_t count;
+    double sum;
+    pmx__hist_snapshot(m, pmx__hist(s), cum, &count, &sum);
+    char *const *le = w->om ? m->le_om : m->le_text;
+    for (size_t i = 0; i < m->n_buckets; i++) {
+      size_t n = pmx__fmt_u64(num, cum[i]);
+      put_sample(w, m->name, "_bucket", m, s, le[i], num, n);
+    }
+    size_t n = pmx__fmt_u64(num, count);
+    put_sample(w, m->name, "_bucket", m, s, "+Inf", num, n);
+    put_sample(w, m->name, "_count", m, s, NULL, num, n);
+    n = pmx__fmt_double(num, sum);
+    put_sample(w, m->name, "_sum", m, s, NULL, num, n);
+  }
+}
+
+/* The registry's own metrics: series per metric, series dropped at the limit, events skipped. */
+static void put_own_line(writer_t *w, const char *prefix, const char *name, const char *metric,
+                         const char *reason, uint64_t value) {
+  char num[32];
+  puts_(w, prefix);
+  puts_(w, name);
+  put(w, "{metric=\"", 9);
+  put_escaped(w, metric, true);
+  if (reason) {
+    put(w, "\",reason=\"", 10);
+    puts_(w, reason);
+  }
+  put(w, "\"} ", 3);
+  size_t n = pmx__fmt_u64(num, value);
+  put(w, num, n);
+  put(w, "\n", 1);
+}
+
+static void render_own(writer_t *w, pmx_registry_t *reg) {
+  const char *p = reg->own_prefix;
+  char fam[320];
+  pmx_metric_t *head = atomic_load_explicit(&reg->head, memory_order_acquire);
+
+  snprintf(fam, sizeof fam, "%s_metric_series", p);
+  put_meta(w, fam, strlen(fam), "gauge", "Number of series stored per metric.");
+  for (pmx_metric_t *m = head; m; m = atomic_load_explicit(&m->next, memory_order_acquire)) {
+    put_own_line(w, p, "_metric_series", m->name, NULL, atomic_load(&m->n_series));
+  }
+  snprintf(fam, sizeof fam, "%s_series_dropped_total", p);
+  put_meta(w, fam, strlen(fam) - (w->om ? 6 : 0), "counter",
+           "New series not stored because the metric was at its series limit.");
+  for (pmx_metric_t *m = head; m; m = atomic_load_explicit(&m->next, memory_order_acquire)) {
+    put_own_line(w, p, "_series_dropped_total", m->name, NULL, atomic_load(&m->dropped));
+  }
+  snprintf(fam, sizeof fam, "%s_events_skipped_total", p);
+  put_meta(w, fam, strlen(fam) - (w->om ? 6 : 0), "counter",
+           "Events not recorded by a metric, by reason (missing measurement or tag, bad label or value, series limit).");
+  for (pmx_metric_t *m = head; m; m = atomic_load_explicit(&m->next, memory_order_acquire)) {
+    for (size_t r = 0; r < PMX__SKIP_N; r++) {
+      uint64_t v = atomic_load(&m->skipped[r]);
+      if (v) put_own_line(w, p, "_events_skipped_total", m->name, pmx__skip_reason_names[r], v);
+    }
+  }
+}
+
+static int render_into(pmx_registry_t *const *regs, size_t n, pmx_format_t fmt, pmx_buf_t *buf) {
+  if (regs == NULL || buf == NULL || (fmt != PMX_FORMAT_TEXT && fmt != PMX_FORMAT_OPENMETRICS)) {
+    return PMX_EINVAL;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (regs[i] == NULL) return PMX_EINVAL;
+  }
+  writer_t w = {buf, PMX_OK, fmt == PMX_FORMAT_OPENMETRICS, false, 0};
+  if (n == 0) {
+    if (w.om) puts_(&w, "# EOF\n");
+    if (w.overflow) buf->len = w.needed;
+    return w.overflow ? PMX_ELIMIT : w.rc;
+  }
+  locale_t prev = uselocale(regs[0]->c_locale);
+  for (size_t i = 0; i < n; i++) {
+    for (pmx_metric_t *m = atomic_load_explicit(&regs[i]->head, memory_order_acquire); m != NULL;
+         m = atomic_load_explicit(&m->next, memory_order_acquire)) {
+      render_metric(&w, m);
+    }
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (!regs[i]->no_own_metrics) render_own(&w, regs[i]);
+  }
+  if (w.om) puts_(&w, "# EOF\n");
+  uselocale(prev);
+  if (w.rc == PMX_OK && w.overflow) {
+    buf->len = w.needed;
+    return PMX_ELIMIT;
+  }
+  return w.rc;
+}
+
+int pmx_render_many(pmx_registry_t *const *regs, size_t n, pmx_format_t fmt, pmx_buf_t *buf) {
+  size_t start = buf ? buf->len : 0;
+  int rc = render_into(regs, n, fmt, buf);
+  /* Fixed buffer too small: buf->len reports the size needed. Other errors: nothing appended. */
+  if (rc != PMX_OK && rc != PMX_ELIMIT && buf) buf->len = start;
+  return rc;
+}
+
+int pmx_render(pmx_registry_t *reg, pmx_format_t fmt, pmx_buf_t *buf) {
+  return pmx_render_many(&reg, 1, fmt, buf);
+}

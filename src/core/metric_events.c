@@ -1,0 +1,173 @@
+/* Feeding metrics from events: the handler a metric attaches to its event, which applies
+ * keep/drop, reads the measurement, converts units, builds the label values from metadata and
+ * updates the series. Every event that cannot be recorded is counted by reason, never dropped
+ * silently. The path allocates nothing: label values that need formatting use a stack buffer. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core_internal.h"
+
+static inline void skip(pmx_metric_t *m, pmx__skip_reason_t why) {
+  atomic_fetch_add_explicit(&m->skipped[why], 1, memory_order_relaxed);
+}
+
+static inline const pmx_meta_t *find_meta(const pmx_meta_t *md, size_t n, const char *key) {
+  for (size_t i = 0; i < n; i++) {
+    if (md[i].key == key || (md[i].key != NULL && strcmp(md[i].key, key) == 0)) return &md[i];
+  }
+  return NULL;
+}
+
+static inline bool find_measurement(const pmx_event_data_t *ev, const char *key, double *v) {
+  for (size_t i = 0; i < ev->n_measurements; i++) {
+    const char *k = ev->measurements[i].key;
+    if (k == key || (k != NULL && strcmp(k, key) == 0)) {
+      *v = ev->measurements[i].value;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Writes the label value of `md` to val and len, formatting numbers into `scratch` (32 bytes).
+ * Returns false for values that cannot be a label (opaque pointers, NULL strings). */
+static inline bool meta_value(const pmx_meta_t *md, char *scratch, const char **val, size_t *len) {
+  switch (md->type) {
+    case PMX_META_STR:
+      if (md->v.s == NULL) return false;
+      *val = md->v.s;
+      *len = strlen(md->v.s);
+      return true;
+    case PMX_META_INT:
+      *len = pmx__fmt_i64(scratch, md->v.i);
+      *val = scratch;
+      return true;
+    case PMX_META_DOUBLE:
+      *len = pmx__fmt_double(scratch, md->v.d);
+      *val = scratch;
+      return true;
+    case PMX_META_BOOL:
+      *val = md->v.b ? "true" : "false";
+      *len = md->v.b ? 4 : 5;
+      return true;
+    default:
+      return false;
+  }
+}
+
+void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
+  pmx_metric_t *m = config;
+  if (m->keep && !m->keep(ev, m->predicate_ctx)) return;
+  if (m->drop && m->drop(ev, m->predicate_ctx)) return;
+
+  double v = 1;
+  if (m->kind != PMX_COUNTER) { /* a counter counts events; it reads no measurement */
+    bool have = m->measure ? m->measure(ev, &v, m->measure_ctx)
+                           : find_measurement(ev, m->measurement, &v);
+    if (PMX_UNLIKELY(!have)) {
+      skip(m, PMX__SKIP_MISSING_MEASUREMENT);
+      return;
+    }
+    v *= m->factor;
+    if (PMX_UNLIKELY(isnan(v) && m->kind != PMX_LAST_VALUE) ||
+        (v < 0 && m->kind == PMX_SUM && !m->sum_as_gauge)) {
+      skip(m, PMX__SKIP_INVALID_VALUE);
+      return;
+    }
+  }
+
+  const char *values[PMX_MAX_TAGS];
+  size_t lens[PMX_MAX_TAGS];
+  char scratch[PMX_MAX_TAGS][40];
+  if (m->n_tags) {
+    const pmx_meta_t *src = ev->metadata;
+    size_t n_src = ev->n_metadata;
+    pmx_tag_source_t *ts = NULL;
+    pmx_tag_source_t tag_source;
+    if (m->tag_values) {
+      ts = &tag_source;
+      ts->n = 0;
+      if (!m->tag_values(ev, ts, m->tag_values_ctx) || ts->n > 2 * PMX_MAX_TAGS) {
+        skip(m, PMX__SKIP_MISSING_TAG);
+        return;
+      }
+      src = ts->items;
+      n_src = ts->n;
+    }
+    for (size_t i = 0; i < m->n_tags; i++) {
+      const pmx_meta_t *md = find_meta(src, n_src, m->tags[i]);
+      if (PMX_UNLIKELY(md == NULL || !meta_value(md, scratch[i], &values[i], &lens[i]))) {
+        skip(m, PMX__SKIP_MISSING_TAG);
+        return;
+      }
+    }
+  }
+
+  pmx_series_t *s;
+  int rc = pmx__series_get(m, values, lens, &s);
+  if (PMX_UNLIKELY(rc != PMX_OK)) {
+    if (rc > 0) skip(m, (pmx__skip_reason_t)rc);
+    return;
+  }
+  switch (m->kind) {
+    case PMX_COUNTER:
+      atomic_fetch_add_explicit(&pmx__scalar(s)->ival, 1, memory_order_relaxed);
+      break;
+    case PMX_SUM:
+      if (m->sum_as_gauge) {
+        pmx__gauge_add(pmx__scalar(s), v);
+      } else {
+        pmx__scalar_add(pmx__scalar(s), v);
+      }
+      break;
+    case PMX_LAST_VALUE:
+      pmx__scalar_set(pmx__scalar(s), v);
+      break;
+    case PMX_DISTRIBUTION:
+      if (PMX_UNLIKELY(isnan(v))) {
+        skip(m, PMX__SKIP_INVALID_VALUE);
+        break;
+      }
+      pmx__hist_observe(m, pmx__hist(s), v);
+      break;
+    default:
+      break;
+  }
+}
+
+int pmx_metric_attach(pmx_metric_t *m, pmx_bus_t *bus, pmx_error_t *err) {
+  if (m == NULL || bus == NULL) return pmx__fail(err, PMX_EINVAL, NULL, "pmx_metric_attach: metric and bus are required");
+  if (m->event_name == NULL) {
+    return pmx__fail(err, PMX_EINVAL, m->name,
+                     "metric \"%s\": no event to attach to (set event_name, or use a dotted name "
+                     "whose last segment is the measurement)", m->name);
+  }
+  if (m->bus != NULL) return pmx__fail(err, PMX_EEXIST, m->name, "metric \"%s\" is already attached", m->name);
+  size_t len = strlen("pmx.metric.") + strlen(m->name) + 1;
+  char *id = malloc(len);
+  if (id == NULL) return pmx__fail(err, PMX_ENOMEM, m->name, "out of memory");
+  snprintf(id, len, "pmx.metric.%s", m->name);
+  int rc = pmx_bus_attach(bus, id, m->event_name, pmx__metric_event_handler, m);
+  if (rc != PMX_OK) {
+    free(id);
+    return pmx__fail(err, rc, m->name, "metric \"%s\": attaching to event \"%s\" failed: %s",
+                     m->name, m->event_name, pmx_strerror(rc));
+  }
+  m->bus = bus;
+  m->handler_id = id;
+  return PMX_OK;
+}
+
+int pmx_metric_detach(pmx_metric_t *m) {
+  if (m == NULL) return PMX_EINVAL;
+  if (m->bus == NULL) return PMX_ENOENT;
+  int rc = pmx_bus_detach(m->bus, m->handler_id);
+  if (rc != PMX_OK) return rc;
+  m->bus = NULL;
+  free(m->handler_id);
+  m->handler_id = NULL;
+  return PMX_OK;
+}

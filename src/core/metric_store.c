@@ -1,0 +1,660 @@
+/* The aggregation store: registries, metric definitions, series lookup/creation and updates.
+ * See core_internal.h for the invariants that make the update path lock-free. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core_internal.h"
+
+const char *const pmx__skip_reason_names[PMX__SKIP_N] = {
+    "missing_measurement", "missing_tag", "label_too_long", "invalid_label",
+    "invalid_value",       "series_limit"};
+
+/* ---- hashing ------------------------------------------------------------------------------ */
+
+static inline uint64_t mix64(uint64_t x) {
+  x ^= x >> 32;
+  x *= 0xd6e8feb86659fd93ull;
+  x ^= x >> 32;
+  x *= 0xd6e8feb86659fd93ull;
+  x ^= x >> 32;
+  return x;
+}
+
+/* Hash of label values; also measures them (lens) so lookups never call strlen twice. */
+static inline uint64_t hash_values(const char *const *values, const size_t *lens, size_t n) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+  for (size_t i = 0; i < n; i++) {
+    const unsigned char *p = (const unsigned char *)values[i];
+    size_t len = lens[i];
+    h = mix64(h ^ len);
+    while (len >= 8) {
+      uint64_t w;
+      memcpy(&w, p, 8);
+      h = (h ^ w) * 0x9fb21c651e98df25ull;
+      h ^= h >> 29;
+      p += 8;
+      len -= 8;
+    }
+    uint64_t w = 0;
+    memcpy(&w, p, len);
+    h = (h ^ w) * 0x9fb21c651e98df25ull;
+    h ^= h >> 29;
+  }
+  return mix64(h);
+}
+
+static inline bool labels_equal(const pmx_series_t *s, const char *const *values, const size_t *lens,
+                                size_t n) {
+  const char *p = s->labels;
+  for (size_t i = 0; i < n; i++) {
+    if (memcmp(p, values[i], lens[i]) != 0 || p[lens[i]] != '\0') return false;
+    p += lens[i] + 1;
+  }
+  return true;
+}
+
+/* ---- registry ----------------------------------------------------------------------------- */
+
+int pmx_registry_new(const pmx_registry_opts_t *opts, pmx_registry_t **out) {
+  if (out == NULL) return PMX_EINVAL;
+  *out = NULL;
+  pmx_registry_t *reg = calloc(1, sizeof *reg);
+  if (reg == NULL) return PMX_ENOMEM;
+  reg->default_max_series = PMX_DEFAULT_MAX_SERIES;
+  const char *own = "promex";
+  if (opts != NULL) {
+    if (opts->default_max_series) reg->default_max_series = opts->default_max_series;
+    if (opts->own_metrics_prefix) own = opts->own_metrics_prefix;
+    reg->no_own_metrics = opts->no_own_metrics;
+  }
+  if (pmx__metric_name_rule(own) != NULL) {
+    free(reg);
+    return PMX_EINVAL;
+  }
+  reg->own_prefix = pmx__strdup(own);
+  reg->c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+  if (reg->own_prefix == NULL || reg->c_locale == (locale_t)0 ||
+      pthread_mutex_init(&reg->mu, NULL) != 0) {
+    free(reg->own_prefix);
+    if (reg->c_locale != (locale_t)0) freelocale(reg->c_locale);
+    free(reg);
+    return PMX_ENOMEM;
+  }
+  atomic_init(&reg->head, NULL);
+  *out = reg;
+  return PMX_OK;
+}
+
+static void metric_free(pmx_metric_t *m) {
+  if (m == NULL) return;
+  free(m->name);
+  free(m->help);
+  free(m->event_name);
+  free(m->measurement);
+  free(m->handler_id);
+  for (size_t i = 0; i < m->n_tags; i++) free(m->tags[i]);
+  for (size_t i = 0; m->le_text && i < m->n_buckets; i++) free(m->le_text[i]);
+  for (size_t i = 0; m->le_om && i < m->n_buckets; i++) free(m->le_om[i]);
+  free(m->le_text);
+  free(m->le_om);
+  free(m->buckets);
+  pmx__arena_free(&m->arena); /* series and tables */
+  pthread_mutex_destroy(&m->mu);
+  free(m);
+}
+
+void pmx_registry_destroy(pmx_registry_t *reg) {
+  if (reg == NULL) return;
+  pmx_metric_t *m = atomic_load(&reg->head);
+  while (m != NULL) {
+    pmx_metric_t *next = atomic_load(&m->next);
+    if (m->bus != NULL) pmx_metric_detach(m);
+    metric_free(m);
+    m = next;
+  }
+  free(reg->own_prefix);
+  freelocale(reg->c_locale);
+  pthread_mutex_destroy(&reg->mu);
+  free(reg);
+}
+
+pmx_metric_t *pmx_registry_find(pmx_registry_t *reg, const char *name) {
+  if (reg == NULL || name == NULL) return NULL;
+  for (pmx_metric_t *m = atomic_load_explicit(&reg->head, memory_order_acquire); m != NULL;
+       m = atomic_load_explicit(&m->next, memory_order_acquire)) {
+    if (strcmp(m->name, name) == 0) return m;
+  }
+  return NULL;
+}
+
+/* ---- definition --------------------------------------------------------------------------- */
+
+/* Joins `prefix` and the dotted `name` with '_' (dots become '_'). */
+static char *build_name(const char *prefix, const char *name) {
+  size_t pl = prefix && *prefix ? strlen(prefix) + 1 : 0;
+  size_t nl = strlen(name);
+  char *out = malloc(pl + nl + 1);
+  if (out == NULL) return NULL;
+  if (pl) {
+    memcpy(out, prefix, pl - 1);
+    out[pl - 1] = '_';
+  }
+  for (size_t i = 0; i < nl; i++) out[pl + i] = name[i] == '.' ? '_' : name[i];
+  out[pl + nl] = '\0';
+  for (char *p = out; pl && *p; p++) {
+    if (*p == '.') *p = '_'; /* a dotted prefix */
+  }
+  return out;
+}
+
+static double unit_ns(pmx_unit_t u) {
+  switch (u) {
+    case PMX_UNIT_NATIVE:
+    case PMX_UNIT_NANOSECOND:
+      return 1;
+    case PMX_UNIT_MICROSECOND:
+      return 1e3;
+    case PMX_UNIT_MILLISECOND:
+      return 1e6;
+    case PMX_UNIT_SECOND:
+      return 1e9;
+    default:
+      return 0;
+  }
+}
+
+static double unit_bytes(pmx_unit_t u) {
+  switch (u) {
+    case PMX_UNIT_BYTE:
+      return 1;
+    case PMX_UNIT_KILOBYTE:
+      return 1e3;
+    case PMX_UNIT_MEGABYTE:
+      return 1e6;
+    default:
+      return 0;
+  }
+}
+
+static int unit_factor(pmx_unit_t from, pmx_unit_t to, double *factor) {
+  *factor = 1;
+  if (from == PMX_UNIT_NONE && to == PMX_UNIT_NONE) return PMX_OK;
+  if (from == to && from != PMX_UNIT_NONE) return PMX_OK;
+  if (to == PMX_UNIT_NATIVE) return PMX_EUNIT;
+  double f = unit_ns(from), t = unit_ns(to);
+  if (f > 0 && t > 0) {
+    *factor = f / t;
+    return PMX_OK;
+  }
+  f = unit_bytes(from);
+  t = unit_bytes(to);
+  if (f > 0 && t > 0 && from == PMX_UNIT_BYTE) {
+    *factor = f / t;
+    return PMX_OK;
+  }
+  return PMX_EUNIT;
+}
+
+static const char *kind_name(pmx_metric_kind_t k) {
+  static const char *const names[] = {"counter", "sum", "last_value", "distribution", "summary"};
+  return (unsigned)k < 5 ? names[k] : "unknown";
+}
+
+/* Everything that can be checked about `def` without touching the registry. */
+static int check_def(const pmx_metric_def_t *def, const char *full, pmx_error_t *err) {
+  const char *rule = pmx__metric_name_rule(full);
+  if (rule) return pmx__fail(err, PMX_ENAME, full, "metric \"%s\": %s", full, rule);
+  if ((unsigned)def->kind > PMX_SUMMARY) {
+    return pmx__fail(err, PMX_EINVAL, full, "metric \"%s\": unknown metric kind %d", full, (int)def->kind);
+  }
+  if (def->kind == PMX_SUMMARY) {
+    return pmx__fail(err, PMX_ENOTSUP, full,
+                     "metric \"%s\": summary is not supported; define a distribution and use "
+                     "histogram_quantile() (quantiles computed in-process cannot be aggregated)", full);
+  }
+  if (def->n_tags > PMX_MAX_TAGS) {
+    return pmx__fail(err, PMX_EINVAL, full, "metric \"%s\": %zu tags, at most %d allowed", full,
+                     def->n_tags, PMX_MAX_TAGS);
+  }
+  if (def->n_tags && def->tags == NULL) {
+    return pmx__fail(err, PMX_EINVAL, full, "metric \"%s\": n_tags is %zu but tags is NULL", full, def->n_tags);
+  }
+  for (size_t i = 0; i < def->n_tags; i++) {
+    rule = pmx__label_name_rule(def->tags[i]);
+    if (rule) {
+      return pmx__fail(err, PMX_ENAME, full, "metric \"%s\": label \"%s\": %s", full,
+                       def->tags[i] ? def->tags[i] : "(null)", rule);
+    }
+    for (size_t j = 0; j < i; j++) {
+      if (strcmp(def->tags[i], def->tags[j]) == 0) {
+        return pmx__fail(err, PMX_ENAME, full, "metric \"%s\": label \"%s\" appears twice", full, def->tags[i]);
+      }
+    }
+  }
+  if (def->kind == PMX_DISTRIBUTION) {
+    if (def->n_buckets == 0 || def->buckets == NULL) {
+      return pmx__fail(err, PMX_EINVAL, full, "metric \"%s\": a distribution needs at least one bucket", full);
+    }
+    if (def->n_buckets > PMX_MAX_BUCKETS) {
+      return pmx__fail(err, PMX_EINVAL, full, "metric \"%s\": %zu buckets, at most %d allowed", full,
+                       def->n_buckets, PMX_MAX_BUCKETS);
+    }
+    for (size_t i = 0; i < def->n_buckets; i++) {
+      if (!isfinite(def->buckets[i])) {
+        return pmx__fail(err, PMX_EINVAL, full,
+                         "metric \"%s\": bucket %zu is not finite (+Inf is implicit)", full, i);
+      }
+      if (i > 0 && !(def->buckets[i] > def->buckets[i - 1])) {
+        return pmx__fail(err, PMX_EINVAL, full,
+                         "metric \"%s\": buckets must be strictly increasing (bucket %zu)", full, i);
+      }
+    }
+  } else if (def->n_buckets != 0) {
+    return pmx__fail(err, PMX_EINVAL, full, "metric \"%s\": buckets are only valid for a distribution", full);
+  }
+  if (def->sum_as_gauge && def->kind != PMX_SUM) {
+    return pmx__fail(err, PMX_EINVAL, full, "metric \"%s\": sum_as_gauge is only valid for a sum", full);
+  }
+  if (def->event_name && !pmx__valid_event_name(def->event_name)) {
+    return pmx__fail(err, PMX_EINVAL, full,
+                     "metric \"%s\": event name \"%s\" is not dotted segments of [A-Za-z0-9_-]", full,
+                     def->event_name);
+  }
+  double factor;
+  if (unit_factor(def->unit_from, def->unit_to, &factor) != PMX_OK) {
+    return pmx__fail(err, PMX_EUNIT, full,
+                     "metric \"%s\": cannot convert unit %d to %d (time: native/s/ms/us/ns; bytes: "
+                     "byte to kilobyte/megabyte)", full, (int)def->unit_from, (int)def->unit_to);
+  }
+  return PMX_OK;
+}
+
+/* Fills event_name/measurement defaults: "a.b.c" listens to "a.b" and reads "c". */
+static int set_event_defaults(pmx_metric_t *m, const pmx_metric_def_t *def) {
+  const char *dot = strrchr(def->name, '.');
+  if (def->event_name) {
+    m->event_name = pmx__strdup(def->event_name);
+    if (m->event_name == NULL) return PMX_ENOMEM;
+  } else if (dot != NULL) {
+    m->event_name = strndup(def->name, (size_t)(dot - def->name));
+    if (m->event_name == NULL) return PMX_ENOMEM;
+  }
+  if (def->measurement) {
+    m->measurement = pmx__strdup(def->measurement);
+  } else if (def->measure == NULL) {
+    m->measurement = pmx__strdup(dot ? dot + 1 : def->name);
+  }
+  if (def->measure == NULL && m->measurement == NULL) return PMX_ENOMEM;
+  return PMX_OK;
+}
+
+static char *le_string(double b, bool openmetrics) {
+  char buf[48];
+  size_t n = pmx__fmt_double(buf, b);
+  /* OpenMetrics wants canonical floats for le: "1.0", not "1". */
+  if (openmetrics && strpbrk(buf, ".eEIN") == NULL) memcpy(buf + n, ".0", 3);
+  return pmx__strdup(buf);
+}
+
+int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metric_t **out,
+                      pmx_error_t *err) {
+  if (out) *out = NULL;
+  if (reg == NULL || def == NULL || def->name == NULL) {
+    return pmx__fail(err, PMX_EINVAL, NULL, "pmx_metric_define: registry, definition and name are required");
+  }
+  char *full = build_name(def->prefix, def->name);
+  if (full == NULL) return pmx__fail(err, PMX_ENOMEM, def->name, "out of memory");
+  int rc = check_def(def, full, err);
+  if (rc != PMX_OK) {
+    free(full);
+    return rc;
+  }
+  pmx_metric_t *m = calloc(1, sizeof *m);
+  if (m == NULL || pthread_mutex_init(&m->mu, NULL) != 0) {
+    free(m);
+    free(full);
+    return pmx__fail(err, PMX_ENOMEM, def->name, "out of memory");
+  }
+  m->reg = reg;
+  m->name = full;
+  m->kind = def->kind;
+  m->sum_as_gauge = def->sum_as_gauge;
+  m->help = pmx__strdup(def->description && *def->description ? def->description : full);
+  m->measure = def->measure;
+  m->measure_ctx = def->measure_ctx;
+  m->tag_values = def->tag_values;
+  m->tag_values_ctx = def->tag_values_ctx;
+  m->keep = def->keep;
+  m->drop = def->drop;
+  m->predicate_ctx = def->predicate_ctx;
+  m->max_series = def->max_series ? def->max_series : reg->default_max_series;
+  unit_factor(def->unit_from, def->unit_to, &m->factor);
+  rc = m->help ? set_event_defaults(m, def) : PMX_ENOMEM;
+  for (size_t i = 0; rc == PMX_OK && i < def->n_tags; i++) {
+    m->tags[i] = pmx__strdup(def->tags[i]);
+    if (m->tags[i] == NULL) rc = PMX_ENOMEM;
+    m->n_tags = i + 1;
+  }
+  if (rc == PMX_OK && def->kind == PMX_DISTRIBUTION) {
+    m->n_buckets = def->n_buckets;
+    m->buckets = malloc(def->n_buckets * sizeof *m->buckets);
+    m->le_text = calloc(def->n_buckets, sizeof *m->le_text);
+    m->le_om = calloc(def->n_buckets, sizeof *m->le_om);
+    if (m->buckets == NULL || m->le_text == NULL || m->le_om == NULL) rc = PMX_ENOMEM;
+    for (size_t i = 0; rc == PMX_OK && i < def->n_buckets; i++) {
+      m->buckets[i] = def->buckets[i];
+      locale_t prev = uselocale(reg->c_locale);
+      m->le_text[i] = le_string(def->buckets[i], false);
+      m->le_om[i] = le_string(def->buckets[i], true);
+      uselocale(prev);
+      if (m->le_text[i] == NULL || m->le_om[i] == NULL) rc = PMX_ENOMEM;
+    }
+  }
+  pmx__table_t *t = NULL;
+  if (rc == PMX_OK) {
+    t = pmx__arena_alloc(&m->arena, sizeof *t + 16 * sizeof t->slots[0]);
+    if (t == NULL) rc = PMX_ENOMEM;
+  }
+  if (rc != PMX_OK) {
+    metric_free(m);
+    return pmx__fail(err, rc, def->name, "out of memory");
+  }
+  t->mask = 15;
+  for (size_t i = 0; i <= t->mask; i++) atomic_init(&t->slots[i], NULL);
+  atomic_init(&m->table, t);
+
+  pthread_mutex_lock(&reg->mu);
+  if (pmx_registry_find(reg, full) != NULL) {
+    pthread_mutex_unlock(&reg->mu);
+    rc = pmx__fail(err, PMX_EEXIST, full, "metric \"%s\" (%s) is already defined in this registry",
+                   full, kind_name(def->kind));
+    metric_free(m);
+    return rc;
+  }
+  if (reg->tail) {
+    atomic_store_explicit(&reg->tail->next, m, memory_order_release);
+  } else {
+    atomic_store_explicit(&reg->head, m, memory_order_release);
+  }
+  reg->tail = m;
+  pthread_mutex_unlock(&reg->mu);
+  if (out) *out = m;
+  return PMX_OK;
+}
+
+const char *pmx_metric_name(const pmx_metric_t *m) { return m ? m->name : NULL; }
+pmx_metric_kind_t pmx_metric_kind(const pmx_metric_t *m) { return m ? m->kind : PMX_COUNTER; }
+size_t pmx_metric_series_count(const pmx_metric_t *m) {
+  return m ? atomic_load_explicit(&m->n_series, memory_order_relaxed) : 0;
+}
+uint64_t pmx_metric_skipped_events(const pmx_metric_t *m) {
+  uint64_t n = 0;
+  for (size_t i = 0; m && i < PMX__SKIP_N; i++) n += atomic_load(&m->skipped[i]);
+  return n;
+}
+uint64_t pmx_metric_dropped_series(const pmx_metric_t *m) { return m ? atomic_load(&m->dropped) : 0; }
+
+/* ---- series table ------------------------------------------------------------------------- */
+
+static pmx_series_t *table_find(const pmx__table_t *t, uint64_t h, const char *const *values,
+                                const size_t *lens, size_t n) {
+  for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
+    pmx_series_t *s = atomic_load_explicit(&t->slots[i], memory_order_acquire);
+    if (s == NULL) return NULL;
+    if (s->hash == h && labels_equal(s, values, lens, n)) return s;
+  }
+}
+
+static void table_put(pmx__table_t *t, pmx_series_t *s) {
+  size_t i = s->hash & t->mask;
+  while (atomic_load_explicit(&t->slots[i], memory_order_relaxed) != NULL) i = (i + 1) & t->mask;
+  atomic_store_explicit(&t->slots[i], s, memory_order_release);
+}
+
+static size_t series_size(const pmx_metric_t *m) {
+  if (m->kind == PMX_DISTRIBUTION) {
+    return offsetof(pmx_series_t, value) + sizeof(pmx__hist_t) + (m->n_buckets + 1) * sizeof(uint64_t);
+  }
+  return offsetof(pmx_series_t, value) + sizeof(pmx__scalar_t);
+}
+
+/* Creates the series; m->mu held. */
+static int series_create(pmx_metric_t *m, uint64_t h, const char *const *values, const size_t *lens,
+                         pmx_series_t **out) {
+  size_t n = m->n_tags, label_bytes = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (lens[i] > PMX_MAX_LABEL_VALUE) return PMX__SKIP_LABEL_TOO_LONG;
+    if (!pmx__valid_utf8(values[i], lens[i])) return PMX__SKIP_INVALID_LABEL;
+    label_bytes += lens[i] + 1;
+  }
+  if (atomic_load_explicit(&m->n_series, memory_order_relaxed) >= m->max_series) {
+    atomic_fetch_add_explicit(&m->dropped, 1, memory_order_relaxed);
+    return PMX__SKIP_SERIES_LIMIT;
+  }
+  pmx__table_t *t = atomic_load_explicit(&m->table, memory_order_relaxed);
+  size_t count = atomic_load_explicit(&m->n_series, memory_order_relaxed) + 1;
+  if (count * 4 > (t->mask + 1) * 3) { /* keep load under 3/4: grow and rehash */
+    size_t cap = (t->mask + 1) * 2;
+    pmx__table_t *nt = pmx__arena_alloc(&m->arena, sizeof *nt + cap * sizeof nt->slots[0]);
+    if (nt == NULL) return -1;
+    nt->mask = cap - 1;
+    for (size_t i = 0; i < cap; i++) atomic_init(&nt->slots[i], NULL);
+    for (pmx_series_t *s = m->head; s != NULL; s = atomic_load_explicit(&s->next, memory_order_relaxed)) {
+      table_put(nt, s);
+    }
+    atomic_store_explicit(&m->table, nt, memory_order_release);
+    t = nt;
+  }
+  size_t sz = series_size(m);
+  pmx_series_t *s = pmx__arena_alloc(&m->arena, sz + label_bytes);
+  if (s == NULL) return -1;
+  memset(s, 0, sz);
+  s->metric = m;
+  s->hash = h;
+  char *lp = (char *)s + ((sz + 7) & ~(size_t)7);
+  s->labels = lp;
+  for (size_t i = 0; i < n; i++) {
+    memcpy(lp, values[i], lens[i]);
+    lp[lens[i]] = '\0';
+    lp += lens[i] + 1;
+  }
+  /* Publish: chain first (render), then the table (lookups). */
+  if (m->tail) {
+    atomic_store_explicit(&m->tail->next, s, memory_order_release);
+  } else {
+    m->head = s;
+  }
+  m->tail = s;
+  atomic_store_explicit(&m->n_series, count, memory_order_release);
+  table_put(t, s);
+  *out = s;
+  return PMX_OK;
+}
+
+/* Returns PMX_OK, a skip reason when the series cannot be created (LABEL_TOO_LONG,
+ * INVALID_LABEL or SERIES_LIMIT: all > 0, so never confused with PMX_OK), or -1 on ENOMEM. */
+int pmx__series_get(pmx_metric_t *m, const char *const *values, const size_t *lens, pmx_series_t **out) {
+  size_t n = m->n_tags;
+  uint64_t h = hash_values(values, lens, n);
+  pmx_series_t *s = table_find(atomic_load_explicit(&m->table, memory_order_acquire), h, values, lens, n);
+  if (PMX_LIKELY(s != NULL)) {
+    *out = s;
+    return PMX_OK;
+  }
+  pthread_mutex_lock(&m->mu);
+  s = table_find(atomic_load_explicit(&m->table, memory_order_relaxed), h, values, lens, n);
+  int rc = PMX_OK;
+  if (s == NULL) rc = series_create(m, h, values, lens, &s);
+  pthread_mutex_unlock(&m->mu);
+  if (rc == PMX_OK) *out = s;
+  return rc;
+}
+
+int pmx_metric_labels(pmx_metric_t *m, const char *const *values, size_t n, pmx_series_t **out) {
+  if (out) *out = NULL;
+  if (m == NULL || out == NULL || n != m->n_tags || (n && values == NULL)) return PMX_EINVAL;
+  size_t lens[PMX_MAX_TAGS];
+  for (size_t i = 0; i < n; i++) {
+    if (values[i] == NULL) return PMX_EINVAL;
+    lens[i] = strlen(values[i]);
+  }
+  int rc = pmx__series_get(m, values, lens, out);
+  if (PMX_LIKELY(rc == PMX_OK)) return PMX_OK;
+  if (rc == PMX__SKIP_SERIES_LIMIT) return PMX_ELIMIT;
+  if (rc < 0) return PMX_ENOMEM;
+  return PMX_EINVAL; /* too long or not UTF-8 */
+}
+
+/* ---- values ------------------------------------------------------------------------------- */
+
+static inline double bits_to_double(uint64_t b) {
+  double d;
+  memcpy(&d, &b, sizeof d);
+  return d;
+}
+static inline uint64_t double_to_bits(double d) {
+  uint64_t b;
+  memcpy(&b, &d, sizeof b);
+  return b;
+}
+
+static inline void atomic_add_double(_Atomic uint64_t *bits, double v) {
+  uint64_t old = atomic_load_explicit(bits, memory_order_relaxed);
+  while (!atomic_compare_exchange_weak_explicit(bits, &old, double_to_bits(bits_to_double(old) + v),
+                                                memory_order_release, memory_order_relaxed)) {
+  }
+}
+
+void pmx__scalar_add(pmx__scalar_t *s, double v) {
+  /* Integral steps (the common case: +1, bytes) take one atomic integer add. */
+  if (v == (double)(int64_t)v && fabs(v) < 9007199254740992.0) {
+    atomic_fetch_add_explicit(&s->ival, (int64_t)v, memory_order_relaxed);
+  } else {
+    atomic_add_double(&s->fbits, v);
+  }
+}
+
+/* Gauges keep their whole value in fbits (ival stays 0), so a set is one store. */
+void pmx__scalar_set(pmx__scalar_t *s, double v) {
+  atomic_store_explicit(&s->fbits, double_to_bits(v), memory_order_relaxed);
+}
+
+void pmx__gauge_add(pmx__scalar_t *s, double v) { atomic_add_double(&s->fbits, v); }
+
+static inline bool is_gauge(const pmx_metric_t *m) {
+  return m->kind == PMX_LAST_VALUE || (m->kind == PMX_SUM && m->sum_as_gauge);
+}
+
+double pmx__scalar_get(const pmx__scalar_t *s) {
+  int64_t i = atomic_load_explicit(&s->ival, memory_order_relaxed);
+  double f = bits_to_double(atomic_load_explicit(&s->fbits, memory_order_relaxed));
+  return i == 0 ? f : (double)i + f;
+}
+
+static inline size_t bucket_index(const pmx_metric_t *m, double v) {
+  size_t n = m->n_buckets;
+  const double *b = m->buckets;
+  if (n <= 16) {
+    size_t i = 0;
+    while (i < n && v > b[i]) i++;
+    return i;
+  }
+  size_t lo = 0, hi = n; /* first bucket with v <= bound */
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (v > b[mid]) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+
+void pmx__hist_observe(const pmx_metric_t *m, pmx__hist_t *h, double v) {
+  atomic_fetch_add_explicit(&h->started, 1, memory_order_seq_cst);
+  atomic_fetch_add_explicit(&h->buckets[bucket_index(m, v)], 1, memory_order_release);
+  atomic_add_double(&h->sum_bits, v);
+  atomic_fetch_add_explicit(&h->done, 1, memory_order_release);
+}
+
+void pmx__hist_snapshot(const pmx_metric_t *m, const pmx__hist_t *h, uint64_t *cum, uint64_t *count,
+                        double *sum) {
+  size_t n = m->n_buckets + 1;
+  /* Retry until no observation was in flight during the read (done before == started after);
+   * after that many tries, fall back to a snapshot that is still internally consistent
+   * (count == +Inf by construction) but whose sum may include a few in-flight observations. */
+  for (int attempt = 0; attempt < 200; attempt++) {
+    uint64_t done = atomic_load_explicit(&h->done, memory_order_acquire);
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+      total += atomic_load_explicit(&h->buckets[i], memory_order_acquire);
+      cum[i] = total;
+    }
+    *sum = bits_to_double(atomic_load_explicit(&h->sum_bits, memory_order_acquire));
+    atomic_thread_fence(memory_order_acquire);
+    *count = total;
+    if (atomic_load_explicit(&h->started, memory_order_relaxed) == done && total == done) return;
+  }
+}
+
+int pmx_series_add(pmx_series_t *s, double v) {
+  if (s == NULL || isnan(v)) return PMX_EINVAL;
+  const pmx_metric_t *m = s->metric;
+  switch (m->kind) {
+    case PMX_COUNTER:
+    case PMX_SUM:
+    case PMX_LAST_VALUE:
+      if (is_gauge(m)) {
+        pmx__gauge_add(pmx__scalar(s), v);
+      } else if (v < 0) {
+        return PMX_EINVAL;
+      } else {
+        pmx__scalar_add(pmx__scalar(s), v);
+      }
+      return PMX_OK;
+    default:
+      return PMX_ETYPE;
+  }
+}
+
+int pmx_series_inc(pmx_series_t *s) {
+  if (s == NULL) return PMX_EINVAL;
+  if (s->metric->kind == PMX_DISTRIBUTION) return PMX_ETYPE;
+  if (is_gauge(s->metric)) {
+    pmx__gauge_add(pmx__scalar(s), 1);
+  } else {
+    atomic_fetch_add_explicit(&pmx__scalar(s)->ival, 1, memory_order_relaxed);
+  }
+  return PMX_OK;
+}
+
+int pmx_series_set(pmx_series_t *s, double v) {
+  if (s == NULL) return PMX_EINVAL;
+  const pmx_metric_t *m = s->metric;
+  if (!is_gauge(m)) return PMX_ETYPE;
+  pmx__scalar_set(pmx__scalar(s), v);
+  return PMX_OK;
+}
+
+int pmx_series_observe(pmx_series_t *s, double v) {
+  if (s == NULL || isnan(v)) return PMX_EINVAL;
+  if (s->metric->kind != PMX_DISTRIBUTION) return PMX_ETYPE;
+  pmx__hist_observe(s->metric, pmx__hist(s), v);
+  return PMX_OK;
+}
+
+double pmx_series_value(const pmx_series_t *s) {
+  if (s == NULL) return NAN;
+  if (s->metric->kind == PMX_DISTRIBUTION) {
+    return (double)atomic_load_explicit(&pmx__hist(s)->done, memory_order_acquire);
+  }
+  return pmx__scalar_get(pmx__scalar(s));
+}
+
+int pmx_series_histogram(const pmx_series_t *s, uint64_t *cumulative, size_t cap, uint64_t *count,
+                         double *sum) {
+  if (s == NULL || cumulative == NULL || count == NULL || sum == NULL) return PMX_EINVAL;
+  if (s->metric->kind != PMX_DISTRIBUTION) return PMX_ETYPE;
+  if (cap < s->metric->n_buckets + 1) return PMX_EINVAL;
+  pmx__hist_snapshot(s->metric, pmx__hist(s), cumulative, count, sum);
+  return PMX_OK;
+}

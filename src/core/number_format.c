@@ -1,0 +1,56 @@
+/* Number formatting for the exposition: integers by hand (most samples are counts), other
+ * doubles in the shortest form that reads back to the same double, and the spellings Prometheus
+ * wants for NaN and infinities. printf and strtod follow LC_NUMERIC, so renders switch the thread
+ * to the C locale around formatting (see expo.c). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core_internal.h"
+
+size_t pmx__fmt_u64(char *buf, uint64_t v) {
+  char tmp[24];
+  size_t n = 0;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  for (size_t i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
+  buf[n] = '\0';
+  return n;
+}
+
+size_t pmx__fmt_i64(char *buf, int64_t v) {
+  if (v < 0) {
+    buf[0] = '-';
+    return 1 + pmx__fmt_u64(buf + 1, (uint64_t)0 - (uint64_t)v);
+  }
+  return pmx__fmt_u64(buf, (uint64_t)v);
+}
+
+size_t pmx__fmt_double(char *buf, double v) {
+  if (isnan(v)) {
+    memcpy(buf, "NaN", 4);
+    return 3;
+  }
+  if (isinf(v)) {
+    memcpy(buf, v > 0 ? "+Inf" : "-Inf", 5);
+    return 4;
+  }
+  /* Integral values below 2^53 print exactly as integers. */
+  if (v == trunc(v) && fabs(v) < 9007199254740992.0) {
+    if (v == 0) {
+      buf[0] = '0';
+      buf[1] = '\0';
+      return 1;
+    }
+    return pmx__fmt_i64(buf, (int64_t)v);
+  }
+  int n = 0;
+  for (int prec = 15; prec <= 17; prec++) {
+    n = snprintf(buf, 33, "%.*g", prec, v);
+    if (prec == 17 || strtod(buf, NULL) == v) break;
+  }
+  return (size_t)n;
+}

@@ -1,0 +1,44 @@
+/* This file is private to promex: declarations shared between source files (pmx__ prefix).
+ * Nothing here is API. */
+#ifndef PMX_INTERNAL_H
+#define PMX_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "promex/error.h"
+
+#if defined(__GNUC__)
+#define PMX_LIKELY(x) __builtin_expect(!!(x), 1)
+#define PMX_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define PMX_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define PMX_LIKELY(x) (x)
+#define PMX_UNLIKELY(x) (x)
+#define PMX_PRINTF(a, b)
+#endif
+
+#define PMX_CACHELINE 64
+
+/* Fills `err` (may be NULL) with code, source and a printf-style message; returns `code` so that
+ * callers can write `return pmx__fail(err, PMX_EINVAL, name, "...")`. */
+int pmx__fail(pmx_error_t *err, int code, const char *source, const char *fmt, ...) PMX_PRINTF(4, 5);
+int pmx__vfail(pmx_error_t *err, int code, const char *source, const char *fmt, va_list ap);
+
+/* strdup that returns NULL for NULL. */
+char *pmx__strdup(const char *s);
+
+/* snprintf into a fixed buffer, always NUL-terminated, truncating. */
+void pmx__strlcpy(char *dst, const char *src, size_t cap);
+
+#endif
+
+/* ---- Output buffers (src/core/buf.c) ---- */
+#include <stdbool.h>
+#include "promex/expo.h"
+/* Makes room for `extra` more bytes. PMX_OK, PMX_ENOMEM, or PMX_ELIMIT for a fixed buffer (which
+ * then records the overflow so pmx_buf reports the needed size). */
+int pmx__buf_reserve(pmx_buf_t *b, size_t extra);
+int pmx__buf_append(pmx_buf_t *b, const void *data, size_t len);
+int pmx__buf_appendf(pmx_buf_t *b, const char *fmt, ...) PMX_PRINTF(2, 3);
