@@ -42,3 +42,5 @@ void pmx__strlcpy(char *dst, const char *src, size_t cap);
 int pmx__buf_reserve(pmx_buf_t *b, size_t extra);
 int pmx__buf_append(pmx_buf_t *b, const void *data, size_t len);
 int pmx__buf_appendf(pmx_buf_t *b, const char *fmt, ...) PMX_PRINTF(2, 3);
+/* Appends a NUL without counting it in len (for callers that want a C string). */
+int pmx__buf_append_nul(pmx_buf_t *b);

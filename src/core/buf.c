@@ -51,3 +51,10 @@ int pmx__buf_appendf(pmx_buf_t *b, const char *fmt, ...) {
   b->len += (size_t)n;
   return PMX_OK;
 }
+
+int pmx__buf_append_nul(pmx_buf_t *b) {
+  int rc = pmx__buf_reserve(b, 1);
+  if (rc != PMX_OK) return rc;
+  b->data[b->len] = '\0';
+  return PMX_OK;
+}

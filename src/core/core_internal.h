@@ -113,7 +113,8 @@ struct pmx_metric {
   pthread_mutex_t mu;  /* series creation */
   pmx__arena_t arena;
   _Atomic(pmx__table_t *) table;
-  pmx_series_t *head, *tail;
+  _Atomic(pmx_series_t *) head; /* first series; readers load it with acquire */
+  pmx_series_t *tail;
   atomic_size_t n_series;
   _Atomic uint64_t dropped;
   _Atomic uint64_t skipped[PMX__SKIP_N];

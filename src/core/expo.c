@@ -142,7 +142,7 @@ static void render_metric(writer_t *w, const pmx_metric_t *m) {
   const char *suffix = (w->om && counter && flen == strlen(m->name)) ? "_total" : NULL;
   char num[48];
   uint64_t cum[PMX_MAX_BUCKETS + 1];
-  for (const pmx_series_t *s = m->head; s != NULL;
+  for (const pmx_series_t *s = atomic_load_explicit(&((pmx_metric_t *)m)->head, memory_order_acquire); s != NULL;
        s = atomic_load_explicit(&((pmx_series_t *)s)->next, memory_order_acquire)) {
     if (m->kind != PMX_DISTRIBUTION) {
       size_t n = pmx__fmt_double(num, pmx__scalar_get(pmx__scalar(s)));

@@ -441,7 +441,7 @@ static int series_create(pmx_metric_t *m, uint64_t h, const char *const *values,
     if (nt == NULL) return -1;
     nt->mask = cap - 1;
     for (size_t i = 0; i < cap; i++) atomic_init(&nt->slots[i], NULL);
-    for (pmx_series_t *s = m->head; s != NULL; s = atomic_load_explicit(&s->next, memory_order_relaxed)) {
+    for (pmx_series_t *s = atomic_load_explicit(&m->head, memory_order_relaxed); s != NULL; s = atomic_load_explicit(&s->next, memory_order_relaxed)) {
       table_put(nt, s);
     }
     atomic_store_explicit(&m->table, nt, memory_order_release);
@@ -464,7 +464,7 @@ static int series_create(pmx_metric_t *m, uint64_t h, const char *const *values,
   if (m->tail) {
     atomic_store_explicit(&m->tail->next, s, memory_order_release);
   } else {
-    m->head = s;
+    atomic_store_explicit(&m->head, s, memory_order_release);
   }
   m->tail = s;
   atomic_store_explicit(&m->n_series, count, memory_order_release);
