@@ -22,14 +22,16 @@ static inline uint64_t mix64(uint64_t x) {
   return x;
 }
 
-/* Hash of label values; also measures them (lens) so lookups never call strlen twice. */
+/* Hash of label values (lengths known). One multiply per 8 bytes and a final mix: this hash
+ * only spreads series over a table whose entries are then compared in full, so it needs to be
+ * fast, not cryptographic. */
 static inline uint64_t hash_values(const char *const *values, const size_t *lens, size_t n) {
   uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
   for (size_t i = 0; i < n; i++) {
     const unsigned char *p = (const unsigned char *)values[i];
     size_t len = lens[i];
-    h = mix64(h ^ len);
-    while (len >= 8) {
+    h ^= len;
+    while (len > 8) {
       uint64_t w;
       memcpy(&w, p, 8);
       h = (h ^ w) * 0x9fb21c651e98df25ull;
@@ -37,19 +39,40 @@ static inline uint64_t hash_values(const char *const *values, const size_t *lens
       p += 8;
       len -= 8;
     }
-    uint64_t w = 0;
-    memcpy(&w, p, len);
+    /* Tail of 0-8 bytes without a byte loop (whose stores would stall the 8-byte reload):
+     * two overlapping 4-byte reads, or first/middle/last byte for 1-3 bytes. */
+    uint64_t w;
+    if (len >= 4) {
+      uint32_t a, b;
+      memcpy(&a, p, 4);
+      memcpy(&b, p + len - 4, 4);
+      w = ((uint64_t)a << 32) | b;
+    } else if (len > 0) {
+      w = ((uint64_t)p[0] << 16) | ((uint64_t)p[len >> 1] << 8) | p[len - 1];
+    } else {
+      w = 0;
+    }
     h = (h ^ w) * 0x9fb21c651e98df25ull;
     h ^= h >> 29;
   }
   return mix64(h);
 }
 
+/* Compares a stored NUL-terminated value with a caller's value of known length (no NUL inside).
+ * Both forms stop at the stored NUL, so a shorter stored value is never read past. */
+static inline bool value_equal(const char *stored, const char *v, size_t n) {
+  if (n > 16) return strncmp(stored, v, n) == 0 && stored[n] == '\0';
+  for (size_t i = 0; i < n; i++) {
+    if (stored[i] != v[i]) return false;
+  }
+  return stored[n] == '\0';
+}
+
 static inline bool labels_equal(const pmx_series_t *s, const char *const *values, const size_t *lens,
                                 size_t n) {
   const char *p = s->labels;
   for (size_t i = 0; i < n; i++) {
-    if (memcmp(p, values[i], lens[i]) != 0 || p[lens[i]] != '\0') return false;
+    if (!value_equal(p, values[i], lens[i])) return false;
     p += lens[i] + 1;
   }
   return true;
