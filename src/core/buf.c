@@ -29,6 +29,7 @@ int pmx__buf_reserve(pmx_buf_t *b, size_t extra) {
 }
 
 int pmx__buf_append(pmx_buf_t *b, const void *data, size_t len) {
+  if (len == 0) return PMX_OK; /* also keeps memcpy away from a NULL data pointer */
   int rc = pmx__buf_reserve(b, len);
   if (rc != PMX_OK) return rc;
   memcpy(b->data + b->len, data, len);
