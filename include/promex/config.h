@@ -14,7 +14,7 @@
  *                                        (default all interfaces, as PromEx's server),
  *                                        timeout_s (10), max_connections (64)
  *
- * The INI file (read with inih; also read by the `promex` CLI):
+ * The INI file (read with inih; also read by the `promex` CLI; full reference: docs/config.md):
  *
  *   [promex]
  *   app = my_app                      ; required: the otp_app counterpart, [a-z0-9_]+
@@ -22,30 +22,38 @@
  *   disabled = false
  *   manual_metrics_start_delay = no_delay   ; or a number of milliseconds
  *   drop_metrics_groups = process_limits_manual_metrics, os_network_polling_metrics
+ *   log_level = info                  ; debug|info|warn|error (pmx_config_t.log_level)
  *
- *   [metrics_server]
- *   port = 4021
+ *   [metrics_server]                  ; present = enabled (enabled = false turns it off again)
+ *   port = 4021                       ; required while enabled; 0 picks a free port
  *   auth_strategy = bearer
  *   auth_token = ${METRICS_TOKEN}     ; ${VAR} is replaced by the environment variable VAR
  *
- *   [grafana]
+ *   [grafana]                         ; present = enabled (enabled = false turns it off again)
  *   host = http://localhost:3000
  *   auth_token = ${GRAFANA_TOKEN}
  *   folder_name = My App Dashboards
  *
- *   [plugin.process]                  ; enables plugin "process"; keys are its options
- *   poll_rate = 5000
+ *   [plugin.process]                  ; enables plugin "process" (even with no keys); keys are
+ *   poll_rate = 5000                  ; its options, passed through verbatim and in file order
  *
- *   [dashboards]                      ; dashboards to upload/export: name = assigns or empty
- *   application.json =
- *   my_own = /path/to/dashboard.json
+ *   [dashboards]                      ; dashboards to upload/export, in file order:
+ *   application.json =                ;   empty value: the key is the name or path
+ *   my_own = /path/to/dashboard.json  ;   otherwise the key is a label and the value the path
  *
  *   [dashboard_assigns]               ; assigns passed to every dashboard
  *   datasource_id = prometheus
  *
- * Booleans are true/false/yes/no/on/off/1/0. Unknown sections and keys are errors, as are bad
- * values, an unset ${VAR} and a missing required key: pmx_error_t names the file, line, key and
- * what was expected. */
+ * Per-dashboard assigns (pmx_dashboard_use_t.assigns) can only be set in code. Booleans are
+ * true/false/yes/no/on/off/1/0 (any case). "key: value" works like "key = value". Comments start
+ * a line with ';' or '#', or follow a value after whitespace and ';' (so a value cannot contain
+ * " ;"). Leading whitespace is ignored; there are no multi-line values; a line holds at most 198
+ * characters (put longer values in an environment variable). In values "$$" is a literal '$'
+ * and any other '$' must start ${VAR}. Unknown sections and keys are errors, as are duplicate
+ * keys or sections, bad values, an unset ${VAR} and a missing required key: pmx_error_t names the
+ * file (source), line and key and what was expected, e.g.
+ *   app.ini:7: [metrics_server] port: expected an integer 0-65535, got "abc"
+ * The loaded configuration has passed pmx_config_validate(). */
 #ifndef PROMEX_CONFIG_H
 #define PROMEX_CONFIG_H
 
@@ -134,34 +142,57 @@ typedef struct pmx_config {
 } pmx_config_t;
 
 /* Fills `cfg` with the defaults above (everything zero/NULL except
- * grafana.upload_dashboards_on_start = true and log_level = PMX_LOG_INFO). */
+ * grafana.upload_dashboards_on_start = true and log_level = PMX_LOG_INFO). NULL is a no-op.
+ * Thread-safe (touches only `cfg`). Since 0.1. */
 PMX_EXTERN void pmx_config_defaults(pmx_config_t *cfg);
 
 /* A configuration loaded from a file; owns every string and array of its pmx_config_t. */
 typedef struct pmx_config_file pmx_config_file_t;
 
-/* Loads an INI file. Plugin sections ([plugin.NAME]) are resolved against `known` (the plugins the
- * program links; pass pmx_first_party_plugins() and/or your own); an unknown plugin is an error.
- * On PMX_OK *out is owned by the caller (pmx_config_file_free). Errors: PMX_EIO (cannot read),
- * PMX_ECONFIG (err names file, line, key and what was expected), PMX_EINVAL, PMX_ENOMEM. */
+/* Loads an INI file (at most 1 MiB, no NUL bytes). Plugin sections ([plugin.NAME]) are resolved
+ * against `known` (the plugins the program links; pass pmx_first_party_plugins() and/or your
+ * own) by pmx_plugin_t.name; an unknown plugin is an error. `known` itself is borrowed only for
+ * the call, but the pmx_plugin_t tables it points to are referenced by the result and must
+ * outlive it (normally they are static). After parsing, the result is checked with
+ * pmx_config_validate() (so https cert/key files must be readable) and failures report the line
+ * of the offending key, or of its section when the key is missing.
+ * On PMX_OK *out is owned by the caller (pmx_config_file_free); on failure *out is NULL and
+ * nothing is leaked. Errors: PMX_EIO (cannot open/read), PMX_ECONFIG (err names file, line, key
+ * and what was expected; err->source is the path, err->line the 1-based line or 0), PMX_EABI (a
+ * [plugin.NAME] resolves to a plugin built for another ABI), PMX_EINVAL (NULL path/out),
+ * PMX_ENOMEM. Thread-safe except that ${VAR} is read with getenv(): do not setenv() concurrently.
+ * Since 0.1. */
 PMX_EXTERN int pmx_config_load(const char *path, const pmx_plugin_t *const *known, size_t n_known,
                                pmx_config_file_t **out, pmx_error_t *err);
 
-/* Same, from a string; `name` is used in messages in place of a file name. */
+/* Same, from a NUL-terminated string; `name` (borrowed; NULL: "<string>") is used in messages and
+ * err->source in place of a file name. PMX_EINVAL if text or out is NULL, or known is NULL with
+ * n_known > 0. Since 0.1. */
 PMX_EXTERN int pmx_config_parse(const char *text, const char *name,
                                 const pmx_plugin_t *const *known, size_t n_known,
                                 pmx_config_file_t **out, pmx_error_t *err);
 
 /* The loaded configuration; owned by `cf`, valid until pmx_config_file_free(). Callers may copy
- * it into their own pmx_config_t and change fields (e.g. the log sink). */
+ * it into their own pmx_config_t and change fields (e.g. the log sink); the strings and arrays
+ * the copy points to still belong to `cf`. NULL for a NULL `cf`. Since 0.1. */
 PMX_EXTERN const pmx_config_t *pmx_config_file_config(const pmx_config_file_t *cf);
 
-/* Frees a loaded configuration. NULL is a no-op. */
+/* Frees a loaded configuration and every string and array it owns. NULL is a no-op. Since 0.1. */
 PMX_EXTERN void pmx_config_file_free(pmx_config_file_t *cf);
 
-/* Checks a configuration without starting anything: app name, option values, the server's
- * auth and TLS settings (files readable), Grafana settings, duplicate plugins. Returns PMX_OK or
- * PMX_ECONFIG with `err` filled. pmx_start() runs the same checks (and the plugins'). */
+/* Checks a configuration without starting anything. Zero/NULL fields mean "default" and pass.
+ * Rules: app non-empty and [a-z0-9_]+; log_level in range; drop_metrics_groups entries
+ * non-empty. metrics_server (only when enabled): path starts with '/', pool_size <= 1024,
+ * bind_address not "", auth_strategy bearer needs auth_token, basic needs auth_user and
+ * auth_password, protocol https needs readable cert_file and key_file, enum values in range.
+ * grafana (only when enabled): host starts with http:// or https://, and auth_token or both
+ * username and password. plugins: non-NULL tables with abi_version == PMX_PLUGIN_ABI and NULL
+ * reserved slots (else PMX_EABI), names [a-z0-9_]+ and not listed twice, option keys non-empty
+ * and values non-NULL. dashboards: non-empty name_or_path, assign keys non-empty. Any count > 0
+ * with a NULL array fails. Returns PMX_OK, PMX_ECONFIG or PMX_EABI with err->text naming the
+ * option ("metrics_server.auth_token: required when auth_strategy is bearer"), PMX_EINVAL for
+ * a NULL cfg. Reads nothing but `cfg` and the cert/key files; thread-safe. pmx_start() runs the
+ * same checks (and the plugins'). Since 0.1. */
 PMX_EXTERN int pmx_config_validate(const pmx_config_t *cfg, pmx_error_t *err);
 
 #ifdef __cplusplus

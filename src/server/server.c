@@ -1,0 +1,347 @@
+/* The standalone metrics server (server.h): a libmicrohttpd daemon with a pool of `pool_size`
+ * threads answering scrapes through pmx_mhd_handle() (handler.c), 404 for every other path.
+ *
+ * We open the listening socket ourselves and hand it to libmicrohttpd (MHD_OPTION_LISTEN_SOCKET)
+ * instead of letting it bind, for three reasons: bind errors reach the caller with errno and the
+ * address ("cannot bind 0.0.0.0 port 4021: Address already in use") rather than a bare failure;
+ * the dual-stack choice is explicit (IPv6 socket with IPV6_V6ONLY off, falling back to IPv4 when
+ * the host has no IPv6); and the actual port of an ephemeral bind comes from getsockname().
+ *
+ * Ownership of that socket: on success libmicrohttpd uses it; pmx_server_stop() takes it back with
+ * MHD_quiesce_daemon() (needs MHD_USE_ITC) before stopping the daemon and closes it itself. If
+ * MHD_start_daemon() fails we do not know whether libmicrohttpd closed it, so a duplicate taken
+ * beforehand tells us whether the descriptor still refers to our socket.
+ *
+ * TLS: certificate and key files are read into memory (bounded size) and checked with GnuTLS first
+ * so that a bad file is reported by name; the PEM buffers live as long as the daemon. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gnutls/gnutls.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "promex/mhd.h"
+#include "promex/server.h"
+#include "server/server_internal.h"
+
+#define DEFAULT_POOL 5u
+#define DEFAULT_TIMEOUT_S 10u
+#define DEFAULT_MAX_CONN 64u
+#define MAX_POOL 256u
+/* A scrape request is a request line and a few headers; 16 KiB per connection leaves room for
+ * long Authorization headers while bounding what max_connections clients can pin. */
+#define CONN_MEMORY_LIMIT ((size_t)16 * 1024)
+#define MAX_PEM_BYTES (1024 * 1024)
+#define LISTEN_BACKLOG 128
+
+struct pmx_server {
+  struct MHD_Daemon *daemon;
+  uint16_t port;
+  pmx_mhd_handler_t handler; /* points into the owned strings below */
+  char *path, *token, *user, *password;
+  char *cert_pem, *key_pem;
+};
+
+static void server_free(pmx_server_t *s) {
+  if (s == NULL) return;
+  free(s->path);
+  free(s->user);
+  if (s->token) explicit_bzero(s->token, strlen(s->token));
+  free(s->token);
+  if (s->password) explicit_bzero(s->password, strlen(s->password));
+  free(s->password);
+  free(s->cert_pem);
+  if (s->key_pem) explicit_bzero(s->key_pem, strlen(s->key_pem));
+  free(s->key_pem);
+  free(s);
+}
+
+/* ---- Configuration checks ---- */
+
+static int check_config(const pmx_server_config_t *cfg, unsigned pool, unsigned maxc,
+                        pmx_error_t *err) {
+  const char *path = cfg->path ? cfg->path : "/metrics";
+  if (path[0] != '/')
+    return pmx__fail(err, PMX_ECONFIG, "metrics_server.path",
+                     "metrics_server.path \"%s\" must start with '/'", path);
+  if (cfg->auth_strategy == PMX_AUTH_BEARER && (cfg->auth_token == NULL || *cfg->auth_token == '\0'))
+    return pmx__fail(err, PMX_ECONFIG, "metrics_server.auth_token",
+                     "metrics_server: auth_strategy bearer needs a non-empty auth_token");
+  if (cfg->auth_strategy == PMX_AUTH_BASIC) {
+    if (cfg->auth_user == NULL || *cfg->auth_user == '\0' || cfg->auth_password == NULL)
+      return pmx__fail(err, PMX_ECONFIG, "metrics_server.auth_user",
+                       "metrics_server: auth_strategy basic needs auth_user and auth_password");
+    if (strchr(cfg->auth_user, ':') != NULL)
+      return pmx__fail(err, PMX_ECONFIG, "metrics_server.auth_user",
+                       "metrics_server.auth_user must not contain ':' (RFC 7617)");
+  }
+  if (cfg->auth_strategy != PMX_AUTH_NONE && cfg->auth_strategy != PMX_AUTH_BEARER &&
+      cfg->auth_strategy != PMX_AUTH_BASIC)
+    return pmx__fail(err, PMX_ECONFIG, "metrics_server.auth_strategy",
+                     "metrics_server.auth_strategy %d is not none, bearer or basic",
+                     (int)cfg->auth_strategy);
+  if (cfg->protocol != PMX_PROTO_HTTP && cfg->protocol != PMX_PROTO_HTTPS)
+    return pmx__fail(err, PMX_ECONFIG, "metrics_server.protocol",
+                     "metrics_server.protocol %d is not http or https", (int)cfg->protocol);
+  if (cfg->protocol == PMX_PROTO_HTTPS && (cfg->cert_file == NULL || cfg->key_file == NULL))
+    return pmx__fail(err, PMX_ECONFIG, "metrics_server.cert_file",
+                     "metrics_server: protocol https needs cert_file and key_file");
+  if (pool > MAX_POOL)
+    return pmx__fail(err, PMX_ECONFIG, "metrics_server.pool_size",
+                     "metrics_server.pool_size %u is above the limit of %u", pool, MAX_POOL);
+  /* libmicrohttpd splits the connection limit between the pool's threads. */
+  if (pool > maxc)
+    return pmx__fail(err, PMX_ECONFIG, "metrics_server.pool_size",
+                     "metrics_server.pool_size %u exceeds max_connections %u", pool, maxc);
+  return PMX_OK;
+}
+
+/* ---- TLS material ---- */
+
+static int read_pem(const char *file, const char *what, char **out, pmx_error_t *err) {
+  FILE *f = fopen(file, "rb");
+  if (f == NULL)
+    return pmx__fail(err, PMX_ECONFIG, file, "metrics_server.%s \"%s\" cannot be read: %s", what,
+                     file, strerror(errno));
+  char *buf = malloc(MAX_PEM_BYTES + 1);
+  if (buf == NULL) {
+    fclose(f);
+    return pmx__fail(err, PMX_ENOMEM, file, "out of memory reading %s", file);
+  }
+  size_t n = fread(buf, 1, MAX_PEM_BYTES + 1, f);
+  int rerr = ferror(f);
+  fclose(f);
+  if (rerr || n == 0 || n > MAX_PEM_BYTES) {
+    free(buf);
+    return pmx__fail(err, PMX_ECONFIG, file, "metrics_server.%s \"%s\" %s", what, file,
+                     rerr ? "cannot be read" : n == 0 ? "is empty" : "is larger than 1 MiB");
+  }
+  buf[n] = '\0';
+  *out = buf;
+  return PMX_OK;
+}
+
+static int check_tls(const pmx_server_config_t *cfg, const char *cert, const char *key,
+                     pmx_error_t *err) {
+  gnutls_certificate_credentials_t cred;
+  if (gnutls_certificate_allocate_credentials(&cred) != GNUTLS_E_SUCCESS)
+    return pmx__fail(err, PMX_ENOMEM, cfg->cert_file, "out of memory checking the certificate");
+  gnutls_datum_t c = {(unsigned char *)(uintptr_t)cert, (unsigned)strlen(cert)};
+  gnutls_datum_t k = {(unsigned char *)(uintptr_t)key, (unsigned)strlen(key)};
+  int grc = gnutls_certificate_set_x509_key_mem2(cred, &c, &k, GNUTLS_X509_FMT_PEM, NULL, 0);
+  gnutls_certificate_free_credentials(cred);
+  if (grc < 0)
+    return pmx__fail(err, PMX_ECONFIG, cfg->cert_file,
+                     "metrics_server: certificate \"%s\" and key \"%s\" are not a usable PEM pair: %s",
+                     cfg->cert_file, cfg->key_file, gnutls_strerror(grc));
+  return PMX_OK;
+}
+
+/* ---- Listening socket ---- */
+
+static int open_socket(int family, const struct sockaddr *sa, socklen_t salen, bool v6only,
+                       int *fd_out) {
+  int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return errno;
+  int one = 1;
+  /* SO_REUSEADDR lets a restarted program bind while old connections sit in TIME_WAIT; on Linux
+   * it does not allow two listeners on one port, so "port in use" is still reported. */
+  (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (family == AF_INET6) {
+    int v = v6only ? 1 : 0;
+    (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof v);
+  }
+  if (bind(fd, sa, salen) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
+    int e = errno;
+    close(fd);
+    return e;
+  }
+  *fd_out = fd;
+  return 0;
+}
+
+static int open_listener(const char *bind_address, uint16_t port, int *fd_out, uint16_t *port_out,
+                         pmx_error_t *err) {
+  struct sockaddr_in6 a6;
+  struct sockaddr_in a4;
+  memset(&a6, 0, sizeof a6);
+  memset(&a4, 0, sizeof a4);
+  a6.sin6_family = AF_INET6;
+  a6.sin6_port = htons(port);
+  a4.sin_family = AF_INET;
+  a4.sin_port = htons(port);
+  int e;
+  const char *shown;
+  if (bind_address == NULL) {
+    a6.sin6_addr = in6addr_any;
+    shown = "[::]";
+    e = open_socket(AF_INET6, (struct sockaddr *)&a6, sizeof a6, false, fd_out);
+    /* No IPv6 on this host (disabled in the kernel or no address): serve IPv4 only. */
+    if (e == EAFNOSUPPORT || e == EPROTONOSUPPORT || e == EADDRNOTAVAIL) {
+      a4.sin_addr.s_addr = htonl(INADDR_ANY);
+      shown = "0.0.0.0";
+      e = open_socket(AF_INET, (struct sockaddr *)&a4, sizeof a4, false, fd_out);
+    }
+  } else {
+    /* Accept "[::1]" as well as "::1": URLs and many configs bracket IPv6 literals. */
+    char lit[INET6_ADDRSTRLEN + 2];
+    size_t n = strlen(bind_address);
+    if (n >= 2 && bind_address[0] == '[' && bind_address[n - 1] == ']' && n - 2 < sizeof lit) {
+      memcpy(lit, bind_address + 1, n - 2);
+      lit[n - 2] = '\0';
+    } else {
+      pmx__strlcpy(lit, bind_address, sizeof lit);
+      if (n >= sizeof lit) lit[0] = '\0'; /* too long to be a literal */
+    }
+    shown = bind_address;
+    if (inet_pton(AF_INET6, lit, &a6.sin6_addr) == 1) {
+      e = open_socket(AF_INET6, (struct sockaddr *)&a6, sizeof a6, true, fd_out);
+    } else if (inet_pton(AF_INET, lit, &a4.sin_addr) == 1) {
+      e = open_socket(AF_INET, (struct sockaddr *)&a4, sizeof a4, false, fd_out);
+    } else {
+      return pmx__fail(err, PMX_ECONFIG, "metrics_server.bind_address",
+                       "metrics_server.bind_address \"%s\" is not an IPv4 or IPv6 address literal",
+                       bind_address);
+    }
+  }
+  if (e != 0)
+    return pmx__fail(err, PMX_ESYS, shown, "metrics server cannot listen on %s port %u: %s", shown,
+                     (unsigned)port, strerror(e));
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  if (getsockname(*fd_out, (struct sockaddr *)&ss, &sl) != 0) {
+    e = errno;
+    close(*fd_out);
+    return pmx__fail(err, PMX_ESYS, shown, "metrics server: getsockname failed: %s", strerror(e));
+  }
+  *port_out = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                       : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  return PMX_OK;
+}
+
+/* ---- Requests ---- */
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls) {
+  pmx_server_t *s = cls;
+  if (!pmx_mhd_matches(&s->handler, url))
+    return pmx__mhd_simple(c, MHD_HTTP_NOT_FOUND, "not found\n", NULL, NULL);
+  return pmx_mhd_handle(c, url, method, &s->handler);
+}
+
+/* ---- Lifecycle ---- */
+
+int pmx_server_start(const pmx_server_config_t *cfg, pmx_scrape_fn scrape, void *ctx,
+                     pmx_server_t **out, pmx_error_t *err) {
+  if (cfg == NULL || scrape == NULL || out == NULL)
+    return pmx__fail(err, PMX_EINVAL, "metrics_server",
+                     "pmx_server_start: cfg, scrape and out are required");
+  unsigned pool = cfg->pool_size ? cfg->pool_size : DEFAULT_POOL;
+  unsigned maxc = cfg->max_connections ? cfg->max_connections : DEFAULT_MAX_CONN;
+  unsigned timeout = cfg->timeout_s ? cfg->timeout_s : DEFAULT_TIMEOUT_S;
+  int rc = check_config(cfg, pool, maxc, err);
+  if (rc != PMX_OK) return rc;
+
+  pmx_server_t *s = calloc(1, sizeof *s);
+  if (s == NULL) return pmx__fail(err, PMX_ENOMEM, "metrics_server", "out of memory");
+  s->path = pmx__strdup(cfg->path ? cfg->path : "/metrics");
+  s->token = pmx__strdup(cfg->auth_token);
+  s->user = pmx__strdup(cfg->auth_user);
+  s->password = pmx__strdup(cfg->auth_password);
+  if (s->path == NULL || (cfg->auth_token && !s->token) || (cfg->auth_user && !s->user) ||
+      (cfg->auth_password && !s->password)) {
+    server_free(s);
+    return pmx__fail(err, PMX_ENOMEM, "metrics_server", "out of memory");
+  }
+  s->handler = (pmx_mhd_handler_t){.path = s->path,
+                                   .auth_strategy = cfg->auth_strategy,
+                                   .auth_token = s->token,
+                                   .auth_user = s->user,
+                                   .auth_password = s->password,
+                                   .scrape = scrape,
+                                   .ctx = ctx};
+
+  bool tls = cfg->protocol == PMX_PROTO_HTTPS;
+  if (tls) {
+    rc = read_pem(cfg->cert_file, "cert_file", &s->cert_pem, err);
+    if (rc == PMX_OK) rc = read_pem(cfg->key_file, "key_file", &s->key_pem, err);
+    if (rc == PMX_OK) rc = check_tls(cfg, s->cert_pem, s->key_pem, err);
+    if (rc != PMX_OK) {
+      server_free(s);
+      return rc;
+    }
+  }
+
+  int fd = -1;
+  rc = open_listener(cfg->bind_address, cfg->port, &fd, &s->port, err);
+  if (rc != PMX_OK) {
+    server_free(s);
+    return rc;
+  }
+  int guard = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+  /* Half the connections per client address: one scraper (or one misbehaving client) cannot take
+   * every slot, while Prometheus plus a few manual curls from one host still fit. */
+  unsigned per_ip = (maxc + 1) / 2;
+  if (per_ip < 4) per_ip = maxc < 4 ? maxc : 4;
+  struct MHD_OptionItem opts[12];
+  size_t n = 0;
+  opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL};
+  opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)timeout, NULL};
+  opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)maxc, NULL};
+  opts[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)per_ip, NULL};
+  opts[n++] =
+      (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)CONN_MEMORY_LIMIT, NULL};
+  if (pool > 1)
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)pool, NULL};
+  if (tls) {
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->cert_pem};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->key_pem};
+  }
+  opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+
+  /* No MHD_USE_ERROR_LOG: the library never writes to the host's stderr. */
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC;
+  if (tls) flags |= MHD_USE_TLS;
+  s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
+                               MHD_OPTION_END);
+  if (s->daemon == NULL) {
+    struct stat a, b;
+    if (guard >= 0 && fstat(fd, &a) == 0 && fstat(guard, &b) == 0 && a.st_ino == b.st_ino &&
+        a.st_dev == b.st_dev)
+      close(fd);
+    if (guard >= 0) close(guard);
+    uint16_t port = s->port;
+    server_free(s);
+    if (tls)
+      return pmx__fail(err, PMX_ECONFIG, cfg->cert_file,
+                       "libmicrohttpd refused to start TLS on port %u with certificate \"%s\" and key \"%s\"",
+                       (unsigned)port, cfg->cert_file, cfg->key_file);
+    return pmx__fail(err, PMX_ESYS, "metrics_server",
+                     "libmicrohttpd could not start the metrics server on port %u (threads: %u)",
+                     (unsigned)port, pool);
+  }
+  if (guard >= 0) close(guard);
+  *out = s;
+  return PMX_OK;
+}
+
+uint16_t pmx_server_port(const pmx_server_t *srv) { return srv ? srv->port : 0; }
+
+void pmx_server_stop(pmx_server_t *srv) {
+  if (srv == NULL) return;
+  /* Take the listening socket back first so that libmicrohttpd does not close it and we do so
+   * exactly once, after every thread that could use it has been joined. */
+  MHD_socket lfd = MHD_quiesce_daemon(srv->daemon);
+  MHD_stop_daemon(srv->daemon);
+  if (lfd != MHD_INVALID_SOCKET) close(lfd);
+  server_free(srv);
+}

@@ -1,0 +1,78 @@
+/* Fuzz target for the scrape negotiation parsers: pmx_format_negotiate() (Accept) and
+ * pmx_accepts_gzip() (Accept-Encoding) on arbitrary bytes must return a valid answer without
+ * crashing or reading out of bounds, and must respect two monotonicity properties that follow
+ * from "the most specific range decides, the higher q wins among equals":
+ *   - appending ",application/openmetrics-text;version=1.0.0;q=0" never turns text into OpenMetrics;
+ *   - appending ",gzip;q=0" never turns "no gzip" into gzip.
+ *
+ * Built two ways:
+ *   -DPMX_LIBFUZZER  libFuzzer entry point only (clang -fsanitize=fuzzer,address);
+ *   otherwise        also a main() that replays the files named on argv, so that CTest runs the
+ *                    seed corpus tests/fuzz/corpus/accept on every build
+ *                    (tests/unit/server/CMakeLists.txt). */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "promex/expo.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char OM_Q0[] = ",application/openmetrics-text;version=1.0.0;q=0";
+static const char GZIP_Q0[] = ",gzip;q=0";
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  /* Header values are C strings: a NUL-terminated copy with room for the suffixes. */
+  size_t extra = sizeof OM_Q0 > sizeof GZIP_Q0 ? sizeof OM_Q0 : sizeof GZIP_Q0;
+  char *text = malloc(size + extra);
+  if (text == NULL) return 0;
+  memcpy(text, data, size);
+  text[size] = '\0';
+  size_t len = strlen(text); /* embedded NULs end the header early, as in HTTP parsers */
+
+  pmx_format_t fmt = pmx_format_negotiate(text);
+  if (fmt != PMX_FORMAT_TEXT && fmt != PMX_FORMAT_OPENMETRICS) abort();
+  bool gz = pmx_accepts_gzip(text);
+  if (pmx_format_content_type(fmt) == NULL) abort();
+
+  memcpy(text + len, OM_Q0, sizeof OM_Q0);
+  if (fmt == PMX_FORMAT_TEXT && pmx_format_negotiate(text) != PMX_FORMAT_TEXT) abort();
+  memcpy(text + len, GZIP_Q0, sizeof GZIP_Q0);
+  if (!gz && pmx_accepts_gzip(text)) abort();
+  free(text);
+  return 0;
+}
+
+#ifndef PMX_LIBFUZZER
+/* Replays each file given on the command line; exit status 0 when none crashed. */
+int main(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    FILE *f = fopen(argv[i], "rb");
+    if (f == NULL) {
+      fprintf(stderr, "fuzz_accept: cannot open %s\n", argv[i]);
+      return 1;
+    }
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *buf = malloc(cap);
+    size_t got;
+    while (buf != NULL && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+      n += got;
+      if (n == cap) {
+        uint8_t *nb = realloc(buf, cap * 2);
+        if (nb == NULL) break;
+        buf = nb;
+        cap *= 2;
+      }
+    }
+    fclose(f);
+    if (buf == NULL) return 1;
+    LLVMFuzzerTestOneInput(buf, n);
+    free(buf);
+  }
+  printf("fuzz_accept: replayed %d input(s)\n", argc - 1);
+  return argc > 1 ? 0 : 1; /* an empty corpus glob would otherwise pass silently */
+}
+#endif
