@@ -1,0 +1,351 @@
+/* The process plugin: what PromEx's Beam plugin reports about the Erlang VM, reported about the
+ * running C process (see include/promex/plugins/process.h for the metric list and costs).
+ *
+ * Polling groups keep their state (cached event handles, previous cumulative values for the
+ * counters, a reusable read buffer) in their ctx; they only ever run on the promex thread, so the
+ * ctx needs no lock. Manual groups keep no mutable state because pmx_refresh_manual_metrics()
+ * may run them on another thread at the same time. */
+#include <dirent.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#if defined(__GLIBC__)
+#include <gnu/libc-version.h>
+#endif
+
+#include "internal.h"
+#include "plugin_common.h"
+#include "promex/plugins/process.h"
+#include "promex/promex.h"
+#include "sysparse.h"
+
+#define EV_MEMORY "promex.plugin.process.memory"
+#define EV_CPU "promex.plugin.process.cpu"
+#define EV_CSW "promex.plugin.process.context_switches"
+#define EV_FAULTS "promex.plugin.process.page_faults"
+#define EV_INTERNAL "promex.plugin.process.internal"
+#define EV_TOPOLOGY "promex.plugin.process.cpu_topology"
+#define EV_LIMITS "promex.plugin.process.limits"
+#define EV_SYSINFO "promex.plugin.process.system_info"
+#define EV_THREADS "promex.plugin.process.threads"
+
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#define HAVE_MALLINFO2 1
+#endif
+
+/* ---- process_memory_polling_metrics ------------------------------------------------------- */
+
+typedef struct memory_ctx {
+  pmx__evcache_t ev;
+  long page_size;
+} memory_ctx_t;
+
+static int memory_measure(pmx_bus_t *bus, void *p) {
+  memory_ctx_t *c = p;
+  pmx_event_t *ev = pmx__ev(&c->ev, bus, EV_MEMORY);
+  if (ev == NULL) return PMX_ENOMEM;
+  char buf[256];
+  pmx__text_t t = {buf, 0, sizeof buf}; /* statm is one short line: never grows */
+  if (pmx__slurp("/proc/self/statm", &t, sizeof buf) != PMX_OK) return PMX_ESYS;
+  uint64_t size_pages, rss_pages;
+  if (pmx__parse_statm(t.data, &size_pages, &rss_pages) != PMX_OK) return PMX_EPARSE;
+  struct rusage ru;
+  double peak = 0;
+  if (getrusage(RUSAGE_SELF, &ru) == 0) peak = (double)ru.ru_maxrss * 1024.0; /* kB on Linux */
+  pmx_measurement_t m[8];
+  size_t n = 0;
+  m[n++] = PMX_M("resident", (double)rss_pages * (double)c->page_size);
+  m[n++] = PMX_M("virtual", (double)size_pages * (double)c->page_size);
+  m[n++] = PMX_M("resident_peak", peak);
+#ifdef HAVE_MALLINFO2
+  struct mallinfo2 mi = mallinfo2();
+  m[n++] = PMX_M("heap_arena", (double)mi.arena);
+  m[n++] = PMX_M("heap_mmap", (double)mi.hblkhd);
+  m[n++] = PMX_M("heap_in_use", (double)(mi.uordblks + mi.hblkhd));
+  m[n++] = PMX_M("heap_free", (double)mi.fordblks);
+  m[n++] = PMX_M("heap_releasable", (double)mi.keepcost);
+#endif
+  pmx_emit(ev, m, n, NULL, 0);
+  return PMX_OK;
+}
+
+/* ---- process_internal_polling_metrics ----------------------------------------------------- */
+
+typedef struct internal_ctx {
+  pmx__evcache_t ev_cpu, ev_csw, ev_faults, ev_internal;
+  pmx__cumf_t cpu_user, cpu_system;
+  pmx__cum_t nvcsw, nivcsw, minflt, majflt;
+  double start_after_boot;
+} internal_ctx_t;
+
+/* Number of open descriptors: entries of /proc/self/fd, minus the one opendir() itself holds. */
+static int count_fds(int64_t *out) {
+  DIR *d = opendir("/proc/self/fd");
+  if (d == NULL) return PMX_ESYS;
+  int64_t n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  *out = n > 0 ? n - 1 : 0;
+  return PMX_OK;
+}
+
+static double tv_s(struct timeval tv) { return (double)tv.tv_sec + (double)tv.tv_usec / 1e6; }
+
+static double rlim_value(rlim_t v) { return v == RLIM_INFINITY ? -1.0 : (double)v; }
+
+static int internal_measure(pmx_bus_t *bus, void *p) {
+  internal_ctx_t *c = p;
+  pmx_event_t *cpu = pmx__ev(&c->ev_cpu, bus, EV_CPU);
+  pmx_event_t *csw = pmx__ev(&c->ev_csw, bus, EV_CSW);
+  pmx_event_t *faults = pmx__ev(&c->ev_faults, bus, EV_FAULTS);
+  pmx_event_t *internal = pmx__ev(&c->ev_internal, bus, EV_INTERNAL);
+  if (!cpu || !csw || !faults || !internal) return PMX_ENOMEM;
+
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return PMX_ESYS;
+  pmx_measurement_t m[1];
+  pmx_meta_t md[1];
+  m[0] = PMX_M("seconds", pmx__cumf_delta(&c->cpu_user, tv_s(ru.ru_utime)));
+  md[0] = PMX_META_S("mode", "user");
+  pmx_emit(cpu, m, 1, md, 1);
+  m[0] = PMX_M("seconds", pmx__cumf_delta(&c->cpu_system, tv_s(ru.ru_stime)));
+  md[0] = PMX_META_S("mode", "system");
+  pmx_emit(cpu, m, 1, md, 1);
+  m[0] = PMX_M("count", (double)pmx__cum_delta(&c->nvcsw, (uint64_t)ru.ru_nvcsw));
+  md[0] = PMX_META_S("type", "voluntary");
+  pmx_emit(csw, m, 1, md, 1);
+  m[0] = PMX_M("count", (double)pmx__cum_delta(&c->nivcsw, (uint64_t)ru.ru_nivcsw));
+  md[0] = PMX_META_S("type", "involuntary");
+  pmx_emit(csw, m, 1, md, 1);
+  m[0] = PMX_M("count", (double)pmx__cum_delta(&c->minflt, (uint64_t)ru.ru_minflt));
+  md[0] = PMX_META_S("type", "minor");
+  pmx_emit(faults, m, 1, md, 1);
+  m[0] = PMX_M("count", (double)pmx__cum_delta(&c->majflt, (uint64_t)ru.ru_majflt));
+  md[0] = PMX_META_S("type", "major");
+  pmx_emit(faults, m, 1, md, 1);
+
+  char buf[1024];
+  pmx__text_t t = {buf, 0, sizeof buf};
+  pmx__pid_stat_t st;
+  if (pmx__slurp("/proc/self/stat", &t, sizeof buf) != PMX_OK) return PMX_ESYS;
+  if (pmx__parse_pid_stat(t.data, &st) != PMX_OK) return PMX_EPARSE;
+  int64_t fds = 0;
+  if (count_fds(&fds) != PMX_OK) return PMX_ESYS;
+  struct rlimit rl;
+  double max_fds = -1;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) max_fds = rlim_value(rl.rlim_cur);
+  pmx_measurement_t im[] = {
+      PMX_M("threads", st.num_threads), PMX_M("open_fds", fds), PMX_M("max_fds", max_fds),
+      PMX_M("start_time", pmx__start_epoch(c->start_after_boot)),
+      PMX_M("uptime", pmx__uptime_since(c->start_after_boot))};
+  pmx_emit(internal, im, sizeof im / sizeof im[0], NULL, 0);
+  return PMX_OK;
+}
+
+/* ---- manual groups ------------------------------------------------------------------------ */
+
+static int topology_measure(pmx_bus_t *bus, void *p) {
+  (void)p;
+  long conf = sysconf(_SC_NPROCESSORS_CONF), onln = sysconf(_SC_NPROCESSORS_ONLN);
+  cpu_set_t set;
+  double avail = -1;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) avail = CPU_COUNT(&set);
+  pmx_measurement_t m[] = {PMX_M("configured", conf), PMX_M("online", onln),
+                           PMX_M("available", avail)};
+  return pmx_emit_name(bus, EV_TOPOLOGY, m, 3, NULL, 0) < 0 ? PMX_ENOMEM : PMX_OK;
+}
+
+static int limits_measure(pmx_bus_t *bus, void *p) {
+  (void)p;
+  static const struct {
+    int res;
+    const char *key;
+  } lim[] = {{RLIMIT_NOFILE, "open_files"},  {RLIMIT_NPROC, "processes"},
+             {RLIMIT_STACK, "stack"},        {RLIMIT_AS, "address_space"},
+             {RLIMIT_CORE, "core"}};
+  pmx_measurement_t m[5];
+  size_t n = 0;
+  for (size_t i = 0; i < 5; i++) {
+    struct rlimit rl;
+    if (getrlimit(lim[i].res, &rl) == 0) m[n++] = PMX_M(lim[i].key, rlim_value(rl.rlim_cur));
+  }
+  return pmx_emit_name(bus, EV_LIMITS, m, n, NULL, 0) < 0 ? PMX_ENOMEM : PMX_OK;
+}
+
+static int sysinfo_measure(pmx_bus_t *bus, void *p) {
+  (void)p;
+  struct utsname u;
+  if (uname(&u) != 0) {
+    memset(&u, 0, sizeof u);
+    strcpy(u.release, "unknown");
+    strcpy(u.machine, "unknown");
+  }
+#if defined(__GLIBC__)
+  const char *libc = "glibc", *libc_version = gnu_get_libc_version();
+  const char *allocator = "glibc malloc";
+#else
+  const char *libc = "unknown", *libc_version = "unknown", *allocator = "unknown";
+#endif
+#if defined(__clang__)
+  const char *compiler = "clang " __clang_version__;
+#elif defined(__GNUC__)
+  const char *compiler = "gcc " __VERSION__;
+#else
+  const char *compiler = "unknown";
+#endif
+  pmx_measurement_t one[] = {PMX_M("status", 1)};
+  pmx_meta_t md[] = {PMX_META_S("kernel_release", u.release), PMX_META_S("machine", u.machine),
+                     PMX_META_S("libc", libc), PMX_META_S("libc_version", libc_version),
+                     PMX_META_S("allocator", allocator), PMX_META_S("compiler", compiler),
+                     PMX_META_S("promex_version", pmx_version_string())};
+  if (pmx_emit_name(bus, EV_SYSINFO, one, 1, md, sizeof md / sizeof md[0]) < 0) return PMX_ENOMEM;
+  pmx_measurement_t m[] = {PMX_M("word_size", sizeof(void *)),
+                           PMX_M("page_size", sysconf(_SC_PAGESIZE))};
+  return pmx_emit_name(bus, EV_SYSINFO ".sizes", m, 2, NULL, 0) < 0 ? PMX_ENOMEM : PMX_OK;
+}
+
+static int threads_measure(pmx_bus_t *bus, void *p) {
+  (void)p;
+  pmx_measurement_t m[2];
+  size_t n = 0;
+  char buf[64];
+  pmx__text_t t = {buf, 0, sizeof buf};
+  uint64_t max;
+  if (pmx__slurp("/proc/sys/kernel/threads-max", &t, sizeof buf) == PMX_OK &&
+      pmx__parse_u64(t.data, &max) == PMX_OK)
+    m[n++] = PMX_M("max", (double)max);
+  pthread_attr_t a;
+  size_t stack = 0;
+  if (pthread_getattr_default_np(&a) == 0) {
+    if (pthread_attr_getstacksize(&a, &stack) == 0) m[n++] = PMX_M("stack_default", stack);
+    pthread_attr_destroy(&a);
+  }
+  if (n == 0) return PMX_ESYS;
+  return pmx_emit_name(bus, EV_THREADS, m, n, NULL, 0) < 0 ? PMX_ENOMEM : PMX_OK;
+}
+
+/* ---- plugin callbacks --------------------------------------------------------------------- */
+
+#define GAUGE(n, ev, meas, desc) \
+  {.kind = PMX_LAST_VALUE, .name = (n), .event_name = (ev), .measurement = (meas), .description = (desc)}
+
+static int process_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
+  int rc = pmx_plugin_check_opts(ctx, NULL, 0);
+  if (rc != PMX_OK) return rc;
+  memory_ctx_t *mc = calloc(1, sizeof *mc);
+  if (mc == NULL) return PMX_ENOMEM;
+  mc->page_size = sysconf(_SC_PAGESIZE);
+  const pmx_metric_def_t mem[] = {
+      GAUGE("memory.resident.bytes", EV_MEMORY, "resident", "Resident set size (/proc/self/statm)."),
+      GAUGE("memory.virtual.bytes", EV_MEMORY, "virtual", "Virtual memory size (/proc/self/statm)."),
+      GAUGE("memory.resident_peak.bytes", EV_MEMORY, "resident_peak",
+            "Peak resident set size (getrusage ru_maxrss)."),
+#ifdef HAVE_MALLINFO2
+      GAUGE("memory.heap_arena.bytes", EV_MEMORY, "heap_arena",
+            "Heap obtained with brk/sbrk by malloc (mallinfo2 arena)."),
+      GAUGE("memory.heap_mmap.bytes", EV_MEMORY, "heap_mmap",
+            "Heap in blocks allocated with mmap by malloc (mallinfo2 hblkhd)."),
+      GAUGE("memory.heap_in_use.bytes", EV_MEMORY, "heap_in_use",
+            "Heap in use by the program (mallinfo2 uordblks + hblkhd)."),
+      GAUGE("memory.heap_free.bytes", EV_MEMORY, "heap_free",
+            "Free heap held by malloc (mallinfo2 fordblks)."),
+      GAUGE("memory.heap_releasable.bytes", EV_MEMORY, "heap_releasable",
+            "Top-most releasable heap (mallinfo2 keepcost)."),
+#endif
+  };
+  rc = pmx_groups_add_polling(out, "process_memory_polling_metrics", 0, memory_measure, mc, free,
+                              mem, sizeof mem / sizeof mem[0]);
+  if (rc != PMX_OK) return rc;
+
+  internal_ctx_t *ic = calloc(1, sizeof *ic);
+  if (ic == NULL) return PMX_ENOMEM;
+  if (pmx__self_start_after_boot(&ic->start_after_boot) != PMX_OK) {
+    free(ic);
+    return pmx_plugin_fail(ctx, PMX_ESYS, "plugin process: cannot read /proc/self/stat");
+  }
+  static const char *const mode[] = {"mode"};
+  static const char *const type[] = {"type"};
+  const pmx_metric_def_t in[] = {
+      {.kind = PMX_SUM, .name = "cpu.seconds.total", .event_name = EV_CPU, .measurement = "seconds",
+       .tags = mode, .n_tags = 1, .description = "CPU time used by the process (getrusage)."},
+      {.kind = PMX_SUM, .name = "context_switches.total", .event_name = EV_CSW,
+       .measurement = "count", .tags = type, .n_tags = 1,
+       .description = "Context switches of the process (getrusage ru_nvcsw, ru_nivcsw)."},
+      {.kind = PMX_SUM, .name = "page_faults.total", .event_name = EV_FAULTS,
+       .measurement = "count", .tags = type, .n_tags = 1,
+       .description = "Page faults of the process (getrusage ru_minflt, ru_majflt)."},
+      GAUGE("threads", EV_INTERNAL, "threads", "Threads in the process (/proc/self/stat)."),
+      GAUGE("open_fds", EV_INTERNAL, "open_fds", "Open file descriptors (/proc/self/fd)."),
+      GAUGE("max_fds", EV_INTERNAL, "max_fds",
+            "Soft limit on open file descriptors (RLIMIT_NOFILE; -1 if unlimited)."),
+      GAUGE("start_time.seconds", EV_INTERNAL, "start_time",
+            "Start time of the process since the Unix epoch."),
+      GAUGE("uptime.seconds", EV_INTERNAL, "uptime", "Time since the process started."),
+  };
+  return pmx_groups_add_polling(out, "process_internal_polling_metrics", 0, internal_measure, ic,
+                                free, in, sizeof in / sizeof in[0]);
+}
+
+static int process_manual(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
+  int rc = pmx_plugin_check_opts(ctx, NULL, 0);
+  if (rc != PMX_OK) return rc;
+  const pmx_metric_def_t topo[] = {
+      GAUGE("system.logical_processors", EV_TOPOLOGY, "configured",
+            "Logical processors configured (sysconf _SC_NPROCESSORS_CONF)."),
+      GAUGE("system.logical_processors_online", EV_TOPOLOGY, "online",
+            "Logical processors online (sysconf _SC_NPROCESSORS_ONLN)."),
+      GAUGE("system.logical_processors_available", EV_TOPOLOGY, "available",
+            "Logical processors this process may run on (sched_getaffinity)."),
+  };
+  rc = pmx_groups_add_manual(out, "process_cpu_topology_manual_metrics", topology_measure, NULL,
+                             NULL, topo, 3);
+  if (rc != PMX_OK) return rc;
+  const pmx_metric_def_t lim[] = {
+      GAUGE("system.limit.open_files", EV_LIMITS, "open_files",
+            "Soft limit RLIMIT_NOFILE (-1: unlimited)."),
+      GAUGE("system.limit.processes", EV_LIMITS, "processes",
+            "Soft limit RLIMIT_NPROC (-1: unlimited)."),
+      GAUGE("system.limit.stack.bytes", EV_LIMITS, "stack",
+            "Soft limit RLIMIT_STACK (-1: unlimited)."),
+      GAUGE("system.limit.address_space.bytes", EV_LIMITS, "address_space",
+            "Soft limit RLIMIT_AS (-1: unlimited)."),
+      GAUGE("system.limit.core.bytes", EV_LIMITS, "core", "Soft limit RLIMIT_CORE (-1: unlimited)."),
+  };
+  rc = pmx_groups_add_manual(out, "process_system_limits_manual_metrics", limits_measure, NULL,
+                             NULL, lim, 5);
+  if (rc != PMX_OK) return rc;
+  static const char *const info_tags[] = {"kernel_release", "machine",  "libc",
+                                          "libc_version",   "allocator", "compiler",
+                                          "promex_version"};
+  const pmx_metric_def_t info[] = {
+      {.kind = PMX_LAST_VALUE, .name = "system.info", .event_name = EV_SYSINFO,
+       .measurement = "status", .tags = info_tags, .n_tags = 7,
+       .description = "The system the process runs on and what it was built with."},
+      GAUGE("system.word_size.bytes", EV_SYSINFO ".sizes", "word_size",
+            "Size of a pointer, in bytes."),
+      GAUGE("system.page_size.bytes", EV_SYSINFO ".sizes", "page_size",
+            "Memory page size (sysconf _SC_PAGESIZE)."),
+  };
+  rc = pmx_groups_add_manual(out, "process_system_info_manual_metrics", sysinfo_measure, NULL,
+                             NULL, info, 3);
+  if (rc != PMX_OK) return rc;
+  const pmx_metric_def_t thr[] = {
+      GAUGE("system.threads_max", EV_THREADS, "max",
+            "System-wide limit on threads (/proc/sys/kernel/threads-max)."),
+      GAUGE("system.thread_stack_default.bytes", EV_THREADS, "stack_default",
+            "Default stack size of new threads (pthread_getattr_default_np)."),
+  };
+  return pmx_groups_add_manual(out, "process_threads_manual_metrics", threads_measure, NULL, NULL,
+                               thr, 2);
+}
+
+const pmx_plugin_t pmx_plugin_process = {PMX_PLUGIN_ABI, "process", NULL, process_polling,
+                                         process_manual, {0}};
