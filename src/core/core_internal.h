@@ -115,6 +115,7 @@ struct pmx_metric {
   _Atomic(pmx__table_t *) table;
   _Atomic(pmx_series_t *) head; /* first series; readers load it with acquire */
   pmx_series_t *tail;
+  _Atomic(pmx_series_t *) single; /* the only series of an unlabelled metric, once created */
   atomic_size_t n_series;
   _Atomic uint64_t dropped;
   _Atomic uint64_t skipped[PMX__SKIP_N];

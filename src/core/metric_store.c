@@ -492,6 +492,7 @@ static int series_create(pmx_metric_t *m, uint64_t h, const char *const *values,
   m->tail = s;
   atomic_store_explicit(&m->n_series, count, memory_order_release);
   table_put(t, s);
+  if (n == 0) atomic_store_explicit(&m->single, s, memory_order_release);
   *out = s;
   return PMX_OK;
 }
@@ -500,6 +501,13 @@ static int series_create(pmx_metric_t *m, uint64_t h, const char *const *values,
  * INVALID_LABEL or SERIES_LIMIT: all > 0, so never confused with PMX_OK), or -1 on ENOMEM. */
 int pmx__series_get(pmx_metric_t *m, const char *const *values, const size_t *lens, pmx_series_t **out) {
   size_t n = m->n_tags;
+  if (n == 0) { /* unlabelled: one series, no hashing */
+    pmx_series_t *only = atomic_load_explicit(&m->single, memory_order_acquire);
+    if (PMX_LIKELY(only != NULL)) {
+      *out = only;
+      return PMX_OK;
+    }
+  }
   uint64_t h = hash_values(values, lens, n);
   pmx_series_t *s = table_find(atomic_load_explicit(&m->table, memory_order_acquire), h, values, lens, n);
   if (PMX_LIKELY(s != NULL)) {
