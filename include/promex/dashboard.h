@@ -65,7 +65,7 @@ PMX_EXTERN int pmx_dashboard_render(const char *template_text, size_t len, const
  * when it had to be shortened), then cfg->dashboard_assigns, then d->assigns. Each key appears
  * once (the last value wins). On PMX_OK *out (*n entries, keys and values owned) is owned by the
  * caller: free with pmx_dashboard_assigns_free(). Errors: PMX_EINVAL (NULL cfg, d, app or
- * d->name_or_path; err filled), PMX_ENOMEM. */
+ * d->name_or_path, or an assign without key or value; err filled), PMX_ENOMEM. */
 PMX_EXTERN int pmx_dashboard_assigns(const pmx_config_t *cfg, const pmx_dashboard_use_t *d,
                                      pmx_kv_t **out, size_t *n, pmx_error_t *err);
 /* Frees what pmx_dashboard_assigns() returned. NULL is a no-op. */
