@@ -10,8 +10,8 @@
  * lock); memory is O(series), bounded by the per-family series limit, never O(events).
  *
  * Kinds (Telemetry.Metrics -> Prometheus):
- *   PMX_COUNTER       counter: +1 per event (the measurement is only required to be present);
- *                     direct API: pmx_series_add() with a value >= 0.
+ *   PMX_COUNTER       counter: +1 per event (it reads no measurement, as Telemetry.Metrics'
+ *                     counter); direct API: pmx_series_inc() / pmx_series_add() with a value >= 0.
  *   PMX_SUM           counter of the summed measurement (a gauge if `sum_as_gauge`, for sums
  *                     that may go down).
  *   PMX_LAST_VALUE    gauge: the latest measurement.
@@ -150,8 +150,16 @@ PMX_EXTERN int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *de
                                  pmx_metric_t **out, pmx_error_t *err);
 
 /* Attaches the family to its event on `bus` (handler id "pmx.metric.<name>"). Every event then
- * updates the family; an event lacking the measurement or a tag, or with a too-long label value,
- * is skipped for this metric and counted in <own prefix>_events_skipped_total{metric,reason}.
+ * updates the family. An event the family cannot record is skipped for this metric and counted in
+ * <own prefix>_events_skipped_total{metric,reason}, where reason is one of:
+ *   missing_measurement  the measurement key is absent (or the measure callback returned false)
+ *   missing_tag          a tag is absent from the tag source, is an opaque pointer or NULL string,
+ *                        or tag_values returned false
+ *   label_too_long       a label value is longer than PMX_MAX_LABEL_VALUE bytes
+ *   invalid_label        a label value is not valid UTF-8
+ *   invalid_value        NaN (except for last_value), or a negative value for a counter sum
+ *   series_limit         a new series past max_series (also in <own>_series_dropped_total)
+ * Events rejected by keep/drop are not counted: that is what the predicates are for.
  * Returns PMX_OK, PMX_EEXIST (already attached), PMX_EBUSY, PMX_EINVAL, PMX_ENOMEM. The metric
  * must be detached (or the registry destroyed) before `bus` is destroyed. */
 PMX_EXTERN int pmx_metric_attach(pmx_metric_t *m, pmx_bus_t *bus, pmx_error_t *err);

@@ -103,7 +103,8 @@ struct pmx_metric {
   void *tag_values_ctx;
   pmx_predicate_fn keep, drop;
   void *predicate_ctx;
-  double factor;       /* unit conversion multiplier; 1 when none */
+  double unit_mul;     /* unit conversion: value * unit_mul / unit_div (exact powers of ten, */
+  double unit_div;     /* so ns -> s divides by 1e9 rather than multiplying by 1e-9) */
   size_t n_buckets;
   double *buckets;
   char **le_text;      /* per bucket, 0.0.4 form */
@@ -131,7 +132,6 @@ struct pmx_registry {
   size_t default_max_series;
   char *own_prefix;
   bool no_own_metrics;
-  locale_t c_locale;   /* for locale-independent number formatting */
 };
 
 /* Series lookup/creation from label values whose lengths are known. */
@@ -147,8 +147,8 @@ void pmx__hist_snapshot(const pmx_metric_t *m, const pmx__hist_t *h, uint64_t *c
                         uint64_t *count, double *sum);
 void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config);
 
-/* Number formatting (locale-independent only while the registry's C locale is in effect).
- * Writes at most 32 bytes + NUL; returns the length. */
+/* Number formatting, independent of the process locale. Writes at most 32 bytes + NUL; returns
+ * the length. */
 size_t pmx__fmt_double(char *buf, double v);
 size_t pmx__fmt_u64(char *buf, uint64_t v);
 size_t pmx__fmt_i64(char *buf, int64_t v);

@@ -2,8 +2,7 @@
  *
  * Output is written straight into the pmx_buf_t: each sample line is assembled in a small stack
  * buffer where it fits and appended once, so a render costs one pass over the series. Numbers go
- * through number_format.c under the C locale (uselocale is per thread, so the host program's
- * locale is left alone). */
+ * through number_format.c, which is independent of the host program's locale. */
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
@@ -183,29 +182,42 @@ static void put_own_line(writer_t *w, const char *prefix, const char *name, cons
   put(w, "\n", 1);
 }
 
-static void render_own(writer_t *w, pmx_registry_t *reg) {
-  const char *p = reg->own_prefix;
-  char fam[320];
-  pmx_metric_t *head = atomic_load_explicit(&reg->head, memory_order_acquire);
+/* Renders the three own-metric families once for every distinct own prefix among `regs`, with the
+ * metrics of every registry that shares it (a family may appear only once in an exposition). */
+static bool shares_prefix(const pmx_registry_t *a, const pmx_registry_t *b) {
+  return !a->no_own_metrics && !b->no_own_metrics && strcmp(a->own_prefix, b->own_prefix) == 0;
+}
 
-  snprintf(fam, sizeof fam, "%s_metric_series", p);
-  put_meta(w, fam, strlen(fam), "gauge", "Number of series stored per metric.");
-  for (pmx_metric_t *m = head; m; m = atomic_load_explicit(&m->next, memory_order_acquire)) {
-    put_own_line(w, p, "_metric_series", m->name, NULL, atomic_load(&m->n_series));
-  }
-  snprintf(fam, sizeof fam, "%s_series_dropped_total", p);
-  put_meta(w, fam, strlen(fam) - (w->om ? 6 : 0), "counter",
-           "New series not stored because the metric was at its series limit.");
-  for (pmx_metric_t *m = head; m; m = atomic_load_explicit(&m->next, memory_order_acquire)) {
-    put_own_line(w, p, "_series_dropped_total", m->name, NULL, atomic_load(&m->dropped));
-  }
-  snprintf(fam, sizeof fam, "%s_events_skipped_total", p);
-  put_meta(w, fam, strlen(fam) - (w->om ? 6 : 0), "counter",
-           "Events not recorded by a metric, by reason (missing measurement or tag, bad label or value, series limit).");
-  for (pmx_metric_t *m = head; m; m = atomic_load_explicit(&m->next, memory_order_acquire)) {
-    for (size_t r = 0; r < PMX__SKIP_N; r++) {
-      uint64_t v = atomic_load(&m->skipped[r]);
-      if (v) put_own_line(w, p, "_events_skipped_total", m->name, pmx__skip_reason_names[r], v);
+static void render_own(writer_t *w, pmx_registry_t *const *regs, size_t n, size_t first) {
+  const char *p = regs[first]->own_prefix;
+  char fam[320];
+  static const struct {
+    const char *suffix, *type, *help;
+  } fams[3] = {
+      {"_metric_series", "gauge", "Number of series stored per metric."},
+      {"_series_dropped_total", "counter", "New series not stored because the metric was at its series limit."},
+      {"_events_skipped_total", "counter",
+       "Events not recorded by a metric, by reason (missing measurement or tag, bad label or value, series limit)."},
+  };
+  for (int f = 0; f < 3; f++) {
+    snprintf(fam, sizeof fam, "%s%s", p, fams[f].suffix);
+    size_t flen = strlen(fam) - (w->om && f > 0 ? 6 : 0);
+    put_meta(w, fam, flen, fams[f].type, fams[f].help);
+    for (size_t i = first; i < n; i++) {
+      if (!shares_prefix(regs[first], regs[i])) continue;
+      for (pmx_metric_t *m = atomic_load_explicit(&regs[i]->head, memory_order_acquire); m;
+           m = atomic_load_explicit(&m->next, memory_order_acquire)) {
+        if (f == 0) {
+          put_own_line(w, p, fams[f].suffix, m->name, NULL, atomic_load(&m->n_series));
+        } else if (f == 1) {
+          put_own_line(w, p, fams[f].suffix, m->name, NULL, atomic_load(&m->dropped));
+        } else {
+          for (size_t r = 0; r < PMX__SKIP_N; r++) {
+            uint64_t v = atomic_load(&m->skipped[r]);
+            if (v) put_own_line(w, p, fams[f].suffix, m->name, pmx__skip_reason_names[r], v);
+          }
+        }
+      }
     }
   }
 }
@@ -223,7 +235,6 @@ static int render_into(pmx_registry_t *const *regs, size_t n, pmx_format_t fmt, 
     if (w.overflow) buf->len = w.needed;
     return w.overflow ? PMX_ELIMIT : w.rc;
   }
-  locale_t prev = uselocale(regs[0]->c_locale);
   for (size_t i = 0; i < n; i++) {
     for (pmx_metric_t *m = atomic_load_explicit(&regs[i]->head, memory_order_acquire); m != NULL;
          m = atomic_load_explicit(&m->next, memory_order_acquire)) {
@@ -231,10 +242,12 @@ static int render_into(pmx_registry_t *const *regs, size_t n, pmx_format_t fmt, 
     }
   }
   for (size_t i = 0; i < n; i++) {
-    if (!regs[i]->no_own_metrics) render_own(&w, regs[i]);
+    if (regs[i]->no_own_metrics) continue;
+    bool seen = false; /* rendered already with an earlier registry of the same prefix */
+    for (size_t j = 0; j < i; j++) seen |= shares_prefix(regs[j], regs[i]);
+    if (!seen) render_own(&w, regs, n, i);
   }
   if (w.om) puts_(&w, "# EOF\n");
-  uselocale(prev);
   if (w.rc == PMX_OK && w.overflow) {
     buf->len = w.needed;
     return PMX_ELIMIT;

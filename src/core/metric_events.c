@@ -71,7 +71,7 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
       skip(m, PMX__SKIP_MISSING_MEASUREMENT);
       return;
     }
-    v *= m->factor;
+    v = v * m->unit_mul / m->unit_div;
     if (PMX_UNLIKELY(isnan(v) && m->kind != PMX_LAST_VALUE) ||
         (v < 0 && m->kind == PMX_SUM && !m->sum_as_gauge)) {
       skip(m, PMX__SKIP_INVALID_VALUE);
@@ -82,11 +82,11 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
   const char *values[PMX_MAX_TAGS];
   size_t lens[PMX_MAX_TAGS];
   char scratch[PMX_MAX_TAGS][40];
+  pmx_tag_source_t tag_source; /* values may point into its scratch until the update below */
   if (m->n_tags) {
     const pmx_meta_t *src = ev->metadata;
     size_t n_src = ev->n_metadata;
     pmx_tag_source_t *ts = NULL;
-    pmx_tag_source_t tag_source;
     if (m->tag_values) {
       ts = &tag_source;
       ts->n = 0;

@@ -97,11 +97,8 @@ int pmx_registry_new(const pmx_registry_opts_t *opts, pmx_registry_t **out) {
     return PMX_EINVAL;
   }
   reg->own_prefix = pmx__strdup(own);
-  reg->c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-  if (reg->own_prefix == NULL || reg->c_locale == (locale_t)0 ||
-      pthread_mutex_init(&reg->mu, NULL) != 0) {
+  if (reg->own_prefix == NULL || pthread_mutex_init(&reg->mu, NULL) != 0) {
     free(reg->own_prefix);
-    if (reg->c_locale != (locale_t)0) freelocale(reg->c_locale);
     free(reg);
     return PMX_ENOMEM;
   }
@@ -138,7 +135,6 @@ void pmx_registry_destroy(pmx_registry_t *reg) {
     m = next;
   }
   free(reg->own_prefix);
-  freelocale(reg->c_locale);
   pthread_mutex_destroy(&reg->mu);
   free(reg);
 }
@@ -201,23 +197,24 @@ static double unit_bytes(pmx_unit_t u) {
   }
 }
 
-static int unit_factor(pmx_unit_t from, pmx_unit_t to, double *factor) {
-  *factor = 1;
+/* value * mul / div converts `from` to `to`; both are exact powers of ten. */
+static int unit_factor(pmx_unit_t from, pmx_unit_t to, double *mul, double *div) {
+  *mul = *div = 1;
   if (from == PMX_UNIT_NONE && to == PMX_UNIT_NONE) return PMX_OK;
   if (from == to && from != PMX_UNIT_NONE) return PMX_OK;
   if (to == PMX_UNIT_NATIVE) return PMX_EUNIT;
   double f = unit_ns(from), t = unit_ns(to);
-  if (f > 0 && t > 0) {
-    *factor = f / t;
-    return PMX_OK;
+  if (!(f > 0 && t > 0)) {
+    f = unit_bytes(from);
+    t = unit_bytes(to);
+    if (!(f > 0 && t > 0 && from == PMX_UNIT_BYTE)) return PMX_EUNIT;
   }
-  f = unit_bytes(from);
-  t = unit_bytes(to);
-  if (f > 0 && t > 0 && from == PMX_UNIT_BYTE) {
-    *factor = f / t;
-    return PMX_OK;
+  if (f >= t) {
+    *mul = f / t;
+  } else {
+    *div = t / f;
   }
-  return PMX_EUNIT;
+  return PMX_OK;
 }
 
 static const char *kind_name(pmx_metric_kind_t k) {
@@ -285,8 +282,8 @@ static int check_def(const pmx_metric_def_t *def, const char *full, pmx_error_t 
                      "metric \"%s\": event name \"%s\" is not dotted segments of [A-Za-z0-9_-]", full,
                      def->event_name);
   }
-  double factor;
-  if (unit_factor(def->unit_from, def->unit_to, &factor) != PMX_OK) {
+  double mul, div;
+  if (unit_factor(def->unit_from, def->unit_to, &mul, &div) != PMX_OK) {
     return pmx__fail(err, PMX_EUNIT, full,
                      "metric \"%s\": cannot convert unit %d to %d (time: native/s/ms/us/ns; bytes: "
                      "byte to kilobyte/megabyte)", full, (int)def->unit_from, (int)def->unit_to);
@@ -327,6 +324,10 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
   if (reg == NULL || def == NULL || def->name == NULL) {
     return pmx__fail(err, PMX_EINVAL, NULL, "pmx_metric_define: registry, definition and name are required");
   }
+  if (def->name[0] == '\0') { /* with a prefix the joined name would look valid: "app_" */
+    return pmx__fail(err, PMX_ENAME, def->prefix ? def->prefix : "",
+                     "metric with prefix \"%s\": a metric name must not be empty", def->prefix ? def->prefix : "");
+  }
   char *full = build_name(def->prefix, def->name);
   if (full == NULL) return pmx__fail(err, PMX_ENOMEM, def->name, "out of memory");
   int rc = check_def(def, full, err);
@@ -353,7 +354,7 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
   m->drop = def->drop;
   m->predicate_ctx = def->predicate_ctx;
   m->max_series = def->max_series ? def->max_series : reg->default_max_series;
-  unit_factor(def->unit_from, def->unit_to, &m->factor);
+  unit_factor(def->unit_from, def->unit_to, &m->unit_mul, &m->unit_div);
   rc = m->help ? set_event_defaults(m, def) : PMX_ENOMEM;
   for (size_t i = 0; rc == PMX_OK && i < def->n_tags; i++) {
     m->tags[i] = pmx__strdup(def->tags[i]);
@@ -368,10 +369,8 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
     if (m->buckets == NULL || m->le_text == NULL || m->le_om == NULL) rc = PMX_ENOMEM;
     for (size_t i = 0; rc == PMX_OK && i < def->n_buckets; i++) {
       m->buckets[i] = def->buckets[i];
-      locale_t prev = uselocale(reg->c_locale);
       m->le_text[i] = le_string(def->buckets[i], false);
       m->le_om[i] = le_string(def->buckets[i], true);
-      uselocale(prev);
       if (m->le_text[i] == NULL || m->le_om[i] == NULL) rc = PMX_ENOMEM;
     }
   }
@@ -560,7 +559,7 @@ static inline void atomic_add_double(_Atomic uint64_t *bits, double v) {
 
 void pmx__scalar_add(pmx__scalar_t *s, double v) {
   /* Integral steps (the common case: +1, bytes) take one atomic integer add. */
-  if (v == (double)(int64_t)v && fabs(v) < 9007199254740992.0) {
+  if (fabs(v) < 9007199254740992.0 && v == (double)(int64_t)v) {
     atomic_fetch_add_explicit(&s->ival, (int64_t)v, memory_order_relaxed);
   } else {
     atomic_add_double(&s->fbits, v);

@@ -1,13 +1,22 @@
 /* Number formatting for the exposition: integers by hand (most samples are counts), other
  * doubles in the shortest form that reads back to the same double, and the spellings Prometheus
- * wants for NaN and infinities. printf and strtod follow LC_NUMERIC, so renders switch the thread
- * to the C locale around formatting (see expo.c). */
+ * wants for NaN and infinities. printf and strtod follow LC_NUMERIC, so the non-integral path
+ * switches the calling thread to the C locale (uselocale is per thread: the host program's own
+ * locale is left alone) around them. */
+#include <float.h>
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/core_internal.h"
+
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+static locale_t c_locale; /* created once, never freed: read-only, shared by every registry */
+
+static void make_c_locale(void) { c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0); }
 
 size_t pmx__fmt_u64(char *buf, uint64_t v) {
   char tmp[24];
@@ -47,10 +56,25 @@ size_t pmx__fmt_double(char *buf, double v) {
     }
     return pmx__fmt_i64(buf, (int64_t)v);
   }
+  pthread_once(&c_locale_once, make_c_locale);
+  /* uselocale((locale_t)0) only queries, so a failed newlocale degrades to the thread's locale. */
+  locale_t prev = uselocale(c_locale);
   int n = 0;
-  for (int prec = 15; prec <= 17; prec++) {
+  int prec = 15;
+  for (; prec <= 17; prec++) {
     n = snprintf(buf, 33, "%.*g", prec, v);
     if (prec == 17 || strtod(buf, NULL) == v) break;
   }
+  /* Subnormals carry fewer significant digits: 15 may still be more than the shortest form. */
+  if (fabs(v) < DBL_MIN) {
+    char shorter[40];
+    for (int p = prec - 1; p >= 1; p--) {
+      int m = snprintf(shorter, sizeof shorter, "%.*g", p, v);
+      if (strtod(shorter, NULL) != v) break;
+      memcpy(buf, shorter, (size_t)m + 1);
+      n = m;
+    }
+  }
+  uselocale(prev);
   return (size_t)n;
 }

@@ -38,7 +38,8 @@ int pmx_span_events(pmx_bus_t *bus, const char *prefix, pmx_span_events_t *out) 
 
 int pmx_span_start(pmx_span_t *span, const pmx_span_events_t *events, const pmx_meta_t *metadata,
                    size_t n_metadata) {
-  if (span == NULL || events == NULL || events->start == NULL || (metadata == NULL && n_metadata)) {
+  if (span == NULL || events == NULL || events->start == NULL || n_metadata > SPAN_MAX_EXTRA ||
+      (metadata == NULL && n_metadata)) {
     return PMX_EINVAL;
   }
   span->events = events;
@@ -51,8 +52,8 @@ int pmx_span_start(pmx_span_t *span, const pmx_span_events_t *events, const pmx_
 
 int pmx_span_stop(pmx_span_t *span, const pmx_measurement_t *extra, size_t n_extra,
                   const pmx_meta_t *metadata, size_t n_metadata) {
-  if (span == NULL || span->events == NULL || n_extra > SPAN_MAX_EXTRA || (extra == NULL && n_extra) ||
-      (metadata == NULL && n_metadata)) {
+  if (span == NULL || span->events == NULL || n_extra > SPAN_MAX_EXTRA || n_metadata > SPAN_MAX_EXTRA ||
+      (extra == NULL && n_extra) || (metadata == NULL && n_metadata)) {
     return PMX_EINVAL;
   }
   int64_t now = pmx_monotonic_ns();
