@@ -1,7 +1,7 @@
 /* `promex dashboard lint` (mix prom_ex.dashboard.lint, a no-op in PromEx): renders dashboards with
  * a configuration's assigns and checks them with pmx_dashboard_lint(), knowing the metrics that
  * configuration defines (pmx_describe_metrics). Prints one line per finding,
- *   file: panel "title": rule: message
+ *   file: panel N "title": [rule] message     (or "file: dashboard: [rule] ..." / "file:line:col")
  * and exits 1 when there was any. */
 #include <getopt.h>
 #include <stdio.h>
@@ -29,7 +29,7 @@ const char CLI_HELP_LINT[] =
     "                      default options.\n"
     "  -h, --help          Show this help.\n"
     "\n"
-    "Output: one line per finding, 'file: panel \"title\": rule: message'. Exit status 0 when\n"
+    "Output: one line per finding, 'file: panel N \"title\": [rule] message'. Exit status 0 when\n"
     "clean, 1 on findings or errors, 2 on usage errors.\n";
 
 typedef struct lint_ctx {
@@ -39,13 +39,8 @@ typedef struct lint_ctx {
 static void on_finding(void *ctx, const pmx_dashboard_finding_t *f) {
   lint_ctx_t *l = ctx;
   l->findings++;
-  const char *file = f->file ? f->file : "-";
-  if (f->panel_title)
-    printf("%s: panel \"%s\": %s: %s\n", file, f->panel_title, f->rule, f->message);
-  else if (f->line > 0)
-    printf("%s:%d:%d: %s: %s\n", file, f->line, f->column, f->rule, f->message);
-  else
-    printf("%s: %s: %s\n", file, f->rule, f->message);
+  /* The linter's message already names the file, the place (panel or line) and the rule. */
+  printf("%s\n", f->message);
 }
 
 /* Renders and lints one dashboard; returns false on an error that is not a finding. */

@@ -122,7 +122,7 @@ cat >bad.json <<'EOF'
  {"id":1,"type":"graph","title":"Old panel","datasource":{"type":"prometheus","uid":"x"},
   "targets":[{"refId":"A","expr":"nonexistent_metric_total"}]}]}
 EOF
-expect 1 'bad.json: panel "Old panel": deprecated_panel_type: ' -- "$PROMEX" dashboard lint bad.json
+expect 1 'bad.json: panel [0-9]+ "Old panel": \[deprecated_panel_type\] ' -- "$PROMEX" dashboard lint bad.json
 expect 1 'unknown_metric' -- "$PROMEX" dashboard lint bad.json -c promex.ini
 printf '{"uid": "x", ' >broken.json
 expect 1 'broken.json: (render|.*invalid_json)' -- "$PROMEX" dashboard lint broken.json
