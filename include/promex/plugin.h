@@ -10,7 +10,7 @@
  *                   and again on pmx_refresh_manual_metrics().
  * Group names are unique across a program; a duplicate is an error naming both plugins.
  *
- * Writing a plugin (see examples/custom_plugin.c):
+ * Writing a plugin (see examples/demo_plugin.c and docs/runtime.md):
  *
  *   static int my_events(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
  *     static const char *const tags[] = {"route"};
@@ -89,14 +89,18 @@ PMX_EXTERN int pmx_groups_add_event(pmx_groups_t *out, const char *group_name,
                                     const pmx_metric_def_t *metrics, size_t n);
 
 /* Adds a polling group: `measure(bus, ctx)` runs every `poll_rate_ms` (0: the plugin's poll_rate).
- * `ctx` is borrowed; if `ctx_free` is not NULL it is called with ctx when the runtime stops (also
- * when start fails after this call). Returns as pmx_groups_add_event. */
+ * `ctx` is borrowed; if `ctx_free` is not NULL it is called with ctx exactly once: when the
+ * runtime stops, when start fails after this call, when this call itself fails, or after
+ * pmx_describe_metrics(). The first poll runs right after start, then every period; a dropped
+ * group never runs. Returns as pmx_groups_add_event. */
 PMX_EXTERN int pmx_groups_add_polling(pmx_groups_t *out, const char *group_name,
                                       uint32_t poll_rate_ms, pmx_measure_cb measure, void *ctx,
                                       void (*ctx_free)(void *), const pmx_metric_def_t *metrics,
                                       size_t n);
 
-/* Adds a manual group: `measure` runs once at start and on pmx_refresh_manual_metrics(). */
+/* Adds a manual group: `measure` runs once at start (or after manual_metrics_start_delay, on the
+ * promex thread) and on pmx_refresh_manual_metrics() (on the calling thread, so it may run
+ * concurrently with the delayed first run). `ctx`/`ctx_free` as for polling groups. */
 PMX_EXTERN int pmx_groups_add_manual(pmx_groups_t *out, const char *group_name,
                                      pmx_measure_cb measure, void *ctx, void (*ctx_free)(void *),
                                      const pmx_metric_def_t *metrics, size_t n);

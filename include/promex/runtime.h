@@ -17,10 +17,11 @@
  * it) lives from pmx_new() to pmx_destroy(), so instrumented code can keep its handles across
  * restarts; events emitted while stopped reach no metric.
  *
- * promex's own metrics (prefix "<app>_prom_ex_prom_ex"): status_info (1, labels app, version;
- * dashboards build their job and instance variables on it), scrape_duration_seconds (histogram),
- * metric_series{metric}, series_dropped_total{metric}, events_skipped_total{metric,reason},
- * poll_errors_total{group}, poll_overruns_total{group}, and the Grafana upload results.
+ * promex's own metrics (prefix "<app>_prom_ex_prom_ex"): status_info (1, labels app, version =
+ * cfg.app_version or "unknown"; dashboards build their job and instance variables on it),
+ * scrape_duration_seconds (histogram), metric_series{metric}, series_dropped_total{metric},
+ * events_skipped_total{metric,reason}, poll_errors_total{group}, poll_overruns_total{group}, and
+ * the Grafana upload results.
  *
  * Threading: pmx_start/pmx_stop/pmx_destroy must not run concurrently with each other on the same
  * instance; everything else is safe from any thread. */
@@ -84,7 +85,10 @@ PMX_EXTERN uint16_t pmx_metrics_port(const pmx_t *p);
 
 /* Describes every metric a configuration would define, without starting anything: runs the
  * plugins' callbacks (skipping dropped groups) and calls `cb` once per metric with its full name
- * (prefix applied), kind and buckets (distributions). Used by the dashboard linter and the CLI.
+ * (prefix applied), kind and buckets (distributions); then promex's own metrics (status_info,
+ * scrape_duration_seconds, poll_errors_total, ...) with group "prom_ex". The registry's own
+ * metric_series / series_dropped_total / events_skipped_total are not reported. Every group's
+ * ctx_free has run when it returns. Used by the dashboard linter and the CLI.
  * Returns PMX_OK or the error pmx_start() would report for the plugins (err filled). */
 typedef void (*pmx_describe_cb)(void *ctx, const char *group, const char *full_name,
                                 pmx_metric_kind_t kind, const double *buckets, size_t n_buckets);

@@ -1,0 +1,232 @@
+/* The promex demo: a program instrumented with promex, serving its metrics for Prometheus.
+ *
+ *   demo [--port N] [--bind ADDR] [--config FILE] [--workers N] [--jobs N] [--auth-token T]
+ *
+ * Worker threads run synthetic jobs (1-50 ms sleeps) inside spans ("demo.job"); every tenth job
+ * fails. The demo plugin (demo_plugin.c) turns the span events into a histogram and counters,
+ * polls the queue and reports the worker count; the first-party plugins (application, process,
+ * os) are enabled too. With --jobs N the workers run exactly N jobs (N - N/10 succeed, N/10
+ * fail) and then idle, so tests can check the counts Prometheus scraped. The program runs until
+ * SIGINT or SIGTERM (taken with sigwait in the main thread) and then stops cleanly.
+ *
+ * --config FILE loads a promex INI file (see config.h); its plugins are resolved against the
+ * first-party plugins and "demo", and the demo plugin is added when the file does not list it.
+ * --port/--bind/--auth-token override the file. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "demo_plugin.h"
+#include "promex/promex.h"
+
+typedef struct demo {
+  pmx_t *p;
+  demo_state_t state;
+  pmx_span_events_t span;
+  atomic_bool stop;
+  atomic_long next_job;
+  long max_jobs; /* 0: unlimited */
+} demo_t;
+
+static const char *const k_queues[] = {"default", "mailers", "reports"};
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+static void *worker(void *arg) {
+  demo_t *d = arg;
+  unsigned seed = (unsigned)(uintptr_t)pthread_self() ^ (unsigned)time(NULL);
+  while (!atomic_load(&d->stop)) {
+    long job = atomic_fetch_add(&d->next_job, 1);
+    if (d->max_jobs > 0 && job >= d->max_jobs) {
+      sleep_ms(100); /* done: idle until stopped */
+      continue;
+    }
+    const char *queue = k_queues[job % 3];
+    pmx_meta_t md[] = {PMX_META_S("queue", queue), PMX_META_S("result", "ok")};
+    pmx_span_t span;
+    atomic_fetch_add(&d->state.started, 1);
+    atomic_fetch_add(&d->state.in_flight, 1);
+    pmx_span_start(&span, &d->span, md, 1);
+    sleep_ms(1 + (long)(rand_r(&seed) % 50));
+    if (job % 10 == 9)
+      pmx_span_exception(&span, "error", "synthetic failure", md, 1);
+    else
+      pmx_span_stop(&span, NULL, 0, md, 2);
+    atomic_fetch_sub(&d->state.in_flight, 1);
+  }
+  return NULL;
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: demo [--port N] [--bind ADDR] [--config FILE] [--workers N] [--jobs N]\n"
+          "            [--auth-token TOKEN]\n"
+          "  --port N        metrics server port (default 4021; 0 picks a free one)\n"
+          "  --bind ADDR     address to listen on (default 127.0.0.1)\n"
+          "  --config FILE   promex INI configuration\n"
+          "  --workers N     worker threads (default 4)\n"
+          "  --jobs N        run exactly N jobs, then idle (default: run forever)\n"
+          "  --auth-token T  require 'Authorization: Bearer T' on scrapes\n");
+}
+
+static bool parse_long(const char *s, long lo, long hi, long *out) {
+  char *end = NULL;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) return false;
+  *out = v;
+  return true;
+}
+
+static void log_to_stderr(void *ctx, pmx_log_level_t level, const char *msg) {
+  (void)ctx;
+  static const char *const names[] = {"debug", "info", "warning", "error"};
+  fprintf(stderr, "demo: promex %s: %s\n", names[level <= PMX_LOG_ERROR ? level : PMX_LOG_ERROR],
+          msg);
+}
+
+int main(int argc, char **argv) {
+  long port = 4021, workers = 4, jobs = 0;
+  const char *bind = "127.0.0.1", *config_path = NULL, *token = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    bool ok = true;
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      usage(stdout);
+      return 0;
+    } else if (v == NULL) {
+      ok = false;
+    } else if (strcmp(a, "--port") == 0) {
+      ok = parse_long(v, 0, 65535, &port);
+    } else if (strcmp(a, "--workers") == 0) {
+      ok = parse_long(v, 1, 256, &workers);
+    } else if (strcmp(a, "--jobs") == 0) {
+      ok = parse_long(v, 0, 1000000000L, &jobs);
+    } else if (strcmp(a, "--bind") == 0) {
+      bind = v;
+    } else if (strcmp(a, "--config") == 0) {
+      config_path = v;
+    } else if (strcmp(a, "--auth-token") == 0) {
+      token = v;
+    } else {
+      ok = false;
+    }
+    if (!ok) {
+      fprintf(stderr, "demo: bad argument %s%s%s\n", a, v ? " " : "", v ? v : "");
+      usage(stderr);
+      return 2;
+    }
+    i++;
+  }
+
+  /* Block the signals before any thread starts so that only sigwait() below receives them. A
+   * shell starts background jobs with SIGINT ignored, and an ignored signal is discarded even
+   * while blocked, so restore the default disposition first. */
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+  static demo_t d;
+  d.state.workers = (int)workers;
+  d.max_jobs = jobs;
+
+  /* Plugins the program links: the first-party ones and our own. */
+  size_t n_fp = 0;
+  const pmx_plugin_t *const *fp = pmx_first_party_plugins(&n_fp);
+  const pmx_plugin_t *known[32];
+  size_t n_known = 0;
+  for (size_t i = 0; i < n_fp && n_known < 31; i++) known[n_known++] = fp[i];
+  known[n_known++] = &demo_plugin;
+
+  pmx_config_t cfg;
+  pmx_config_file_t *file = NULL;
+  pmx_plugin_use_t uses[33];
+  size_t n_uses = 0;
+  pmx_error_t err;
+  static const pmx_kv_t app_opts[] = {{"version", PMX_VERSION_STRING}};
+  if (config_path != NULL) {
+    if (pmx_config_load(config_path, known, n_known, &file, &err) != PMX_OK) {
+      fprintf(stderr, "demo: %s\n", err.text);
+      return 1;
+    }
+    cfg = *pmx_config_file_config(file);
+    for (size_t i = 0; i < cfg.n_plugins && n_uses < 32; i++) {
+      uses[n_uses] = cfg.plugins[i];
+      if (uses[n_uses].plugin == &demo_plugin) uses[n_uses].user_data = &d.state;
+      n_uses++;
+    }
+  } else {
+    pmx_config_defaults(&cfg);
+    cfg.app = "demo";
+    cfg.app_version = PMX_VERSION_STRING;
+    for (size_t i = 0; i < n_fp && n_uses < 32; i++) {
+      uses[n_uses] = (pmx_plugin_use_t){.plugin = fp[i]};
+      if (strcmp(fp[i]->name, "application") == 0) {
+        uses[n_uses].opts = app_opts;
+        uses[n_uses].n_opts = 1;
+      }
+      n_uses++;
+    }
+    cfg.metrics_server.enabled = true;
+  }
+  bool have_demo = false;
+  for (size_t i = 0; i < n_uses; i++) have_demo |= uses[i].plugin == &demo_plugin;
+  if (!have_demo) uses[n_uses++] = (pmx_plugin_use_t){.plugin = &demo_plugin, .user_data = &d.state};
+  cfg.plugins = uses;
+  cfg.n_plugins = n_uses;
+  if (config_path == NULL || port != 4021) cfg.metrics_server.port = (uint16_t)port;
+  if (config_path == NULL || strcmp(bind, "127.0.0.1") != 0) cfg.metrics_server.bind_address = bind;
+  if (token != NULL) {
+    cfg.metrics_server.auth_strategy = PMX_AUTH_BEARER;
+    cfg.metrics_server.auth_token = token;
+  }
+  cfg.log = log_to_stderr;
+
+  int rc = pmx_new(&cfg, &d.p, &err);
+  pmx_config_file_free(file); /* pmx_new copied everything */
+  if (rc != PMX_OK) {
+    fprintf(stderr, "demo: %s: %s\n", pmx_err_name(rc), err.text);
+    return 1;
+  }
+  if ((rc = pmx_span_events(pmx_bus(d.p), "demo.job", &d.span)) != PMX_OK ||
+      (rc = pmx_start(d.p, &err)) != PMX_OK) {
+    fprintf(stderr, "demo: cannot start: %s: %s\n", pmx_err_name(rc), err.text);
+    pmx_destroy(d.p);
+    return 1;
+  }
+
+  pthread_t threads[256];
+  long started = 0;
+  for (; started < workers; started++)
+    if (pthread_create(&threads[started], NULL, worker, &d) != 0) break;
+
+  const pmx_config_t *c = pmx_config(d.p);
+  printf("demo: %ld workers%s; metrics at http://%s:%u%s\n", started,
+         jobs > 0 ? " (fixed number of jobs)" : "",
+         c->metrics_server.bind_address ? c->metrics_server.bind_address : "127.0.0.1",
+         (unsigned)pmx_metrics_port(d.p), c->metrics_server.path ? c->metrics_server.path : "/metrics");
+  fflush(stdout);
+
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  fprintf(stderr, "demo: got signal %d, stopping\n", sig);
+  atomic_store(&d.stop, true);
+  for (long i = 0; i < started; i++) pthread_join(threads[i], NULL);
+  pmx_stop(d.p);
+  pmx_destroy(d.p);
+  return 0;
+}

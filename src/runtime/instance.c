@@ -1,0 +1,109 @@
+/* A promex instance's life outside start/stop: pmx_new (validated deep copy of the configuration,
+ * the event bus, locks and the monotonic condition variable), pmx_destroy, the accessors and the
+ * log sink. The bus lives as long as the instance so instrumented code may cache event handles
+ * across restarts. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "runtime/runtime_internal.h"
+
+int pmx_new(const pmx_config_t *cfg, pmx_t **out, pmx_error_t *err) {
+  if (out != NULL) *out = NULL;
+  if (cfg == NULL || out == NULL)
+    return pmx__fail(err, PMX_EINVAL, "", "pmx_new: cfg and out must not be NULL");
+  int rc = pmx_config_validate(cfg, err);
+  if (rc != PMX_OK) return rc;
+  pmx_t *p = calloc(1, sizeof *p);
+  if (p == NULL) return pmx__fail(err, PMX_ENOMEM, "", "out of memory");
+  if (pmx__rt_config_copy(cfg, &p->cfg) != PMX_OK) {
+    free(p);
+    return pmx__fail(err, PMX_ENOMEM, "", "out of memory copying the configuration");
+  }
+  rc = pmx_bus_new(&p->bus);
+  if (rc != PMX_OK) {
+    pmx__rt_config_free(&p->cfg);
+    free(p);
+    return pmx__fail(err, rc, "", "cannot create the event bus: %s", pmx_strerror(rc));
+  }
+  pthread_condattr_t ca;
+  bool ok = pthread_condattr_init(&ca) == 0;
+  if (ok) {
+    ok = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
+         pthread_cond_init(&p->cond, &ca) == 0;
+    pthread_condattr_destroy(&ca);
+  }
+  if (ok && pthread_mutex_init(&p->mu, NULL) != 0) {
+    pthread_cond_destroy(&p->cond);
+    ok = false;
+  }
+  if (ok && pthread_rwlock_init(&p->lock, NULL) != 0) {
+    pthread_cond_destroy(&p->cond);
+    pthread_mutex_destroy(&p->mu);
+    ok = false;
+  }
+  if (!ok) {
+    pmx_bus_destroy(p->bus);
+    pmx__rt_config_free(&p->cfg);
+    free(p);
+    return pmx__fail(err, PMX_ESYS, "", "cannot initialise synchronisation objects");
+  }
+  atomic_init(&p->running, false);
+  atomic_init(&p->port, 0);
+  *out = p;
+  return PMX_OK;
+}
+
+void pmx_destroy(pmx_t *p) {
+  if (p == NULL) return;
+  if (atomic_load(&p->running)) pmx_stop(p);
+  pmx_bus_destroy(p->bus);
+  pthread_rwlock_destroy(&p->lock);
+  pthread_mutex_destroy(&p->mu);
+  pthread_cond_destroy(&p->cond);
+  pmx__rt_config_free(&p->cfg);
+  free(p);
+}
+
+pmx_bus_t *pmx_bus(pmx_t *p) { return p != NULL ? p->bus : NULL; }
+
+pmx_registry_t *pmx_registry(pmx_t *p) {
+  return p != NULL && atomic_load(&p->running) ? p->reg : NULL;
+}
+
+bool pmx_running(const pmx_t *p) { return p != NULL && atomic_load(&((pmx_t *)p)->running); }
+
+const pmx_config_t *pmx_config(const pmx_t *p) { return p != NULL ? &p->cfg : NULL; }
+
+uint16_t pmx_metrics_port(const pmx_t *p) {
+  return p != NULL ? (uint16_t)atomic_load(&((pmx_t *)p)->port) : 0;
+}
+
+static const char *level_name(pmx_log_level_t l) {
+  switch (l) {
+    case PMX_LOG_DEBUG: return "debug";
+    case PMX_LOG_INFO: return "info";
+    case PMX_LOG_WARN: return "warning";
+    default: return "error";
+  }
+}
+
+void pmx_log(const pmx_t *p, pmx_log_level_t level, const char *fmt, ...) {
+  if (p == NULL || fmt == NULL || level < p->cfg.log_level) return;
+  /* Without a sink, only warnings and errors reach stderr (config.h); that is the one place the
+   * library writes to a stream on its own. */
+  if (p->cfg.log == NULL && level < PMX_LOG_WARN) return;
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (p->cfg.log != NULL) {
+    p->cfg.log(p->cfg.log_ctx, level, msg);
+  } else {
+    fprintf(stderr, "promex[%s] %s: %s\n", p->cfg.app != NULL ? p->cfg.app : "?",
+            level_name(level), msg);
+  }
+}

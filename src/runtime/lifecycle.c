@@ -1,0 +1,231 @@
+/* pmx_start / pmx_stop and what runs only while an instance is running: rendering
+ * (pmx_get_metrics and the server's scrape callback), refreshing manual metrics, and
+ * pmx_describe_metrics (the same plugin pass without starting).
+ *
+ * Start builds everything before making anything visible: plugins -> groups -> registry with
+ * every metric defined and attached -> manual groups -> background thread -> Grafana job ->
+ * `running` -> metrics server. Any failure tears down what exists in the reverse order
+ * (teardown()), so a failed start leaves nothing running or allocated and err says which plugin,
+ * group or metric was at fault. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grafana/lifecycle.h"
+#include "internal.h"
+#include "runtime/runtime_internal.h"
+
+/* Stops and frees everything a (possibly partial) start created. `running` is already false. */
+static void teardown(pmx_t *p) {
+  pmx_server_stop(p->server);
+  p->server = NULL;
+  atomic_store(&p->port, 0);
+  pmx__rt_thread_stop(p);
+  if (p->grafana != NULL) {
+    pmx__grafana_stop(p->grafana);
+    p->grafana = NULL;
+  }
+  pmx_registry_destroy(p->reg); /* detaches every metric from the bus first */
+  p->reg = NULL;
+  memset(&p->own, 0, sizeof p->own);
+  pmx__rt_groups_free(p->groups); /* runs every group's ctx_free */
+  p->groups = NULL;
+}
+
+/* Renders under the shared lock, timing the render into scrape_duration_seconds. */
+static int render(pmx_t *p, pmx_format_t fmt, pmx_buf_t *buf) {
+  pthread_rwlock_rdlock(&p->lock);
+  if (!atomic_load(&p->running)) {
+    pthread_rwlock_unlock(&p->lock);
+    return PMX_ESTOPPED;
+  }
+  int64_t t0 = pmx_monotonic_ns();
+  int rc = pmx_render(p->reg, fmt, buf);
+  if (p->own.scrape_series != NULL)
+    pmx_series_observe(p->own.scrape_series, (double)(pmx_monotonic_ns() - t0) / 1e9);
+  pthread_rwlock_unlock(&p->lock);
+  return rc;
+}
+
+static int scrape_cb(void *ctx, pmx_format_t fmt, pmx_buf_t *out) { return render(ctx, fmt, out); }
+
+int pmx_get_metrics(pmx_t *p, pmx_format_t fmt, pmx_buf_t *buf) {
+  if (p == NULL || buf == NULL) return PMX_EINVAL;
+  return render(p, fmt, buf);
+}
+
+int pmx_refresh_manual_metrics(pmx_t *p) {
+  if (p == NULL) return PMX_EINVAL;
+  pthread_rwlock_rdlock(&p->lock);
+  int rc = atomic_load(&p->running) ? pmx__rt_run_manual(p) : PMX_ESTOPPED;
+  pthread_rwlock_unlock(&p->lock);
+  return rc;
+}
+
+/* Defines (and attaches, when `bus` is not NULL) every metric of the non-dropped groups. */
+static int define_groups(pmx_registry_t *reg, pmx_groups_t *groups, pmx_bus_t *bus,
+                         pmx_describe_cb cb, void *cb_ctx, pmx_error_t *err) {
+  for (size_t i = 0; i < groups->n; i++) {
+    pmx__group_t *g = &groups->items[i];
+    if (g->dropped) continue;
+    for (size_t j = 0; j < g->n_metrics; j++) {
+      const pmx_metric_def_t *d = &g->metrics[j];
+      pmx_metric_t *m = NULL;
+      pmx_error_t e;
+      memset(&e, 0, sizeof e);
+      int rc = pmx_metric_define(reg, d, &m, &e);
+      if (rc == PMX_OK && bus != NULL) rc = pmx_metric_attach(m, bus, &e);
+      if (rc != PMX_OK)
+        return pmx__fail(err, rc, d->name, "plugin \"%s\" group \"%s\" metric \"%s\": %s",
+                         g->plugin, g->name, d->name,
+                         e.text[0] != '\0' ? e.text : pmx_strerror(rc));
+      if (cb != NULL)
+        cb(cb_ctx, g->name, pmx_metric_name(m), d->kind, d->buckets, d->n_buckets);
+    }
+  }
+  return PMX_OK;
+}
+
+static int registry_for(const pmx_config_t *cfg, pmx_registry_t **reg, pmx_error_t *err) {
+  char own_prefix[256];
+  snprintf(own_prefix, sizeof own_prefix, "%s_prom_ex_prom_ex", cfg->app);
+  pmx_registry_opts_t opts;
+  memset(&opts, 0, sizeof opts);
+  opts.own_metrics_prefix = own_prefix;
+  int rc = pmx_registry_new(&opts, reg);
+  if (rc != PMX_OK) return pmx__fail(err, rc, "", "cannot create the registry: %s", pmx_strerror(rc));
+  return PMX_OK;
+}
+
+int pmx_start(pmx_t *p, pmx_error_t *err) {
+  pmx_error_t local;
+  if (err == NULL) err = &local;
+  memset(err, 0, sizeof *err);
+  if (p == NULL) return pmx__fail(err, PMX_EINVAL, "", "pmx_start: instance is NULL");
+  if (atomic_load(&p->running) || p->groups != NULL)
+    return pmx__fail(err, PMX_ESTATE, p->cfg.app, "promex \"%s\" is already running", p->cfg.app);
+  if (p->cfg.disabled) return PMX_OK;
+  int rc = pmx_config_validate(&p->cfg, err);
+  if (rc != PMX_OK) return rc;
+
+  rc = pmx__rt_collect(&p->cfg, p->bus, p, &p->groups, err);
+  if (rc != PMX_OK) return rc;
+  if ((rc = registry_for(&p->cfg, &p->reg, err)) != PMX_OK) goto fail;
+  if ((rc = pmx__rt_own_define(p->reg, p->bus, &p->cfg, &p->own, err)) != PMX_OK) goto fail;
+  if ((rc = define_groups(p->reg, p->groups, p->bus, NULL, NULL, err)) != PMX_OK) goto fail;
+
+  int64_t now = pmx_monotonic_ns();
+  bool have_manual = false;
+  for (size_t i = 0; i < p->groups->n; i++) {
+    pmx__group_t *g = &p->groups->items[i];
+    if (g->dropped || g->kind == PMX__GROUP_EVENT) continue;
+    const char *v[] = {g->name};
+    /* Series created up front so the counters read 0, not absent, until something happens. */
+    rc = pmx_metric_labels(p->own.poll_errors, v, 1, &g->errors_series);
+    if (rc == PMX_OK && g->kind == PMX__GROUP_POLLING)
+      rc = pmx_metric_labels(p->own.poll_overruns, v, 1, &g->overruns_series);
+    if (rc != PMX_OK) {
+      pmx__fail(err, rc, g->name, "group \"%s\": cannot create own series: %s", g->name,
+                pmx_strerror(rc));
+      goto fail;
+    }
+    atomic_store(&g->failing, false);
+    atomic_store(&g->overrunning, false);
+    g->next_due_ns = now; /* polling groups run once right away, then every poll_rate */
+    if (g->kind == PMX__GROUP_MANUAL) have_manual = true;
+  }
+  p->manual_pending = false;
+  if (have_manual) {
+    if (p->cfg.manual_metrics_start_delay_ms <= 0) {
+      pmx__rt_run_manual(p);
+    } else {
+      p->manual_pending = true;
+      p->manual_due_ns = now + p->cfg.manual_metrics_start_delay_ms * 1000000;
+    }
+  }
+  if ((rc = pmx__rt_thread_start(p, err)) != PMX_OK) goto fail;
+  if (p->cfg.grafana.enabled) {
+    rc = pmx__grafana_start(&p->cfg, p->bus, &p->grafana);
+    if (rc != PMX_OK) {
+      pmx__fail(err, rc, "grafana", "cannot start the Grafana job: %s", pmx_strerror(rc));
+      goto fail;
+    }
+  }
+  pthread_rwlock_wrlock(&p->lock);
+  atomic_store(&p->running, true);
+  pthread_rwlock_unlock(&p->lock);
+  if (p->cfg.metrics_server.enabled) {
+    rc = pmx_server_start(&p->cfg.metrics_server, scrape_cb, p, &p->server, err);
+    if (rc != PMX_OK) {
+      pthread_rwlock_wrlock(&p->lock);
+      atomic_store(&p->running, false);
+      pthread_rwlock_unlock(&p->lock);
+      goto fail;
+    }
+    atomic_store(&p->port, pmx_server_port(p->server));
+  }
+  pmx_log(p, PMX_LOG_INFO, "promex started: %zu groups, metrics server %s", p->groups->n,
+          p->server != NULL ? "listening" : "disabled");
+  return PMX_OK;
+
+fail:
+  teardown(p);
+  return rc;
+}
+
+int pmx_stop(pmx_t *p) {
+  if (p == NULL) return PMX_EINVAL;
+  /* Taking the lock exclusively waits for in-flight renders and refreshes; after the flip, new
+   * ones answer PMX_ESTOPPED, so the registry can go. */
+  pthread_rwlock_wrlock(&p->lock);
+  bool was = atomic_exchange(&p->running, false);
+  pthread_rwlock_unlock(&p->lock);
+  if (!was) return PMX_ESTATE;
+  teardown(p);
+  pmx_log(p, PMX_LOG_INFO, "promex stopped");
+  return PMX_OK;
+}
+
+static void own_describe(const pmx_config_t *cfg, pmx_describe_cb cb, void *ctx) {
+  /* The runtime's own metrics, as pmx_start() defines them (see own_metrics.c). */
+  pmx_registry_t *reg = NULL;
+  pmx_bus_t *bus = NULL;
+  pmx__own_metrics_t own;
+  if (pmx_bus_new(&bus) != PMX_OK) return;
+  if (registry_for(cfg, &reg, NULL) == PMX_OK &&
+      pmx__rt_own_define(reg, bus, cfg, &own, NULL) == PMX_OK) {
+    pmx_metric_t *ms[] = {own.status_info,   own.scrape_duration,  own.poll_errors,
+                          own.poll_overruns, own.grafana_uploads, own.grafana_annotations};
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) {
+      pmx_metric_kind_t k = pmx_metric_kind(ms[i]);
+      bool hist = ms[i] == own.scrape_duration;
+      cb(ctx, "prom_ex", pmx_metric_name(ms[i]), k, hist ? pmx__rt_scrape_buckets : NULL,
+         hist ? PMX__RT_N_SCRAPE_BUCKETS : 0);
+    }
+  }
+  pmx_registry_destroy(reg);
+  pmx_bus_destroy(bus);
+}
+
+int pmx_describe_metrics(const pmx_config_t *cfg, pmx_describe_cb cb, void *ctx,
+                         pmx_error_t *err) {
+  if (cfg == NULL || cb == NULL)
+    return pmx__fail(err, PMX_EINVAL, "", "pmx_describe_metrics: cfg and cb must not be NULL");
+  if (cfg->app == NULL || cfg->app[0] == '\0')
+    return pmx__fail(err, PMX_ECONFIG, "app", "the application name (app) is required");
+  pmx_error_t local;
+  if (err == NULL) err = &local;
+  pmx_bus_t *bus = NULL;
+  int rc = pmx_bus_new(&bus);
+  if (rc != PMX_OK) return pmx__fail(err, rc, "", "cannot create a bus: %s", pmx_strerror(rc));
+  pmx_groups_t *groups = NULL;
+  pmx_registry_t *reg = NULL;
+  rc = pmx__rt_collect(cfg, bus, NULL, &groups, err);
+  if (rc == PMX_OK) rc = registry_for(cfg, &reg, err);
+  if (rc == PMX_OK) rc = define_groups(reg, groups, NULL, cb, ctx, err);
+  pmx_registry_destroy(reg);
+  pmx__rt_groups_free(groups);
+  pmx_bus_destroy(bus);
+  if (rc == PMX_OK) own_describe(cfg, cb, ctx);
+  return rc;
+}

@@ -1,0 +1,13 @@
+/* Test stand-in for the Grafana job (src/grafana/lifecycle.h) so runtime tests link without the
+ * Grafana and dashboard areas. The runtime only calls it when grafana.enabled; a test that enables
+ * Grafana gets PMX_ENOTSUP, and start must then fail cleanly. */
+#include "grafana/lifecycle.h"
+
+int pmx__grafana_start(const pmx_config_t *cfg, pmx_bus_t *bus, pmx__grafana_job_t **out) {
+  (void)cfg;
+  (void)bus;
+  *out = NULL;
+  return PMX_ENOTSUP;
+}
+
+void pmx__grafana_stop(pmx__grafana_job_t *job) { (void)job; }

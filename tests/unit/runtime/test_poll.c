@@ -1,0 +1,179 @@
+/* Runtime scheduler: polling groups run on their poll rate; a failing callback is counted in
+ * poll_errors_total and logged once (until it succeeds again) while other groups go on; a slow
+ * one is counted in poll_overruns_total and logged once; stop wakes the thread at once. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rt_test_util.h"
+
+static atomic_int good_runs, bad_runs, slow_runs;
+static atomic_bool bad_should_fail;
+
+static int good_measure(pmx_bus_t *bus, void *ctx) {
+  (void)ctx;
+  atomic_fetch_add(&good_runs, 1);
+  pmx_measurement_t m[] = {PMX_M("n", 1)};
+  pmx_emit_name(bus, "pl.good", m, 1, NULL, 0);
+  return PMX_OK;
+}
+static int bad_measure(pmx_bus_t *bus, void *ctx) {
+  (void)bus;
+  (void)ctx;
+  atomic_fetch_add(&bad_runs, 1);
+  return atomic_load(&bad_should_fail) ? PMX_EIO : PMX_OK;
+}
+static int slow_measure(pmx_bus_t *bus, void *ctx) {
+  (void)bus;
+  (void)ctx;
+  atomic_fetch_add(&slow_runs, 1);
+  rt_sleep_ms(60);
+  return PMX_OK;
+}
+
+static int pl_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
+  const pmx_metric_def_t good[] = {{.kind = PMX_COUNTER, .name = "good.polls.total",
+                                    .event_name = "pl.good", .measurement = "n"}};
+  const pmx_metric_def_t bad[] = {{.kind = PMX_LAST_VALUE, .name = "bad.value",
+                                   .event_name = "pl.bad", .measurement = "v"}};
+  int rc = pmx_groups_add_polling(out, "pl_good_polling", 20, good_measure, NULL, NULL, good, 1);
+  if (rc == PMX_OK)
+    rc = pmx_groups_add_polling(out, "pl_bad_polling", 0, bad_measure, NULL, NULL, bad, 1);
+  return rc;
+}
+static const pmx_plugin_t pl_plugin = {PMX_PLUGIN_ABI, "pl", NULL, pl_polling, NULL, {0}};
+
+static int slow_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
+  const pmx_metric_def_t m[] = {{.kind = PMX_LAST_VALUE, .name = "slow.value",
+                                 .event_name = "sl.slow", .measurement = "v"}};
+  return pmx_groups_add_polling(out, "sl_slow_polling", 20, slow_measure, NULL, NULL, m, 1);
+}
+static const pmx_plugin_t slow_plugin = {PMX_PLUGIN_ABI, "sl", NULL, slow_polling, NULL, {0}};
+
+static int wait_for(atomic_int *v, int target, int timeout_ms) {
+  for (int waited = 0; atomic_load(v) < target && waited < timeout_ms; waited += 5) rt_sleep_ms(5);
+  return atomic_load(v);
+}
+
+#define ERRS "t_prom_ex_prom_ex_poll_errors_total{group=\"pl_bad_polling\"}"
+#define GOOD_ERRS "t_prom_ex_prom_ex_poll_errors_total{group=\"pl_good_polling\"}"
+
+static void test_failing_poll(void **state) {
+  (void)state;
+  const pmx_kv_t opts[] = {{"poll_rate", "20"}};
+  pmx_plugin_use_t use = {.plugin = &pl_plugin, .opts = opts, .n_opts = 1};
+  pmx_config_t cfg;
+  rt_log_t log;
+  rt_config(&cfg, &use, 1, &log);
+  pmx_t *p = NULL;
+  atomic_store(&good_runs, 0);
+  atomic_store(&bad_runs, 0);
+  atomic_store(&bad_should_fail, true);
+  assert_int_equal(pmx_new(&cfg, &p, NULL), PMX_OK);
+  assert_int_equal(pmx_start(p, NULL), PMX_OK);
+  assert_true(wait_for(&bad_runs, 5, 3000) >= 5);
+  assert_true(wait_for(&good_runs, 5, 3000) >= 5); /* the other group goes on */
+  double errs = rt_value(p, ERRS);
+  assert_true(errs >= 4);
+  assert_true(rt_value(p, GOOD_ERRS) == 0);
+  assert_true(rt_value(p, "t_prom_ex_pl_good_polls_total") >= 5);
+  /* Logged once although it failed several times. */
+  assert_int_equal(rt_log_count(&log, "\"pl_bad_polling\" (plugin \"pl\"): measurement callback failed"), 1);
+  assert_int_equal(rt_log_count(&log, "PMX_EIO"), 1);
+  /* Recovery is logged; a new failure is logged again. */
+  atomic_store(&bad_should_fail, false);
+  int n = atomic_load(&bad_runs);
+  wait_for(&bad_runs, n + 3, 3000);
+  assert_int_equal(rt_log_count(&log, "\"pl_bad_polling\" (plugin \"pl\"): measurement callback succeeds again"), 1);
+  double errs_after = rt_value(p, ERRS);
+  atomic_store(&bad_should_fail, true);
+  n = atomic_load(&bad_runs);
+  wait_for(&bad_runs, n + 3, 3000);
+  assert_int_equal(rt_log_count(&log, "measurement callback failed"), 2);
+  assert_true(rt_value(p, ERRS) > errs_after);
+  pmx_destroy(p);
+}
+
+static void test_poll_rate_respected(void **state) {
+  (void)state;
+  const pmx_kv_t opts[] = {{"poll_rate", "100"}};
+  pmx_plugin_use_t use = {.plugin = &pl_plugin, .opts = opts, .n_opts = 1};
+  pmx_config_t cfg;
+  rt_config(&cfg, &use, 1, NULL);
+  pmx_t *p = NULL;
+  atomic_store(&good_runs, 0);
+  atomic_store(&bad_runs, 0);
+  atomic_store(&bad_should_fail, false);
+  assert_int_equal(pmx_new(&cfg, &p, NULL), PMX_OK);
+  assert_int_equal(pmx_start(p, NULL), PMX_OK);
+  rt_sleep_ms(450);
+  pmx_stop(p);
+  /* pl_bad_polling runs every 100 ms (plugin option): at t=0,100,200,300,400 -> about 5; the
+   * 20 ms group about 23. Generous bounds for loaded machines. */
+  int bad = atomic_load(&bad_runs), good = atomic_load(&good_runs);
+  assert_true(bad >= 3 && bad <= 6);
+  assert_true(good >= 10 && good <= 25);
+  assert_true(good > 2 * bad);
+  pmx_destroy(p);
+}
+
+static void test_overrun(void **state) {
+  (void)state;
+  pmx_plugin_use_t use = {.plugin = &slow_plugin};
+  pmx_config_t cfg;
+  rt_log_t log;
+  rt_config(&cfg, &use, 1, &log);
+  pmx_t *p = NULL;
+  atomic_store(&slow_runs, 0);
+  assert_int_equal(pmx_new(&cfg, &p, NULL), PMX_OK);
+  assert_int_equal(pmx_start(p, NULL), PMX_OK);
+  assert_true(wait_for(&slow_runs, 4, 3000) >= 4);
+  rt_sleep_ms(70);
+  double overruns = rt_value(p, "t_prom_ex_prom_ex_poll_overruns_total{group=\"sl_slow_polling\"}");
+  assert_true(overruns >= 3);
+  assert_true(rt_value(p, "t_prom_ex_prom_ex_poll_errors_total{group=\"sl_slow_polling\"}") == 0);
+  assert_int_equal(rt_log_count(&log, "longer than its poll rate"), 1);
+  pmx_destroy(p);
+}
+
+static int slow_wake(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
+  const pmx_metric_def_t m[] = {{.kind = PMX_COUNTER, .name = "good.polls.total",
+                                 .event_name = "pl.good", .measurement = "n"}};
+  return pmx_groups_add_polling(out, "hour_polling", 3600000, good_measure, NULL, NULL, m, 1);
+}
+static const pmx_plugin_t hour_plugin = {PMX_PLUGIN_ABI, "hour", NULL, slow_wake, NULL, {0}};
+
+static void test_stop_is_prompt(void **state) {
+  (void)state;
+  pmx_plugin_use_t use = {.plugin = &hour_plugin};
+  pmx_config_t cfg;
+  rt_config(&cfg, &use, 1, NULL);
+  cfg.manual_metrics_start_delay_ms = 3600000;
+  pmx_t *p = NULL;
+  atomic_store(&good_runs, 0);
+  assert_int_equal(pmx_new(&cfg, &p, NULL), PMX_OK);
+  assert_int_equal(pmx_start(p, NULL), PMX_OK);
+  assert_int_equal(wait_for(&good_runs, 1, 3000), 1); /* first poll right away */
+  rt_sleep_ms(50);
+  int64_t t0 = pmx_monotonic_ns();
+  assert_int_equal(pmx_stop(p), PMX_OK);
+  assert_true(pmx_monotonic_ns() - t0 < 500000000LL);
+  assert_int_equal(atomic_load(&good_runs), 1);
+  pmx_destroy(p);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_failing_poll),
+      cmocka_unit_test(test_poll_rate_respected),
+      cmocka_unit_test(test_overrun),
+      cmocka_unit_test(test_stop_is_prompt),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
