@@ -139,6 +139,11 @@ static int app_manual(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
     versions_free(c);
     return PMX_ENOMEM;
   }
+  /* The option wins; otherwise the configuration's app_version. */
+  if (c->version == NULL && ctx->app_version != NULL && (c->version = pmx__strdup(ctx->app_version)) == NULL) {
+    versions_free(c);
+    return PMX_ENOMEM;
+  }
   static const char *const primary_tags[] = {"name", "version", "modules"};
   static const char *const dep_tags[] = {"name", "version", "path"};
   static const char *const sha_tags[] = {"sha"};

@@ -65,6 +65,7 @@ typedef struct pmx_plugin_ctx {
   void *user_data;            /* from pmx_plugin_use_t: callbacks, handles, ... */
   pmx_bus_t *bus;             /* the bus event groups listen on */
   pmx_error_t *err;           /* fill (pmx_plugin_fail) when returning an error */
+  const char *app_version;    /* pmx_config_t.app_version, or NULL */
 } pmx_plugin_ctx_t;
 
 /* A group's measurement callback: emits events on `bus`. Returns PMX_OK or a PMX_E* code; a

@@ -53,6 +53,7 @@ static int run_plugin(const pmx_config_t *cfg, const pmx_plugin_use_t *use, pmx_
   pmx_plugin_ctx_t ctx;
   memset(&ctx, 0, sizeof ctx);
   ctx.app = cfg->app;
+  ctx.app_version = cfg->app_version;
   ctx.plugin_name = pl->name;
   ctx.opts = use->opts;
   ctx.n_opts = use->opts != NULL ? use->n_opts : 0;

@@ -202,6 +202,18 @@ static void own_describe(const pmx_config_t *cfg, pmx_describe_cb cb, void *ctx)
       cb(ctx, "prom_ex", pmx_metric_name(ms[i]), k, hist ? pmx__rt_scrape_buckets : NULL,
          hist ? PMX__RT_N_SCRAPE_BUCKETS : 0);
     }
+    /* And the families the registry itself renders (see expo.c: render_own). */
+    static const struct {
+      const char *suffix;
+      pmx_metric_kind_t kind;
+    } registry_own[] = {{"_metric_series", PMX_LAST_VALUE},
+                        {"_series_dropped_total", PMX_COUNTER},
+                        {"_events_skipped_total", PMX_COUNTER}};
+    char name[300];
+    for (size_t i = 0; i < sizeof registry_own / sizeof registry_own[0]; i++) {
+      snprintf(name, sizeof name, "%s_prom_ex_prom_ex%s", cfg->app, registry_own[i].suffix);
+      cb(ctx, "prom_ex", name, registry_own[i].kind, NULL, 0);
+    }
   }
   pmx_registry_destroy(reg);
   pmx_bus_destroy(bus);

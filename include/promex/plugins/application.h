@@ -13,8 +13,8 @@
  * or in the INI file: [plugin.application] / version = 1.4.2.
  *
  * Options (all optional):
- *   version        the application version (label `version` of primary_info). The runtime does
- *                  not pass pmx_config_t.app_version to plugins, so give it here; default
+ *   version        the application version (label `version` of primary_info); default the
+ *                  configuration's app_version ([promex] version in the INI file), else
  *                  "undefined" (PromEx's value for an unknown version).
  *   deps           "all" (default) or a comma list of library names as reported in the `name`
  *                  label ("libcurl, libssl"): only those get dependency_info series.

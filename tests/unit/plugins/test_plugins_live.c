@@ -421,6 +421,29 @@ static void test_options_filters(void **state) {
   pmx_destroy(f.p);
 }
 
+/* Without a `version` option the application plugin reports the configuration's app_version. */
+static void test_app_version_from_config(void **state) {
+  (void)state;
+  pmx_plugin_use_t uses[] = {{&pmx_plugin_application, NULL, 0, NULL}};
+  pmx_config_t cfg;
+  pmx_config_defaults(&cfg);
+  cfg.app = APP;
+  cfg.app_version = "9.8.7";
+  cfg.plugins = uses;
+  cfg.n_plugins = 1;
+  cfg.log = quiet_log;
+  fixture_t f = {0};
+  pmx_error_t err = {0};
+  assert_int_equal(pmx_new(&cfg, &f.p, &err), PMX_OK);
+  assert_int_equal(pmx_start(f.p, &err), PMX_OK);
+  wait_present(&f, PA "primary_info");
+  const char *t = render(&f);
+  const char *ver[] = {"version=\"9.8.7\""};
+  assert_true(pt_value(t, PA "primary_info", ver, 1) == 1);
+  pmx_buf_free(&f.buf);
+  pmx_destroy(f.p);
+}
+
 static void test_registry(void **state) {
   (void)state;
   size_t n = 0;
@@ -451,6 +474,7 @@ int main(void) {
       cmocka_unit_test(test_bad_options),
       cmocka_unit_test(test_options_filters),
       cmocka_unit_test(test_registry),
+      cmocka_unit_test(test_app_version_from_config),
   };
   int rc = cmocka_run_group_tests_name("live", live, setup, teardown);
   rc += cmocka_run_group_tests_name("options", other, NULL, NULL);
