@@ -78,6 +78,8 @@ struct pmx_series {
   _Alignas(8) unsigned char value[];
 };
 
+#define PMX__SHARDS 8
+
 static inline pmx__scalar_t *pmx__scalar(const pmx_series_t *s) { return (pmx__scalar_t *)(void *)s->value; }
 static inline pmx__hist_t *pmx__hist(const pmx_series_t *s) { return (pmx__hist_t *)(void *)s->value; }
 
@@ -91,6 +93,10 @@ struct pmx_metric {
   _Atomic(pmx_metric_t *) next; /* definition order */
   pmx_metric_kind_t kind;
   bool sum_as_gauge;
+  /* Unlabelled counters and sums: the single series is usually one hot counter bumped from every
+   * thread, so its integral part is split over PMX__SHARDS cache lines, one per group of threads
+   * (a thread always uses the same shard); reads add them up. */
+  bool sharded;
   char *name;          /* full Prometheus name */
   char *help;
   char *event_name;    /* NULL if unknown */
@@ -137,10 +143,12 @@ struct pmx_registry {
 /* Series lookup/creation from label values whose lengths are known. */
 int pmx__series_get(pmx_metric_t *m, const char *const *values, const size_t *lens,
                     pmx_series_t **out);
-void pmx__scalar_add(pmx__scalar_t *s, double v);
+/* Counter/sum (not gauge) updates and reads, aware of sharded series (see pmx_metric.sharded). */
+void pmx__counter_add(pmx_series_t *s, double v);
+void pmx__counter_inc(pmx_series_t *s);
+double pmx__series_scalar(const pmx_series_t *s);
 void pmx__scalar_set(pmx__scalar_t *s, double v);
 void pmx__gauge_add(pmx__scalar_t *s, double v);
-double pmx__scalar_get(const pmx__scalar_t *s);
 void pmx__hist_observe(const pmx_metric_t *m, pmx__hist_t *h, double v);
 /* Consistent snapshot: cumulative[0..n_buckets] (last = +Inf = count). */
 void pmx__hist_snapshot(const pmx_metric_t *m, const pmx__hist_t *h, uint64_t *cumulative,

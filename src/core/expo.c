@@ -144,7 +144,7 @@ static void render_metric(writer_t *w, const pmx_metric_t *m) {
   for (const pmx_series_t *s = atomic_load_explicit(&((pmx_metric_t *)m)->head, memory_order_acquire); s != NULL;
        s = atomic_load_explicit(&((pmx_series_t *)s)->next, memory_order_acquire)) {
     if (m->kind != PMX_DISTRIBUTION) {
-      size_t n = pmx__fmt_double(num, pmx__scalar_get(pmx__scalar(s)));
+      size_t n = pmx__fmt_double(num, pmx__series_scalar(s));
       put_sample(w, m->name, suffix, m, s, NULL, num, n);
       continue;
     }

@@ -114,13 +114,13 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
   }
   switch (m->kind) {
     case PMX_COUNTER:
-      atomic_fetch_add_explicit(&pmx__scalar(s)->ival, 1, memory_order_relaxed);
+      pmx__counter_inc(s);
       break;
     case PMX_SUM:
       if (m->sum_as_gauge) {
         pmx__gauge_add(pmx__scalar(s), v);
       } else {
-        pmx__scalar_add(pmx__scalar(s), v);
+        pmx__counter_add(s, v);
       }
       break;
     case PMX_LAST_VALUE:

@@ -345,6 +345,7 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
   m->name = full;
   m->kind = def->kind;
   m->sum_as_gauge = def->sum_as_gauge;
+  m->sharded = def->n_tags == 0 && (def->kind == PMX_COUNTER || (def->kind == PMX_SUM && !def->sum_as_gauge));
   m->help = pmx__strdup(def->description && *def->description ? def->description : full);
   m->measure = def->measure;
   m->measure_ctx = def->measure_ctx;
@@ -436,6 +437,7 @@ static void table_put(pmx__table_t *t, pmx_series_t *s) {
 }
 
 static size_t series_size(const pmx_metric_t *m) {
+  if (m->sharded) return offsetof(pmx_series_t, value) + PMX__SHARDS * PMX_CACHELINE;
   if (m->kind == PMX_DISTRIBUTION) {
     return offsetof(pmx_series_t, value) + sizeof(pmx__hist_t) + (m->n_buckets + 1) * sizeof(uint64_t);
   }
@@ -470,8 +472,20 @@ static int series_create(pmx_metric_t *m, uint64_t h, const char *const *values,
     t = nt;
   }
   size_t sz = series_size(m);
-  pmx_series_t *s = pmx__arena_alloc(&m->arena, sz + label_bytes);
-  if (s == NULL) return -1;
+  pmx_series_t *s;
+  if (n == 0) {
+    /* An unlabelled series is typically one hot counter updated from every thread. Its value
+     * gets cache lines of its own, so that reading the header (kind checks) never waits for the
+     * line another core is writing. Few metrics are unlabelled, so the padding is cheap. */
+    unsigned char *raw = pmx__arena_alloc(&m->arena, sz + 2 * PMX_CACHELINE);
+    if (raw == NULL) return -1;
+    uintptr_t value = ((uintptr_t)raw + offsetof(pmx_series_t, value) + PMX_CACHELINE - 1) &
+                      ~(uintptr_t)(PMX_CACHELINE - 1);
+    s = (pmx_series_t *)(value - offsetof(pmx_series_t, value));
+  } else {
+    s = pmx__arena_alloc(&m->arena, sz + label_bytes);
+    if (s == NULL) return -1;
+  }
   memset(s, 0, sz);
   s->metric = m;
   s->hash = h;
@@ -557,14 +571,29 @@ static inline void atomic_add_double(_Atomic uint64_t *bits, double v) {
   }
 }
 
-void pmx__scalar_add(pmx__scalar_t *s, double v) {
+static atomic_uint next_shard;
+static _Thread_local unsigned my_shard = UINT32_MAX;
+
+/* The integer cell this thread adds to: shard k lives at the start of cache line k of a sharded
+ * value (line 0 also holds fbits, which only fractional adds touch). */
+static inline _Atomic int64_t *int_cell(pmx_series_t *s) {
+  if (!s->metric->sharded) return &pmx__scalar(s)->ival;
+  if (PMX_UNLIKELY(my_shard == UINT32_MAX)) {
+    my_shard = atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) % PMX__SHARDS;
+  }
+  return (_Atomic int64_t *)(void *)(s->value + (size_t)my_shard * PMX_CACHELINE);
+}
+
+void pmx__counter_add(pmx_series_t *s, double v) {
   /* Integral steps (the common case: +1, bytes) take one atomic integer add. */
   if (fabs(v) < 9007199254740992.0 && v == (double)(int64_t)v) {
-    atomic_fetch_add_explicit(&s->ival, (int64_t)v, memory_order_relaxed);
+    atomic_fetch_add_explicit(int_cell(s), (int64_t)v, memory_order_relaxed);
   } else {
-    atomic_add_double(&s->fbits, v);
+    atomic_add_double(&pmx__scalar(s)->fbits, v);
   }
 }
+
+void pmx__counter_inc(pmx_series_t *s) { atomic_fetch_add_explicit(int_cell(s), 1, memory_order_relaxed); }
 
 /* Gauges keep their whole value in fbits (ival stays 0), so a set is one store. */
 void pmx__scalar_set(pmx__scalar_t *s, double v) {
@@ -577,9 +606,16 @@ static inline bool is_gauge(const pmx_metric_t *m) {
   return m->kind == PMX_LAST_VALUE || (m->kind == PMX_SUM && m->sum_as_gauge);
 }
 
-double pmx__scalar_get(const pmx__scalar_t *s) {
-  int64_t i = atomic_load_explicit(&s->ival, memory_order_relaxed);
-  double f = bits_to_double(atomic_load_explicit(&s->fbits, memory_order_relaxed));
+double pmx__series_scalar(const pmx_series_t *s) {
+  int64_t i = 0;
+  if (s->metric->sharded) {
+    for (size_t k = 0; k < PMX__SHARDS; k++) {
+      i += atomic_load_explicit((_Atomic int64_t *)(void *)(s->value + k * PMX_CACHELINE), memory_order_relaxed);
+    }
+  } else {
+    i = atomic_load_explicit(&pmx__scalar(s)->ival, memory_order_relaxed);
+  }
+  double f = bits_to_double(atomic_load_explicit(&pmx__scalar(s)->fbits, memory_order_relaxed));
   return i == 0 ? f : (double)i + f;
 }
 
@@ -638,7 +674,7 @@ int pmx_series_add(pmx_series_t *s, double v) {
       } else if (v < 0) {
         return PMX_EINVAL;
       } else {
-        pmx__scalar_add(pmx__scalar(s), v);
+        pmx__counter_add(s, v);
       }
       return PMX_OK;
     default:
@@ -652,7 +688,7 @@ int pmx_series_inc(pmx_series_t *s) {
   if (is_gauge(s->metric)) {
     pmx__gauge_add(pmx__scalar(s), 1);
   } else {
-    atomic_fetch_add_explicit(&pmx__scalar(s)->ival, 1, memory_order_relaxed);
+    pmx__counter_inc(s);
   }
   return PMX_OK;
 }
@@ -677,7 +713,7 @@ double pmx_series_value(const pmx_series_t *s) {
   if (s->metric->kind == PMX_DISTRIBUTION) {
     return (double)atomic_load_explicit(&pmx__hist(s)->done, memory_order_acquire);
   }
-  return pmx__scalar_get(pmx__scalar(s));
+  return pmx__series_scalar(s);
 }
 
 int pmx_series_histogram(const pmx_series_t *s, uint64_t *cumulative, size_t cap, uint64_t *count,
