@@ -194,10 +194,43 @@ static void test_concurrent_series_creation(void **state) {
   pmx_registry_destroy(reg);
 }
 
+/* An unlabelled counter is sharded across cache lines by thread: increments from several threads
+ * (integral and fractional) must still add up exactly, through the direct API and events. */
+static void *hammer(void *p) {
+  pmx_series_t *s = p;
+  for (int i = 0; i < 50000; i++) {
+    assert_int_equal(pmx_series_inc(s), PMX_OK);
+    assert_int_equal(pmx_series_add(s, 0.5), PMX_OK);
+  }
+  return NULL;
+}
+
+static void test_unlabelled_counter_from_many_threads(void **state) {
+  (void)state;
+  pmx_registry_t *reg;
+  assert_int_equal(pmx_registry_new(NULL, &reg), PMX_OK);
+  pmx_metric_def_t def = {.kind = PMX_SUM, .name = "hammered_total"};
+  pmx_metric_t *m;
+  pmx_series_t *s;
+  assert_int_equal(pmx_metric_define(reg, &def, &m, NULL), PMX_OK);
+  assert_int_equal(pmx_metric_labels(m, NULL, 0, &s), PMX_OK);
+  pthread_t t[12];
+  for (int i = 0; i < 12; i++) pthread_create(&t[i], NULL, hammer, s);
+  for (int i = 0; i < 12; i++) pthread_join(t[i], NULL);
+  assert_true(pmx_series_value(s) == 12 * 50000 * 1.5);
+  pmx_buf_t buf = {0};
+  assert_int_equal(pmx_render(reg, PMX_FORMAT_TEXT, &buf), PMX_OK);
+  assert_int_equal(pmx__buf_append_nul(&buf), PMX_OK);
+  assert_non_null(strstr(buf.data, "\nhammered_total 900000\n"));
+  pmx_buf_free(&buf);
+  pmx_registry_destroy(reg);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_emit_attach_detach_render),
       cmocka_unit_test(test_concurrent_series_creation),
+      cmocka_unit_test(test_unlabelled_counter_from_many_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
