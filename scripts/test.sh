@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds, and runs the whole test suite.
-#   scripts/test.sh            normal build + every test (unit, integration, promtool, fuzz replays)
-#   PMX_SANITIZERS=1 scripts/test.sh   also the suite under ASan+UBSan and the concurrency tests
-#                                      under TSan (CI sets it)
+#   scripts/test.sh                    normal build + every test (unit, integration with a real
+#                                      Prometheus, promtool, CLI, fuzz corpus replays, ABI check)
+#   PMX_SANITIZERS=1 scripts/test.sh   then the suite again under ASan+UBSan, the unit tests under
+#                                      TSan, and the cmocka unit tests under valgrind (CI sets it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps
@@ -14,14 +15,19 @@ run_suite() { # <build dir> <ctest args...>
   ctest --test-dir "$dir" --output-on-failure -j"$jobs" "$@"
 }
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+echo "== build and test (RelWithDebInfo)" >&2
+cmake -S . -B build -DPMX_ONLY_TESTS= -DPMX_SANITIZE= -DPMX_BUILD_TOOLS=ON -DPMX_BUILD_EXAMPLES=ON -DPMX_BUILD_BENCH=ON -DBUILD_TESTING=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 run_suite build
 
 if [ "${PMX_SANITIZERS:-0}" = 1 ]; then
-  echo "== ASan+UBSan" >&2
-  cmake -S . -B build-asan -DPMX_SANITIZE=address -DPMX_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
-  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_suite build-asan -L unit
-  echo "== TSan" >&2
-  cmake -S . -B build-tsan -DPMX_SANITIZE=thread -DPMX_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
-  TSAN_OPTIONS=halt_on_error=1 run_suite build-tsan -L concurrency
+  echo "== ASan+UBSan: whole suite" >&2
+  cmake -S . -B build-asan -DPMX_ONLY_TESTS= -DPMX_SANITIZE=address -DPMX_BUILD_TOOLS=ON -DPMX_BUILD_EXAMPLES=ON -DPMX_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 run_suite build-asan
+
+  echo "== TSan: unit tests" >&2
+  cmake -S . -B build-tsan -DPMX_ONLY_TESTS= -DPMX_SANITIZE=thread -DPMX_BUILD_TOOLS=ON -DPMX_BUILD_EXAMPLES=ON -DPMX_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 run_suite build-tsan -L cmocka
+
+  echo "== valgrind: cmocka unit tests" >&2
+  ./scripts/valgrind-unit.sh build
 fi

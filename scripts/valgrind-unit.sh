@@ -8,16 +8,24 @@ ctest --test-dir "$dir" -L cmocka --show-only=json-v1 > "$dir/cmocka-tests.json"
 mapfile -t cmds < <(python3 - "$dir/cmocka-tests.json" <<'PY'
 import json, shlex, sys
 for t in json.load(open(sys.argv[1]))["tests"]:
-    print(shlex.join(t["command"]))
+    env = []
+    for prop in t.get("properties", []):
+        if prop["name"] == "ENVIRONMENT":
+            env += prop["value"]
+    print(" ".join(["env"] + [shlex.quote(e) for e in env] + [shlex.quote(c) for c in t["command"]]))
 PY
 )
 failed=0
 for cmd in "${cmds[@]}"; do
-  name=$(basename "${cmd%% *}")
+  name=$(basename "$(echo "$cmd" | awk '{for (i = 2; i <= NF; i++) if ($i !~ /=/) {print $i; exit}}')")
   log="$dir/valgrind-$name.log"
   # PMX_UNDER_VALGRIND lets timing-sensitive tests widen their deadlines.
-  if PMX_UNDER_VALGRIND=1 eval valgrind --quiet --error-exitcode=99 --leak-check=full \
-       --errors-for-leak-kinds=definite --show-leak-kinds=definite "$cmd" >"$log" 2>&1; then
+  # "env VAR=... /path/test": valgrind goes in front of the test binary, after the variables.
+  vg="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite"
+  vcmd=$(echo "$cmd" | awk -v vg="$vg" '{out = ""; done = 0
+    for (i = 1; i <= NF; i++) { if (!done && i > 1 && $i !~ /=/) { out = out " " vg; done = 1 } out = out " " $i }
+    print out}')
+  if PMX_UNDER_VALGRIND=1 eval "$vcmd" >"$log" 2>&1; then
     echo "valgrind: $name clean"
   else
     echo "valgrind: $name FAILED (see $log)"; tail -30 "$log"; failed=1

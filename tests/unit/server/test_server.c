@@ -408,6 +408,8 @@ static char *gunzip(const char *in, size_t len, size_t *out_len) {
   assert_int_equal(zs.avail_in, 0);
   inflateEnd(&zs);
   *out_len = n;
+  out = realloc(out, n + 1); /* NUL-terminated: check_body parses it with sscanf */
+  out[n] = '\0';
   return out;
 }
 
