@@ -35,17 +35,20 @@ static const char *udouble_at(const char *p, const char *end, double *out) {
   uint64_t ip;
   p = u64_at(p, end, &ip);
   if (p == NULL) return NULL;
-  double v = (double)ip;
+  /* (integer digits and fraction digits as one integer) / 10^k: one correctly rounded division,
+   * so "0.71" becomes the double nearest 0.71 (summing digit * 0.1^i would not). */
+  uint64_t num = ip, den = 1;
   if (p < end && *p == '.') {
     p++;
-    double scale = 0.1;
     while (p < end && isdigit((unsigned char)*p)) {
-      v += (double)(*p - '0') * scale;
-      scale /= 10;
+      if (den < 1000000000000ull && num < 1000000ull) { /* stay exact below 2^53 */
+        num = num * 10 + (uint64_t)(*p - '0');
+        den *= 10;
+      }
       p++;
     }
   }
-  *out = v;
+  *out = (double)num / (double)den;
   return p;
 }
 

@@ -9,10 +9,14 @@ cd "$(dirname "$0")/.."
 ./scripts/install-deps
 
 jobs=$(nproc 2>/dev/null || echo 2)
+total=0
 run_suite() { # <build dir> <ctest args...>
   local dir=$1; shift
   cmake --build "$dir" -j"$jobs"
-  ctest --test-dir "$dir" --output-on-failure -j"$jobs" "$@"
+  ctest --test-dir "$dir" --output-on-failure -j"$jobs" "$@" | tee "$dir/ctest-summary.log"
+  local n
+  n=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$dir/ctest-summary.log" | tail -n 1)
+  total=$((total + ${n:-0}))
 }
 
 echo "== build and test (RelWithDebInfo)" >&2
@@ -29,5 +33,8 @@ if [ "${PMX_SANITIZERS:-0}" = 1 ]; then
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 run_suite build-tsan -L cmocka
 
   echo "== valgrind: cmocka unit tests" >&2
-  ./scripts/valgrind-unit.sh build
+  ./scripts/valgrind-unit.sh build | tee build/valgrind-summary.log
+  total=$((total + $(grep -c ' clean$' build/valgrind-summary.log)))
 fi
+# Every step above stops the script on a failure, so reaching here means all of them passed.
+echo "summary: $total passed, 0 failed"

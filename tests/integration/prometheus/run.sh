@@ -117,9 +117,13 @@ for _ in $(seq 90); do
   sleep 0.5
 done
 
-check() { # check EXPR WANT
+check() { # check EXPR WANT: retried for up to 12 s (polled plugin values settle within a poll)
   local v
-  v=$(query "$1")
+  for _ in $(seq 24); do
+    v=$(query "$1")
+    [ "$v" = "$2" ] && break
+    sleep 0.5
+  done
   [ "$v" = "$2" ] || fail "$1 = $v, want $2"
   echo "ok: $1 = $v"
 }
@@ -132,6 +136,15 @@ check 'count(demo_prom_ex_demo_jobs_total{job="promex_demo"})' 3
 check 'demo_prom_ex_demo_workers{job="promex_demo"}' "$WORKERS"
 check 'demo_prom_ex_prom_ex_status_info{job="promex_demo",app="demo"}' 1
 check 'sum(demo_prom_ex_prom_ex_poll_errors_total{job="promex_demo"})' 0
+# The first-party plugins, checked against independent sources where they are exact.
+mem_total=$(awk '/^MemTotal:/ {printf "%.0f", $2 * 1024}' /proc/meminfo)
+check "demo_prom_ex_os_memory_total_bytes{job=\"promex_demo\"} == bool $mem_total" 1
+check 'count(demo_prom_ex_os_load1{job="promex_demo"}) + count(demo_prom_ex_os_load5{job="promex_demo"}) + count(demo_prom_ex_os_load15{job="promex_demo"})' 3
+check "demo_prom_ex_process_threads{job=\"promex_demo\"} >= bool $((WORKERS + 2))" 1
+check 'demo_prom_ex_process_memory_resident_bytes{job="promex_demo"} > bool 1000000' 1
+check 'demo_prom_ex_process_open_fds{job="promex_demo"} > bool 2' 1
+check 'demo_prom_ex_application_primary_info{job="promex_demo",name="demo"}' 1
+check 'count(demo_prom_ex_application_dependency_info{job="promex_demo",name=~"libc|libpthread|libm"}) > bool 0' 1
 # Prometheus parsed our exposition: the scrapes yielded samples.
 check 'sum(scrape_samples_scraped{job="promex_demo"}) > bool 100' 1
 echo "PASS ($MODE)"
