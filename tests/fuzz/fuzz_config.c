@@ -42,32 +42,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 }
 
 #ifndef PMX_LIBFUZZER
-/* Replays each file given on the command line; exit status 0 when none crashed. */
-int main(int argc, char **argv) {
-  for (int i = 1; i < argc; i++) {
-    FILE *f = fopen(argv[i], "rb");
-    if (f == NULL) {
-      fprintf(stderr, "fuzz_config: cannot open %s\n", argv[i]);
-      return 1;
-    }
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *buf = malloc(cap);
-    size_t got;
-    while (buf != NULL && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-      n += got;
-      if (n == cap) {
-        uint8_t *nb = realloc(buf, cap * 2);
-        if (nb == NULL) break;
-        buf = nb;
-        cap *= 2;
-      }
-    }
-    fclose(f);
-    if (buf == NULL) return 1;
-    LLVMFuzzerTestOneInput(buf, n);
-    free(buf);
-  }
-  printf("fuzz_config: replayed %d input(s)\n", argc - 1);
-  return 0;
-}
+#include "replay_main.h"
 #endif
