@@ -59,12 +59,12 @@ typedef struct pmx__scalar {
   _Atomic uint64_t fbits;
 } pmx__scalar_t;
 
-/* Histogram aggregate. `started`/`done` count observations begun and finished: a render that
- * reads done == started around its snapshot saw no observation in flight. buckets[n_buckets] is
- * the +Inf bucket. Bucket counts are not cumulative here. */
+/* Histogram aggregate. An observation adds to its bucket, then to `sum`, then to `count` (each a
+ * release); a render reads count, sum, the buckets and count again, and keeps the snapshot when
+ * both counts and the bucket total agree (no observation in flight touched what it read).
+ * buckets[n_buckets] is the +Inf bucket. Bucket counts are not cumulative here. */
 typedef struct pmx__hist {
-  _Atomic uint64_t started;
-  _Atomic uint64_t done;
+  _Atomic uint64_t count;
   _Atomic uint64_t sum_bits;
   _Atomic uint64_t buckets[];
 } pmx__hist_t;
@@ -81,7 +81,11 @@ struct pmx_series {
 #define PMX__SHARDS 8
 
 static inline pmx__scalar_t *pmx__scalar(const pmx_series_t *s) { return (pmx__scalar_t *)(void *)s->value; }
-static inline pmx__hist_t *pmx__hist(const pmx_series_t *s) { return (pmx__hist_t *)(void *)s->value; }
+/* Distribution series are cache-line aligned: the header line, then PMX__HIST_SHARDS aggregates
+ * of m->hist_stride bytes each (line-aligned), then the labels. Lookups read header and labels,
+ * which no observation writes; an observation goes to the shard of the CPU it runs on, so two
+ * cores observing into one series rarely touch the same lines. Renders add the shards up. */
+#define PMX__HIST_SHARDS 2
 
 typedef struct pmx__table {
   size_t mask;
@@ -112,6 +116,7 @@ struct pmx_metric {
   double unit_mul;     /* unit conversion: value * unit_mul / unit_div (exact powers of ten, */
   double unit_div;     /* so ns -> s divides by 1e9 rather than multiplying by 1e-9) */
   size_t n_buckets;
+  size_t hist_stride;  /* bytes per histogram shard, a multiple of PMX_CACHELINE */
   double *buckets;
   char **le_text;      /* per bucket, 0.0.4 form */
   char **le_om;        /* per bucket, OpenMetrics canonical form */
@@ -140,6 +145,11 @@ struct pmx_registry {
   bool no_own_metrics;
 };
 
+static inline pmx__hist_t *pmx__hist(const pmx_series_t *s, size_t shard) {
+  return (pmx__hist_t *)(void *)((unsigned char *)(uintptr_t)s + PMX_CACHELINE +
+                                 shard * s->metric->hist_stride);
+}
+
 /* Series lookup/creation from label values whose lengths are known. */
 int pmx__series_get(pmx_metric_t *m, const char *const *values, const size_t *lens,
                     pmx_series_t **out);
@@ -149,10 +159,9 @@ void pmx__counter_inc(pmx_series_t *s);
 double pmx__series_scalar(const pmx_series_t *s);
 void pmx__scalar_set(pmx__scalar_t *s, double v);
 void pmx__gauge_add(pmx__scalar_t *s, double v);
-void pmx__hist_observe(const pmx_metric_t *m, pmx__hist_t *h, double v);
+void pmx__hist_observe(pmx_series_t *s, double v);
 /* Consistent snapshot: cumulative[0..n_buckets] (last = +Inf = count). */
-void pmx__hist_snapshot(const pmx_metric_t *m, const pmx__hist_t *h, uint64_t *cumulative,
-                        uint64_t *count, double *sum);
+void pmx__hist_snapshot(const pmx_series_t *s, uint64_t *cumulative, uint64_t *count, double *sum);
 void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config);
 
 /* Number formatting, independent of the process locale. Writes at most 32 bytes + NUL; returns

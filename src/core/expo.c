@@ -150,7 +150,7 @@ static void render_metric(writer_t *w, const pmx_metric_t *m) {
     }
     uint64_t count;
     double sum;
-    pmx__hist_snapshot(m, pmx__hist(s), cum, &count, &sum);
+    pmx__hist_snapshot(s, cum, &count, &sum);
     char *const *le = w->om ? m->le_om : m->le_text;
     for (size_t i = 0; i < m->n_buckets; i++) {
       size_t n = pmx__fmt_u64(num, cum[i]);

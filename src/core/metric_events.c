@@ -131,7 +131,7 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
         skip(m, PMX__SKIP_INVALID_VALUE);
         break;
       }
-      pmx__hist_observe(m, pmx__hist(s), v);
+      pmx__hist_observe(s, v);
       break;
     default:
       break;

@@ -1,6 +1,7 @@
 /* The aggregation store: registries, metric definitions, series lookup/creation and updates.
  * See core_internal.h for the invariants that make the update path lock-free. */
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,6 +365,8 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
   }
   if (rc == PMX_OK && def->kind == PMX_DISTRIBUTION) {
     m->n_buckets = def->n_buckets;
+    m->hist_stride = (sizeof(pmx__hist_t) + (def->n_buckets + 1) * sizeof(uint64_t) + PMX_CACHELINE - 1) &
+                     ~(size_t)(PMX_CACHELINE - 1);
     m->buckets = malloc(def->n_buckets * sizeof *m->buckets);
     m->le_text = calloc(def->n_buckets, sizeof *m->le_text);
     m->le_om = calloc(def->n_buckets, sizeof *m->le_om);
@@ -438,9 +441,7 @@ static void table_put(pmx__table_t *t, pmx_series_t *s) {
 
 static size_t series_size(const pmx_metric_t *m) {
   if (m->sharded) return offsetof(pmx_series_t, value) + PMX__SHARDS * PMX_CACHELINE;
-  if (m->kind == PMX_DISTRIBUTION) {
-    return offsetof(pmx_series_t, value) + sizeof(pmx__hist_t) + (m->n_buckets + 1) * sizeof(uint64_t);
-  }
+  if (m->kind == PMX_DISTRIBUTION) return PMX_CACHELINE + PMX__HIST_SHARDS * m->hist_stride; /* pmx__hist() */
   return offsetof(pmx_series_t, value) + sizeof(pmx__scalar_t);
 }
 
@@ -473,7 +474,11 @@ static int series_create(pmx_metric_t *m, uint64_t h, const char *const *values,
   }
   size_t sz = series_size(m);
   pmx_series_t *s;
-  if (n == 0) {
+  if (m->kind == PMX_DISTRIBUTION) {
+    unsigned char *raw = pmx__arena_alloc(&m->arena, sz + label_bytes + PMX_CACHELINE);
+    if (raw == NULL) return -1;
+    s = (pmx_series_t *)(((uintptr_t)raw + PMX_CACHELINE - 1) & ~(uintptr_t)(PMX_CACHELINE - 1));
+  } else if (n == 0) {
     /* An unlabelled series is typically one hot counter updated from every thread. Its value
      * gets cache lines of its own, so that reading the header (kind checks) never waits for the
      * line another core is writing. Few metrics are unlabelled, so the padding is cheap. */
@@ -635,31 +640,47 @@ static inline size_t bucket_index(const pmx_metric_t *m, double v) {
   return lo;
 }
 
-void pmx__hist_observe(const pmx_metric_t *m, pmx__hist_t *h, double v) {
-  atomic_fetch_add_explicit(&h->started, 1, memory_order_seq_cst);
+void pmx__hist_observe(pmx_series_t *s, double v) {
+  const pmx_metric_t *m = s->metric;
+  int cpu = sched_getcpu(); /* glibc reads it from rseq: no system call */
+  pmx__hist_t *h = pmx__hist(s, cpu > 0 ? (size_t)cpu % PMX__HIST_SHARDS : 0);
+  /* Order matters (see hist_shard_snapshot): bucket, then sum, then count, each a release. */
   atomic_fetch_add_explicit(&h->buckets[bucket_index(m, v)], 1, memory_order_release);
   atomic_add_double(&h->sum_bits, v);
-  atomic_fetch_add_explicit(&h->done, 1, memory_order_release);
+  atomic_fetch_add_explicit(&h->count, 1, memory_order_release);
 }
 
-void pmx__hist_snapshot(const pmx_metric_t *m, const pmx__hist_t *h, uint64_t *cum, uint64_t *count,
-                        double *sum) {
-  size_t n = m->n_buckets + 1;
-  /* Retry until no observation was in flight during the read (done before == started after);
-   * after that many tries, fall back to a snapshot that is still internally consistent
-   * (count == +Inf by construction) but whose sum may include a few in-flight observations. */
+/* Adds one shard's consistent snapshot to cum/count/sum. */
+static void hist_shard_snapshot(const pmx__hist_t *h, size_t n, uint64_t *cum, uint64_t *count,
+                                double *sum) {
+  /* Read count, sum, buckets, count. An observation whose sum we saw had its bucket add visible
+   * too (release/acquire), so bucket total == count before == count after means no observation
+   * was half-seen: sum, buckets and count describe the same set. Retry until that holds; after
+   * that many tries keep a snapshot that is still internally consistent (cumulative buckets,
+   * +Inf == count by construction) whose sum may include a few in-flight observations. */
+  uint64_t part[PMX_MAX_BUCKETS + 1], total = 0;
+  double s = 0;
   for (int attempt = 0; attempt < 200; attempt++) {
-    uint64_t done = atomic_load_explicit(&h->done, memory_order_acquire);
-    uint64_t total = 0;
+    uint64_t before = atomic_load_explicit(&h->count, memory_order_acquire);
+    s = bits_to_double(atomic_load_explicit(&h->sum_bits, memory_order_acquire));
+    total = 0;
     for (size_t i = 0; i < n; i++) {
       total += atomic_load_explicit(&h->buckets[i], memory_order_acquire);
-      cum[i] = total;
+      part[i] = total;
     }
-    *sum = bits_to_double(atomic_load_explicit(&h->sum_bits, memory_order_acquire));
-    atomic_thread_fence(memory_order_acquire);
-    *count = total;
-    if (atomic_load_explicit(&h->started, memory_order_relaxed) == done && total == done) return;
+    if (total == before && atomic_load_explicit(&h->count, memory_order_acquire) == before) break;
   }
+  for (size_t i = 0; i < n; i++) cum[i] += part[i];
+  *count += total;
+  *sum += s;
+}
+
+void pmx__hist_snapshot(const pmx_series_t *s, uint64_t *cum, uint64_t *count, double *sum) {
+  size_t n = s->metric->n_buckets + 1;
+  memset(cum, 0, n * sizeof *cum);
+  *count = 0;
+  *sum = 0;
+  for (size_t k = 0; k < PMX__HIST_SHARDS; k++) hist_shard_snapshot(pmx__hist(s, k), n, cum, count, sum);
 }
 
 int pmx_series_add(pmx_series_t *s, double v) {
@@ -704,14 +725,16 @@ int pmx_series_set(pmx_series_t *s, double v) {
 int pmx_series_observe(pmx_series_t *s, double v) {
   if (s == NULL || isnan(v)) return PMX_EINVAL;
   if (s->metric->kind != PMX_DISTRIBUTION) return PMX_ETYPE;
-  pmx__hist_observe(s->metric, pmx__hist(s), v);
+  pmx__hist_observe(s, v);
   return PMX_OK;
 }
 
 double pmx_series_value(const pmx_series_t *s) {
   if (s == NULL) return NAN;
   if (s->metric->kind == PMX_DISTRIBUTION) {
-    return (double)atomic_load_explicit(&pmx__hist(s)->done, memory_order_acquire);
+    uint64_t n = 0;
+    for (size_t k = 0; k < PMX__HIST_SHARDS; k++) n += atomic_load_explicit(&pmx__hist(s, k)->count, memory_order_acquire);
+    return (double)n;
   }
   return pmx__series_scalar(s);
 }
@@ -721,6 +744,6 @@ int pmx_series_histogram(const pmx_series_t *s, uint64_t *cumulative, size_t cap
   if (s == NULL || cumulative == NULL || count == NULL || sum == NULL) return PMX_EINVAL;
   if (s->metric->kind != PMX_DISTRIBUTION) return PMX_ETYPE;
   if (cap < s->metric->n_buckets + 1) return PMX_EINVAL;
-  pmx__hist_snapshot(s->metric, pmx__hist(s), cumulative, count, sum);
+  pmx__hist_snapshot(s, cumulative, count, sum);
   return PMX_OK;
 }
