@@ -3,10 +3,10 @@
  * pmx_describe_metrics (the same plugin pass without starting).
  *
  * Start builds everything before making anything visible: plugins -> groups -> registry with
- * every metric defined and attached -> manual groups -> background thread -> Grafana job ->
- * `running` -> metrics server. Any failure tears down what exists in the reverse order
- * (teardown()), so a failed start leaves nothing running or allocated and err says which plugin,
- * group or metric was at fault. */
+ * every metric defined and attached -> manual groups -> background thread -> `running` ->
+ * metrics server -> Grafana job (last: it talks to Grafana, and a start that fails must not).
+ * Any failure tears down what exists in the reverse order (teardown()), so a failed start
+ * leaves nothing running or allocated and err says which plugin, group or metric was at fault. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,13 +144,6 @@ int pmx_start(pmx_t *p, pmx_error_t *err) {
     }
   }
   if ((rc = pmx__rt_thread_start(p, err)) != PMX_OK) goto fail;
-  if (p->cfg.grafana.enabled) {
-    rc = pmx__grafana_start(&p->cfg, p->bus, &p->grafana);
-    if (rc != PMX_OK) {
-      pmx__fail(err, rc, "grafana", "cannot start the Grafana job: %s", pmx_strerror(rc));
-      goto fail;
-    }
-  }
   pthread_rwlock_wrlock(&p->lock);
   atomic_store(&p->running, true);
   pthread_rwlock_unlock(&p->lock);
@@ -163,6 +156,18 @@ int pmx_start(pmx_t *p, pmx_error_t *err) {
       goto fail;
     }
     atomic_store(&p->port, pmx_server_port(p->server));
+  }
+  /* Last, once nothing else can fail: a failed start must not have told Grafana anything, and
+   * undoing a started job posts the stop annotation on this thread (a network call). */
+  if (p->cfg.grafana.enabled) {
+    rc = pmx__grafana_start(&p->cfg, p->bus, &p->grafana);
+    if (rc != PMX_OK) {
+      pmx__fail(err, rc, "grafana", "cannot start the Grafana job: %s", pmx_strerror(rc));
+      pthread_rwlock_wrlock(&p->lock);
+      atomic_store(&p->running, false);
+      pthread_rwlock_unlock(&p->lock);
+      goto fail;
+    }
   }
   pmx_log(p, PMX_LOG_INFO, "promex started: %zu groups, metrics server %s", p->groups->n,
           p->server != NULL ? "listening" : "disabled");
