@@ -25,9 +25,18 @@ uint64_t pmx__cum_delta(pmx__cum_t *c, uint64_t now) {
 }
 
 double pmx__cumf_delta(pmx__cumf_t *c, double now) {
-  double d = (!c->seen || now < c->prev) ? now : now - c->prev;
+  if (!c->seen) {
+    c->prev = now;
+    c->seen = true;
+    return now;
+  }
+  /* CPU times are never reset, but the kernel lets some dip slightly (iowait, idle on NO_HZ
+   * kernels: see Documentation/filesystems/proc.rst). Treating a dip as a reset would add the
+   * whole cumulative value again; instead add nothing and keep the high-water mark, so the
+   * counter resumes once the source passes it. */
+  if (now < c->prev) return 0;
+  double d = now - c->prev;
   c->prev = now;
-  c->seen = true;
   return d;
 }
 

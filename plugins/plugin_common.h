@@ -31,7 +31,10 @@ typedef struct pmx__cum {
 } pmx__cum_t;
 uint64_t pmx__cum_delta(pmx__cum_t *c, uint64_t now);
 
-/* Same for a floating-point cumulative value (CPU seconds from getrusage). */
+/* Same for a floating-point cumulative value (CPU seconds from /proc/stat and getrusage), except
+ * that a value going backwards is a dip, not a reset: CPU times are never reset, but the kernel
+ * lets iowait (and idle on NO_HZ kernels) decrease slightly. A dip adds 0 and keeps the previous
+ * high-water mark, so the counter resumes once the source passes it. */
 typedef struct pmx__cumf {
   double prev;
   bool seen;

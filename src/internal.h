@@ -4,6 +4,7 @@
 #define PMX_INTERNAL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,11 @@
  * callers can write `return pmx__fail(err, PMX_EINVAL, name, "...")`. */
 int pmx__fail(pmx_error_t *err, int code, const char *source, const char *fmt, ...) PMX_PRINTF(4, 5);
 int pmx__vfail(pmx_error_t *err, int code, const char *source, const char *fmt, va_list ap);
+
+/* True when the calling thread is inside a handler run by an emit on `bus` (src/core/event_bus.c):
+ * operations that wait for handlers to finish must refuse (PMX_EBUSY) rather than deadlock. */
+struct pmx_bus;
+bool pmx__inside_handler(const struct pmx_bus *bus);
 
 /* strdup that returns NULL for NULL. */
 char *pmx__strdup(const char *s);

@@ -122,7 +122,7 @@ typedef enum pmx_log_level { PMX_LOG_DEBUG = 0, PMX_LOG_INFO, PMX_LOG_WARN, PMX_
 typedef void (*pmx_log_fn)(void *ctx, pmx_log_level_t level, const char *message);
 
 typedef struct pmx_config {
-  const char *app;                       /* required, [a-z0-9_]+ */
+  const char *app;                       /* required, [a-z0-9_]+, at most 64 characters */
   const char *app_version;               /* optional */
   bool disabled;
   int64_t manual_metrics_start_delay_ms; /* <= 0: no_delay */

@@ -12,7 +12,8 @@
  * Attach and detach take the bus's writer mutex and publish a new snapshot; detach waits until
  * every emit that could still see the old snapshot has finished, so a handler is never called
  * after pmx_bus_detach() returns. Because of that wait, attach/detach must not be called from
- * inside a handler of the same bus (they return PMX_EBUSY). */
+ * inside a handler of the same bus (they return PMX_EBUSY). pmx_emit() is not async-signal-safe:
+ * do not emit from a signal handler (a thread's reader counter is updated with plain stores). */
 #ifndef PROMEX_EVENT_H
 #define PROMEX_EVENT_H
 

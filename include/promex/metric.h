@@ -128,7 +128,8 @@ typedef struct pmx_metric_def {
 typedef struct pmx_registry_opts {
   size_t default_max_series;     /* 0: PMX_DEFAULT_MAX_SERIES */
   /* Prefix of the registry's own metrics (series dropped at the limit, events skipped);
-   * NULL: "promex". The runtime sets "<app>_prom_ex_prom_ex". */
+   * NULL: "promex". The runtime sets "<app>_prom_ex_prom_ex". A valid metric name of at most
+   * 200 characters, else pmx_registry_new returns PMX_EINVAL. */
   const char *own_metrics_prefix;
   bool no_own_metrics;           /* do not expose them (benchmarks) */
 } pmx_registry_opts_t;
@@ -138,7 +139,9 @@ typedef struct pmx_registry_opts {
 PMX_EXTERN int pmx_registry_new(const pmx_registry_opts_t *opts, pmx_registry_t **out);
 
 /* Detaches every attached metric and frees the registry, its metrics and series. NULL is a no-op.
- * Must not race with any other use of the registry or its metrics. */
+ * Must not race with any other use of the registry or its metrics, and must not be called from
+ * inside a handler of a bus its metrics are attached to (such a metric could not be detached; it
+ * is then leaked rather than freed under a running handler). */
 PMX_EXTERN void pmx_registry_destroy(pmx_registry_t *reg);
 
 /* Validates `def` and adds a family to `reg`. On PMX_OK *out (optional) is a handle owned by the
@@ -161,7 +164,8 @@ PMX_EXTERN int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *de
  *   series_limit         a new series past max_series (also in <own>_series_dropped_total)
  * Events rejected by keep/drop are not counted: that is what the predicates are for.
  * Returns PMX_OK, PMX_EEXIST (already attached), PMX_EBUSY, PMX_EINVAL, PMX_ENOMEM. The metric
- * must be detached (or the registry destroyed) before `bus` is destroyed. */
+ * must be detached (or the registry destroyed) before `bus` is destroyed. Attach and detach of one
+ * metric are serialised by a per-metric mutex that handlers never take. */
 PMX_EXTERN int pmx_metric_attach(pmx_metric_t *m, pmx_bus_t *bus, pmx_error_t *err);
 
 /* Detaches the family from its bus; after return no event updates it. Returns PMX_OK, PMX_ENOENT
@@ -173,7 +177,8 @@ PMX_EXTERN const char *pmx_metric_name(const pmx_metric_t *m);
 PMX_EXTERN pmx_metric_kind_t pmx_metric_kind(const pmx_metric_t *m);
 /* Number of series stored. */
 PMX_EXTERN size_t pmx_metric_series_count(const pmx_metric_t *m);
-/* Finds a family by full name; NULL if absent. Takes the registry mutex. */
+/* Finds a family by full name; NULL if absent. Lock-free (families are never removed before
+ * pmx_registry_destroy). */
 PMX_EXTERN pmx_metric_t *pmx_registry_find(pmx_registry_t *reg, const char *name);
 
 /* ---- Direct API (no events) ------------------------------------------------------------------

@@ -54,16 +54,20 @@ PMX_EXTERN int pmx_new(const pmx_config_t *cfg, pmx_t **out, pmx_error_t *err);
 PMX_EXTERN int pmx_start(pmx_t *p, pmx_error_t *err);
 
 /* Stops everything started by pmx_start() (posting the stop annotation when configured). Returns
- * PMX_OK or PMX_ESTATE (not running). The instance can be started again. */
+ * PMX_OK, PMX_ESTATE (not running) or PMX_EBUSY (called from inside an event handler of this
+ * instance's bus, which would wait for itself; nothing is stopped). The instance can be started
+ * again. */
 PMX_EXTERN int pmx_stop(pmx_t *p);
 
-/* Stops if running and frees the instance. NULL is a no-op. */
+/* Stops if running and frees the instance. NULL is a no-op. Must not be called from inside an
+ * event handler of the instance's bus (it logs an error and frees nothing). */
 PMX_EXTERN void pmx_destroy(pmx_t *p);
 
 /* The instance's event bus (owned by the instance; valid until pmx_destroy). */
 PMX_EXTERN pmx_bus_t *pmx_bus(pmx_t *p);
 
-/* The instance's registry while running, else NULL. Owned by the instance. */
+/* The instance's registry while running, else NULL. Owned by the instance and freed by
+ * pmx_stop(): do not use it after the instance stops. */
 PMX_EXTERN pmx_registry_t *pmx_registry(pmx_t *p);
 
 /* True between a successful pmx_start() (not disabled) and pmx_stop(). */

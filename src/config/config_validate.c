@@ -177,6 +177,10 @@ int pmx__config_check(const pmx_config_t *cfg, pmx__config_problem_t *p) {
   if (empty(cfg->app)) return problem(p, PMX_ECONFIG, sec, "app", "required (the application name)");
   if (!pmx__config_is_ident(cfg->app))
     return problem(p, PMX_ECONFIG, sec, "app", "expected a name matching [a-z0-9_]+, got \"%s\"", cfg->app);
+  /* Metric names are built from it ("<app>_prom_ex_<plugin>_..."): keep them well within the
+   * fixed name buffers and readable. */
+  if (strlen(cfg->app) > 64)
+    return problem(p, PMX_ECONFIG, sec, "app", "expected at most 64 characters, got %zu", strlen(cfg->app));
   if ((int)cfg->log_level < PMX_LOG_DEBUG || cfg->log_level > PMX_LOG_ERROR)
     return problem(p, PMX_ECONFIG, sec, "log_level", "expected debug, info, warn or error, got %d",
                    (int)cfg->log_level);

@@ -132,6 +132,7 @@ struct pmx_metric {
   _Atomic uint64_t dropped;
   _Atomic uint64_t skipped[PMX__SKIP_N];
 
+  pthread_mutex_t attach_mu; /* guards bus and handler_id; never taken on the emit path */
   pmx_bus_t *bus;      /* attached to, or NULL */
   char *handler_id;
 };

@@ -69,6 +69,9 @@ struct pmx_bus {
   reader_slot_t slots[READER_SLOTS];
   atomic_uint epoch;
   bool membarrier; /* owned slots may use plain stores; writers call membarrier() */
+  /* writer_mu orders attach/detach and is held across their grace period; mu guards the event
+   * table and handler list and is never held while waiting, so handlers may resolve events. */
+  pthread_mutex_t writer_mu;
   pthread_mutex_t mu;
   pmx_event_t *buckets[EVENT_BUCKETS];
   handler_t *handlers;
@@ -87,6 +90,9 @@ static _Thread_local unsigned emit_depth;
 
 static void release_owned_slot(void *p) {
   unsigned slot = (unsigned)(uintptr_t)p - 1;
+  /* Runs on the exiting thread: an emit later in its teardown (another key destructor) must not
+   * use the slot another thread may claim now, so fall back to a shared one. */
+  my_slot = OWNED_SLOTS + slot % SHARED_SLOTS;
   atomic_fetch_and(&owned_slots_taken, ~(UINT64_C(1) << slot));
 }
 
@@ -140,6 +146,8 @@ static bool inside_handler_of(const pmx_bus_t *bus) {
   return false;
 }
 
+bool pmx__inside_handler(const pmx_bus_t *bus) { return inside_handler_of(bus); }
+
 static uint64_t name_hash(const char *s) {
   uint64_t h = 1469598103934665603ull;
   for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
@@ -174,6 +182,11 @@ int pmx_bus_new(pmx_bus_t **out) {
     free(bus);
     return PMX_ENOMEM;
   }
+  if (pthread_mutex_init(&bus->writer_mu, NULL) != 0) {
+    pthread_mutex_destroy(&bus->mu);
+    free(bus);
+    return PMX_ENOMEM;
+  }
   bus->membarrier = membarrier_ready();
   *out = bus;
   return PMX_OK;
@@ -202,6 +215,7 @@ void pmx_bus_destroy(pmx_bus_t *bus) {
     handler_free(h);
     h = next;
   }
+  pthread_mutex_destroy(&bus->writer_mu);
   pthread_mutex_destroy(&bus->mu);
   free(bus);
 }
@@ -285,9 +299,10 @@ static snapshot_t *build_snapshot(pmx_bus_t *bus, pmx_event_t *ev, const handler
   return s;
 }
 
-/* Republishes the snapshots of `h`'s events (h linked in, or being removed when `removing`).
- * All-or-nothing: every new snapshot is built before any is published. */
-static int republish(pmx_bus_t *bus, handler_t *h, bool removing) {
+/* Publishes new snapshots for `h`'s events (h linked in, or being removed when `removing`) and
+ * returns the replaced ones in *old (free them after a grace period: see retire()). bus->mu
+ * held. All-or-nothing: every new snapshot is built before any is published. */
+static int publish(pmx_bus_t *bus, handler_t *h, bool removing, snapshot_t ***old_out) {
   snapshot_t **fresh = calloc(h->n_events, sizeof *fresh);
   if (fresh == NULL) return PMX_ENOMEM;
   for (size_t i = 0; i < h->n_events; i++) {
@@ -311,10 +326,17 @@ static int republish(pmx_bus_t *bus, handler_t *h, bool removing) {
     }
     old[i] = atomic_exchange_explicit(&h->events[i]->snap, s, memory_order_seq_cst);
   }
-  synchronize(bus);
-  for (size_t i = 0; i < h->n_events; i++) free(old[i]);
-  free(old);
+  *old_out = old;
   return PMX_OK;
+}
+
+/* Waits out the grace period, then frees the snapshots publish() replaced. Called WITHOUT
+ * bus->mu: a handler running on another thread may need that mutex (pmx_bus_event,
+ * pmx_emit_name) to finish, and the grace period waits for it to finish. */
+static void retire(pmx_bus_t *bus, snapshot_t **old, size_t n) {
+  synchronize(bus);
+  for (size_t i = 0; i < n; i++) free(old[i]);
+  free(old);
 }
 
 static handler_t *find_handler(pmx_bus_t *bus, const char *id, handler_t ***link) {
@@ -351,18 +373,22 @@ int pmx_bus_attach_many(pmx_bus_t *bus, const char *id, const char *const *event
   h->config = config;
   h->n_events = n;
 
+  pthread_mutex_lock(&bus->writer_mu);
   pthread_mutex_lock(&bus->mu);
   handler_t **tail;
+  snapshot_t **old = NULL;
   int rc = PMX_OK;
   if (find_handler(bus, id, &tail) != NULL) rc = PMX_EEXIST;
   /* Resolving may create events; an event created here and left without handlers is harmless. */
   for (size_t i = 0; rc == PMX_OK && i < n; i++) rc = event_get_locked(bus, event_names[i], &h->events[i]);
   if (rc == PMX_OK) {
     *tail = h; /* appended: attach order is call order */
-    rc = republish(bus, h, false);
+    rc = publish(bus, h, false, &old);
     if (rc != PMX_OK) *tail = NULL;
   }
   pthread_mutex_unlock(&bus->mu);
+  if (rc == PMX_OK) retire(bus, old, n);
+  pthread_mutex_unlock(&bus->writer_mu);
   if (rc != PMX_OK) handler_free(h);
   return rc;
 }
@@ -375,16 +401,22 @@ int pmx_bus_attach(pmx_bus_t *bus, const char *id, const char *event_name, pmx_h
 int pmx_bus_detach(pmx_bus_t *bus, const char *id) {
   if (bus == NULL || id == NULL) return PMX_EINVAL;
   if (inside_handler_of(bus)) return PMX_EBUSY;
+  pthread_mutex_lock(&bus->writer_mu);
   pthread_mutex_lock(&bus->mu);
   handler_t **link;
   handler_t *h = find_handler(bus, id, &link);
+  snapshot_t **old = NULL;
   int rc = PMX_ENOENT;
   if (h != NULL) {
-    rc = republish(bus, h, true);
+    rc = publish(bus, h, true, &old);
     if (rc == PMX_OK) *link = h->next;
   }
   pthread_mutex_unlock(&bus->mu);
-  if (rc == PMX_OK) handler_free(h);
+  if (rc == PMX_OK) {
+    retire(bus, old, h->n_events); /* after this, no thread is running h */
+    handler_free(h);
+  }
+  pthread_mutex_unlock(&bus->writer_mu);
   return rc;
 }
 

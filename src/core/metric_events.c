@@ -145,29 +145,34 @@ int pmx_metric_attach(pmx_metric_t *m, pmx_bus_t *bus, pmx_error_t *err) {
                      "metric \"%s\": no event to attach to (set event_name, or use a dotted name "
                      "whose last segment is the measurement)", m->name);
   }
-  if (m->bus != NULL) return pmx__fail(err, PMX_EEXIST, m->name, "metric \"%s\" is already attached", m->name);
   size_t len = strlen("pmx.metric.") + strlen(m->name) + 1;
   char *id = malloc(len);
   if (id == NULL) return pmx__fail(err, PMX_ENOMEM, m->name, "out of memory");
   snprintf(id, len, "pmx.metric.%s", m->name);
-  int rc = pmx_bus_attach(bus, id, m->event_name, pmx__metric_event_handler, m);
-  if (rc != PMX_OK) {
-    free(id);
-    return pmx__fail(err, rc, m->name, "metric \"%s\": attaching to event \"%s\" failed: %s",
-                     m->name, m->event_name, pmx_strerror(rc));
+  pthread_mutex_lock(&m->attach_mu);
+  int rc = PMX_EEXIST;
+  if (m->bus == NULL) rc = pmx_bus_attach(bus, id, m->event_name, pmx__metric_event_handler, m);
+  if (rc == PMX_OK) {
+    m->bus = bus;
+    m->handler_id = id;
   }
-  m->bus = bus;
-  m->handler_id = id;
-  return PMX_OK;
+  pthread_mutex_unlock(&m->attach_mu);
+  if (rc == PMX_OK) return PMX_OK;
+  free(id);
+  if (rc == PMX_EEXIST) return pmx__fail(err, PMX_EEXIST, m->name, "metric \"%s\" is already attached", m->name);
+  return pmx__fail(err, rc, m->name, "metric \"%s\": attaching to event \"%s\" failed: %s", m->name,
+                   m->event_name, pmx_strerror(rc));
 }
 
 int pmx_metric_detach(pmx_metric_t *m) {
   if (m == NULL) return PMX_EINVAL;
-  if (m->bus == NULL) return PMX_ENOENT;
-  int rc = pmx_bus_detach(m->bus, m->handler_id);
-  if (rc != PMX_OK) return rc;
-  m->bus = NULL;
-  free(m->handler_id);
-  m->handler_id = NULL;
-  return PMX_OK;
+  pthread_mutex_lock(&m->attach_mu);
+  int rc = m->bus == NULL ? PMX_ENOENT : pmx_bus_detach(m->bus, m->handler_id);
+  if (rc == PMX_OK) {
+    m->bus = NULL;
+    free(m->handler_id);
+    m->handler_id = NULL;
+  }
+  pthread_mutex_unlock(&m->attach_mu);
+  return rc;
 }

@@ -93,7 +93,7 @@ int pmx_registry_new(const pmx_registry_opts_t *opts, pmx_registry_t **out) {
     if (opts->own_metrics_prefix) own = opts->own_metrics_prefix;
     reg->no_own_metrics = opts->no_own_metrics;
   }
-  if (pmx__metric_name_rule(own) != NULL) {
+  if (pmx__metric_name_rule(own) != NULL || strlen(own) > 200) { /* see render_own's buffer */
     free(reg);
     return PMX_EINVAL;
   }
@@ -122,6 +122,7 @@ static void metric_free(pmx_metric_t *m) {
   free(m->le_om);
   free(m->buckets);
   pmx__arena_free(&m->arena); /* series and tables */
+  pthread_mutex_destroy(&m->attach_mu);
   pthread_mutex_destroy(&m->mu);
   free(m);
 }
@@ -131,8 +132,9 @@ void pmx_registry_destroy(pmx_registry_t *reg) {
   pmx_metric_t *m = atomic_load(&reg->head);
   while (m != NULL) {
     pmx_metric_t *next = atomic_load(&m->next);
-    if (m->bus != NULL) pmx_metric_detach(m);
-    metric_free(m);
+    /* A metric that cannot be detached (destroy called from inside a handler of its bus, which
+     * the header forbids) is leaked rather than freed under a handler that may still run it. */
+    if (m->bus == NULL || pmx_metric_detach(m) == PMX_OK) metric_free(m);
     m = next;
   }
   free(reg->own_prefix);
@@ -338,6 +340,12 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
   }
   pmx_metric_t *m = calloc(1, sizeof *m);
   if (m == NULL || pthread_mutex_init(&m->mu, NULL) != 0) {
+    free(m);
+    free(full);
+    return pmx__fail(err, PMX_ENOMEM, def->name, "out of memory");
+  }
+  if (pthread_mutex_init(&m->attach_mu, NULL) != 0) {
+    pthread_mutex_destroy(&m->mu);
     free(m);
     free(full);
     return pmx__fail(err, PMX_ENOMEM, def->name, "out of memory");

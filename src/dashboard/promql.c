@@ -162,6 +162,7 @@ int pmx__promql_scan(const char *s, size_t len, pmx__promql_cb cb, void *ctx) {
   bool hq_second = false; /* past its first top-level comma */
   const char *last_metric = NULL; /* metric token right before the current position */
   size_t last_metric_len = 0;
+  int brackets = 0; /* inside a range or subquery selector: "[5m]", "[1h:1m]" */
   while (i < len && rc == 0) {
     char c = s[i];
     if (is_space(c)) {
@@ -184,6 +185,18 @@ int pmx__promql_scan(const char *s, size_t len, pmx__promql_cb cb, void *ctx) {
     if (c == '"' || c == '\'' || c == '`') {
       i = skip_string(s, len, i, cb, ctx, &rc);
       last_metric = NULL;
+      continue;
+    }
+    /* Range and subquery selectors hold durations (and variables, reported above), never
+     * metric names; without this, "[1h:1m]" would read ":1m" as a metric. */
+    if (c == '[' || c == ']') {
+      brackets += c == '[' ? 1 : (brackets > 0 ? -1 : 0);
+      i++;
+      last_metric = NULL;
+      continue;
+    }
+    if (brackets > 0) {
+      i++;
       continue;
     }
     if (c == '{') {

@@ -58,6 +58,10 @@ int pmx_new(const pmx_config_t *cfg, pmx_t **out, pmx_error_t *err) {
 
 void pmx_destroy(pmx_t *p) {
   if (p == NULL) return;
+  if (pmx__inside_handler(p->bus)) { /* forbidden (runtime.h); freeing the bus here would crash */
+    pmx_log(p, PMX_LOG_ERROR, "pmx_destroy called from inside an event handler; instance not freed");
+    return;
+  }
   if (atomic_load(&p->running)) pmx_stop(p);
   pmx_bus_destroy(p->bus);
   pthread_rwlock_destroy(&p->lock);

@@ -180,6 +180,9 @@ fail:
 
 int pmx_stop(pmx_t *p) {
   if (p == NULL) return PMX_EINVAL;
+  /* Stopping detaches every metric, which waits for running handlers: from inside one it would
+   * wait for itself (and freeing the metric under it would be worse). */
+  if (pmx__inside_handler(p->bus)) return PMX_EBUSY;
   /* Taking the lock exclusively waits for in-flight renders and refreshes; after the flip, new
    * ones answer PMX_ESTOPPED, so the registry can go. */
   pthread_rwlock_wrlock(&p->lock);

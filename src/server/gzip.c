@@ -57,9 +57,10 @@ int pmx_gzip(const char *in, size_t len, pmx_buf_t *out) {
         if (out->fixed) {
           overflow = true;
         } else {
-          rc = pmx__buf_reserve(out, 65536);
+          /* pmx__buf_reserve measures from out->len, which stays at `start` while compressing. */
+          rc = pmx__buf_reserve(out, written + 65536);
           if (rc != PMX_OK) goto done;
-          room = out->cap - (start + written);  /* reserve guaranteed more than written */
+          room = out->cap - (start + written);
         }
       }
     }

@@ -241,6 +241,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 int pmx_server_start(const pmx_server_config_t *cfg, pmx_scrape_fn scrape, void *ctx,
                      pmx_server_t **out, pmx_error_t *err) {
+  if (out != NULL) *out = NULL;
   if (cfg == NULL || scrape == NULL || out == NULL)
     return pmx__fail(err, PMX_EINVAL, "metrics_server",
                      "pmx_server_start: cfg, scrape and out are required");

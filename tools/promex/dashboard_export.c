@@ -74,6 +74,11 @@ int cli_dashboard_export(int argc, char **argv) {
           goto out;
         }
         extra_keys[n_extra] = strndup(optarg, (size_t)(eq - optarg));
+        if (extra_keys[n_extra] == NULL) {
+          fprintf(stderr, "promex dashboard export: out of memory\n");
+          rc = 1;
+          goto out;
+        }
         extra[n_extra] = (pmx_kv_t){extra_keys[n_extra], eq + 1};
         n_extra++;
         break;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <stdio.h>
@@ -226,11 +227,51 @@ static void test_unlabelled_counter_from_many_threads(void **state) {
   pmx_registry_destroy(reg);
 }
 
+/* A handler that resolves an event (takes the bus's table mutex) while another thread attaches
+ * and detaches (waits for running handlers): the writer must not hold that mutex while waiting. */
+static pmx_bus_t *g_bus;
+static atomic_bool g_stop;
+static void resolving_handler(const pmx_event_data_t *ev, void *config) {
+  (void)ev;
+  (void)config;
+  struct timespec ts = {0, 200000};
+  nanosleep(&ts, NULL); /* be inside the handler while the writer waits */
+  assert_true(pmx_emit_name(g_bus, "derived.event", NULL, 0, NULL, 0) >= 0);
+}
+static void noop_handler(const pmx_event_data_t *ev, void *config) {
+  (void)ev;
+  (void)config;
+}
+static void *resolving_emitter(void *p) {
+  (void)p;
+  pmx_event_t *ev;
+  assert_int_equal(pmx_bus_event(g_bus, "source.event", &ev), PMX_OK);
+  while (!atomic_load(&g_stop)) pmx_emit(ev, NULL, 0, NULL, 0);
+  return NULL;
+}
+
+static void test_handler_resolves_while_writer_waits(void **state) {
+  (void)state;
+  assert_int_equal(pmx_bus_new(&g_bus), PMX_OK);
+  atomic_store(&g_stop, false);
+  assert_int_equal(pmx_bus_attach(g_bus, "resolver", "source.event", resolving_handler, NULL), PMX_OK);
+  pthread_t t;
+  pthread_create(&t, NULL, resolving_emitter, NULL);
+  for (int i = 0; i < 50; i++) {
+    assert_int_equal(pmx_bus_attach(g_bus, "other", "other.event", noop_handler, NULL), PMX_OK);
+    assert_int_equal(pmx_bus_detach(g_bus, "other"), PMX_OK);
+  }
+  atomic_store(&g_stop, true);
+  pthread_join(t, NULL);
+  pmx_bus_destroy(g_bus);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_emit_attach_detach_render),
       cmocka_unit_test(test_concurrent_series_creation),
       cmocka_unit_test(test_unlabelled_counter_from_many_threads),
+      cmocka_unit_test(test_handler_resolves_while_writer_waits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -291,6 +291,10 @@ static void test_promql_scanner(void **state) {
       {"", ""},
       {"((((", ""},
       {"x{le=\"1\"", "M:x LE:1@x "},
+      /* subqueries: steps and ranges are not metrics; variables inside still count */
+      {"max_over_time(rate(m_total[5m])[1h:1m])", "M:m_total "},
+      {"avg_over_time(g[10m:])", "M:g "},
+      {"max_over_time(up[1h:$__interval])", "M:up V:__interval "},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     scan_log_t s = {{0}};

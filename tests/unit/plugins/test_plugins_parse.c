@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "internal.h"
+#include "plugin_common.h"
 #include "sysparse.h"
 
 static pmx__text_t g_text;
@@ -374,12 +375,30 @@ static void test_parsers_robust(void **state) {
   }
 }
 
+/* Counters fed from cumulative sources: the integer form treats a drop as a reset (interfaces
+ * re-created); the CPU-time form treats it as a dip and adds nothing until the source passes its
+ * high-water mark again. */
+static void test_cumulative_deltas(void **state) {
+  (void)state;
+  pmx__cum_t c = {0};
+  assert_int_equal(pmx__cum_delta(&c, 5), 5);
+  assert_int_equal(pmx__cum_delta(&c, 7), 2);
+  assert_int_equal(pmx__cum_delta(&c, 3), 3); /* reset */
+  assert_int_equal(pmx__cum_delta(&c, 4), 1);
+  pmx__cumf_t f = {0};
+  assert_true(pmx__cumf_delta(&f, 10.0) == 10.0);
+  assert_true(pmx__cumf_delta(&f, 9.99) == 0.0);  /* iowait dip */
+  assert_true(pmx__cumf_delta(&f, 9.995) == 0.0); /* still below the mark */
+  assert_true(pmx__cumf_delta(&f, 10.5) == 0.5);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_pid_stat_odd_comm, teardown),
       cmocka_unit_test_teardown(test_pid_stat_bad, teardown),
       cmocka_unit_test_teardown(test_statm_status, teardown),
       cmocka_unit_test(test_lib_names),
+      cmocka_unit_test(test_cumulative_deltas),
       cmocka_unit_test_teardown(test_loadavg, teardown),
       cmocka_unit_test_teardown(test_proc_stat, teardown),
       cmocka_unit_test_teardown(test_meminfo, teardown),

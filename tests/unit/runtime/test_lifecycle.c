@@ -118,6 +118,30 @@ static void test_destroy_while_running(void **state) {
   assert_int_equal(atomic_load(&frees), 1);
 }
 
+/* pmx_stop from inside an event handler would wait for that handler (and free metrics under
+ * it): it is refused with PMX_EBUSY and the instance keeps running. */
+static int stop_rc_in_handler = 1;
+static void stopping_handler(const pmx_event_data_t *ev, void *config) {
+  (void)ev;
+  stop_rc_in_handler = pmx_stop(config);
+}
+
+static void test_stop_from_handler_is_refused(void **state) {
+  (void)state;
+  pmx_plugin_use_t use = {.plugin = &lc_plugin};
+  pmx_config_t cfg;
+  rt_config(&cfg, &use, 1, NULL);
+  pmx_t *p = NULL;
+  assert_int_equal(pmx_new(&cfg, &p, NULL), PMX_OK);
+  assert_int_equal(pmx_start(p, NULL), PMX_OK);
+  assert_int_equal(pmx_bus_attach(pmx_bus(p), "stopper", "app.shutdown", stopping_handler, p), PMX_OK);
+  assert_int_equal(pmx_emit_name(pmx_bus(p), "app.shutdown", NULL, 0, NULL, 0), 1);
+  assert_int_equal(stop_rc_in_handler, PMX_EBUSY);
+  assert_true(pmx_running(p));
+  assert_int_equal(pmx_stop(p), PMX_OK);
+  pmx_destroy(p);
+}
+
 static void test_disabled(void **state) {
   (void)state;
   pmx_plugin_use_t use = {.plugin = &lc_plugin};
@@ -329,6 +353,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_start_stop_restart),
       cmocka_unit_test(test_destroy_while_running),
+      cmocka_unit_test(test_stop_from_handler_is_refused),
       cmocka_unit_test(test_disabled),
       cmocka_unit_test(test_config_is_copied),
       cmocka_unit_test(test_new_bad_args),
