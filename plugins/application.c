@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <link.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,10 @@ typedef struct versions_ctx {
   char *git_sha;    /* option or NULL */
   char *git_author; /* option or NULL */
   const pmx_application_opts_t *cbs; /* borrowed user_data, may be NULL */
+  /* primary_info's `modules` label, fixed at the first run: the count of loaded objects changes
+   * with every dlopen, and a label that changes on refresh would leave a stale duplicate series
+   * (last_value series are kept). New libraries still show up as new dependency_info series. */
+  atomic_size_t modules;
 } versions_ctx_t;
 
 static void versions_free(void *p) {
@@ -98,8 +103,10 @@ static int versions_measure(pmx_bus_t *bus, void *p) {
   dep_walk_t w = {bus, dep, c->deps, 0};
   dl_iterate_phdr(dep_cb, &w);
 
+  size_t first = 0;
+  atomic_compare_exchange_strong(&c->modules, &first, w.n_objects); /* only the first run sets it */
   char modules[32];
-  snprintf(modules, sizeof modules, "%zu", w.n_objects);
+  snprintf(modules, sizeof modules, "%zu", atomic_load(&c->modules));
   pmx_measurement_t one[] = {PMX_M("status", 1)};
   pmx_meta_t pm[] = {PMX_META_S("name", c->app),
                      PMX_META_S("version", c->version ? c->version : "undefined"),

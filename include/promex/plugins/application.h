@@ -31,7 +31,8 @@
  *
  *   P_primary_info{name,version,modules}      1. name = the app name, version = option `version`,
  *       group application_versions_manual_metrics. modules = number of ELF objects loaded in the
- *       process (main program + shared libraries; plays the role of PromEx's module count).
+ *       process (main program + shared libraries; plays the role of PromEx's module count),
+ *       counted at the first run and kept on refresh so the series stays unique.
  *       PromEx: <app>_prom_ex_application_primary_info (same labels).
  *   P_dependency_info{name,version,path}      1 per loaded shared library (dl_iterate_phdr), group
  *       application_versions_manual_metrics. name and version from the soname or file name
