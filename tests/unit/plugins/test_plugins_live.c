@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <dlfcn.h>
 
 #include "plugin_test_util.h"
 #include "promex/plugins/application.h"
@@ -444,6 +445,27 @@ static void test_app_version_from_config(void **state) {
   pmx_destroy(f.p);
 }
 
+/* A library loaded after start shows up as a new dependency on refresh, while primary_info stays
+ * one series (its modules label is fixed at the first run). */
+static void test_refresh_after_dlopen(void **state) {
+  (void)state;
+  pmx_plugin_use_t uses[] = {{&pmx_plugin_application, NULL, 0, NULL}};
+  fixture_t f = {0};
+  pmx_error_t err = {0};
+  assert_int_equal(start_all(&f.p, uses, 1, &err), PMX_OK);
+  wait_present(&f, PA "primary_info");
+  void *h = dlopen("libanl.so.1", RTLD_NOW);
+  assert_non_null(h);
+  assert_int_equal(pmx_refresh_manual_metrics(f.p), PMX_OK);
+  const char *t = render(&f);
+  assert_int_equal(pt_count(t, PA "primary_info"), 1);
+  const char *anl[] = {"name=\"libanl\""};
+  assert_true(pt_value(t, PA "dependency_info", anl, 1) == 1);
+  pmx_buf_free(&f.buf);
+  pmx_destroy(f.p);
+  dlclose(h);
+}
+
 static void test_registry(void **state) {
   (void)state;
   size_t n = 0;
@@ -475,6 +497,7 @@ int main(void) {
       cmocka_unit_test(test_options_filters),
       cmocka_unit_test(test_registry),
       cmocka_unit_test(test_app_version_from_config),
+      cmocka_unit_test(test_refresh_after_dlopen),
   };
   int rc = cmocka_run_group_tests_name("live", live, setup, teardown);
   rc += cmocka_run_group_tests_name("options", other, NULL, NULL);
