@@ -32,6 +32,9 @@ int pmx__vfail(pmx_error_t *err, int code, const char *source, const char *fmt, 
 struct pmx_bus;
 bool pmx__inside_handler(const struct pmx_bus *bus);
 
+/* 32-bit FNV-1a of a string: stable across runs and builds, used to shorten derived uids. */
+uint32_t pmx__fnv1a32(const char *s);
+
 /* strdup that returns NULL for NULL. */
 char *pmx__strdup(const char *s);
 

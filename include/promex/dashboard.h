@@ -71,6 +71,13 @@ PMX_EXTERN int pmx_dashboard_assigns(const pmx_config_t *cfg, const pmx_dashboar
 /* Frees what pmx_dashboard_assigns() returned. NULL is a no-op. */
 PMX_EXTERN void pmx_dashboard_assigns_free(pmx_kv_t *assigns, size_t n);
 
+/* The three steps above in one: loads d->name_or_path, builds its assigns for `cfg` and renders
+ * it; `source` names it in messages (NULL: d->name_or_path). On PMX_OK *json is owned by the
+ * caller (free()). Errors as pmx_dashboard_load (PMX_ENOENT, PMX_EIO), pmx_dashboard_assigns and
+ * pmx_dashboard_render (PMX_EPARSE: the template itself is at fault). Thread-safe. */
+PMX_EXTERN int pmx_dashboard_render_for(const pmx_config_t *cfg, const pmx_dashboard_use_t *d,
+                                        const char *source, char **json, pmx_error_t *err);
+
 /* ---- Lint (DashboardChecker) ----
  *
  * Rule ids (pmx_dashboard_finding_t.rule), see docs/dashboards.md:

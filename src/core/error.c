@@ -1,4 +1,5 @@
-/* Status code names and messages, generated from PMX_STATUS_MAP so they cannot drift apart. */
+/* Status code names and messages, generated from PMX_STATUS_MAP so they cannot drift apart; and
+ * the small string helpers of internal.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,15 @@ char *pmx__strdup(const char *s) {
   char *d = malloc(n);
   if (d != NULL) memcpy(d, s, n);
   return d;
+}
+
+uint32_t pmx__fnv1a32(const char *s) {
+  uint32_t h = 2166136261u;
+  for (; *s; s++) {
+    h ^= (unsigned char)*s;
+    h *= 16777619u;
+  }
+  return h;
 }
 
 void pmx__strlcpy(char *dst, const char *src, size_t cap) {

@@ -85,15 +85,6 @@ static void dashboard_base(const char *name_or_path, char *out, size_t cap) {
   if (n > 5 && strcmp(out + n - 5, ".json") == 0) out[n - 5] = '\0';
 }
 
-static uint32_t fnv1a(const char *s) {
-  uint32_t h = 2166136261u;
-  for (; *s; s++) {
-    h ^= (unsigned char)*s;
-    h *= 16777619u;
-  }
-  return h;
-}
-
 /* uid "<app>-<dashboard>": lowercase [a-z0-9-], at most PMX_DASHBOARD_UID_MAX characters. When
  * longer, it is cut and suffixed with a hash of the full uid, so it stays stable and distinct. */
 static void make_uid(const char *app, const char *dash, char *out, size_t cap) {
@@ -112,7 +103,7 @@ static void make_uid(const char *app, const char *dash, char *out, size_t cap) {
     return;
   }
   char hash[16];
-  snprintf(hash, sizeof hash, "-%08x", (unsigned)fnv1a(full));
+  snprintf(hash, sizeof hash, "-%08x", (unsigned)pmx__fnv1a32(full));
   size_t keep = PMX_DASHBOARD_UID_MAX - strlen(hash);
   snprintf(out, cap, "%.*s%s", (int)keep, full, hash);
 }
@@ -184,4 +175,24 @@ int pmx_dashboard_assigns(const pmx_config_t *cfg, const pmx_dashboard_use_t *d,
   *out = l.items;
   *n = l.n;
   return PMX_OK;
+}
+
+int pmx_dashboard_render_for(const pmx_config_t *cfg, const pmx_dashboard_use_t *d,
+                             const char *source, char **json, pmx_error_t *err) {
+  if (json != NULL) *json = NULL;
+  if (cfg == NULL || d == NULL || d->name_or_path == NULL || json == NULL)
+    return pmx__fail(err, PMX_EINVAL, "", "pmx_dashboard_render_for: cfg, d, its name and json are required");
+  char *text = NULL;
+  size_t len = 0;
+  int rc = pmx_dashboard_load(d->name_or_path, &text, &len, err);
+  if (rc != PMX_OK) return rc;
+  pmx_kv_t *assigns = NULL;
+  size_t n_assigns = 0;
+  rc = pmx_dashboard_assigns(cfg, d, &assigns, &n_assigns, err);
+  if (rc == PMX_OK) {
+    rc = pmx_dashboard_render(text, len, source ? source : d->name_or_path, assigns, n_assigns, json, err);
+    pmx_dashboard_assigns_free(assigns, n_assigns);
+  }
+  free(text);
+  return rc;
 }

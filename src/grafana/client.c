@@ -431,15 +431,6 @@ int pmx_grafana_annotation_create(pmx_grafana_t *g, int64_t time_ms, const char 
 
 /* ---- uids ----------------------------------------------------------------------------------- */
 
-static uint32_t fnv1a(const char *s) {
-  uint32_t h = 2166136261u;
-  for (; *s; s++) {
-    h ^= (unsigned char)*s;
-    h *= 16777619u;
-  }
-  return h;
-}
-
 /* Sanitizes `name` into a uid of at most 40 chars; an over-long name keeps a 31-char prefix and
  * gains "-" + 8 hex digits of its hash, so distinct long names stay distinct and stable. */
 static void make_uid(const char *name, char *out) {
@@ -456,7 +447,7 @@ static void make_uid(const char *name, char *out) {
   memcpy(out, tmp, keep + 1);
   if (n > 40) {
     char hex[10];
-    snprintf(hex, sizeof hex, "-%08x", (unsigned)fnv1a(name));
+    snprintf(hex, sizeof hex, "-%08x", (unsigned)pmx__fnv1a32(name));
     memcpy(out + keep, hex, 10); /* 31 + 9 chars + NUL = 41 bytes */
   }
 }

@@ -62,19 +62,7 @@ static int default_render(void *ctx, const pmx_config_t *cfg, size_t i, char **n
   }
   *name = pmx__strdup(label);
   if (!*name) return pmx__fail(err, PMX_ENOMEM, "grafana", "out of memory");
-  char *text = NULL;
-  size_t len = 0;
-  int rc = pmx_dashboard_load(use->name_or_path, &text, &len, err);
-  if (rc != PMX_OK) return rc;
-  pmx_kv_t *assigns = NULL;
-  size_t n_assigns = 0;
-  rc = pmx_dashboard_assigns(cfg, use, &assigns, &n_assigns, err);
-  if (rc == PMX_OK) {
-    rc = pmx_dashboard_render(text, len, label, assigns, n_assigns, json, err);
-    pmx_dashboard_assigns_free(assigns, n_assigns);
-  }
-  free(text);
-  return rc;
+  return pmx_dashboard_render_for(cfg, use, label, json, err);
 }
 
 static void default_emit(void *ctx, pmx_bus_t *bus, const char *event, const pmx_meta_t *md,

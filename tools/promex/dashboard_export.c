@@ -130,13 +130,8 @@ int cli_dashboard_export(int argc, char **argv) {
   pmx_dashboard_use_t use = {dash, merged, n_merged};
   pmx_error_t err;
   memset(&err, 0, sizeof err);
-  char *text = NULL, *json = NULL;
-  size_t len = 0;
-  pmx_kv_t *assigns = NULL;
-  size_t n_assigns = 0;
-  int r = pmx_dashboard_load(dash, &text, &len, &err);
-  if (r == PMX_OK) r = pmx_dashboard_assigns(cfg, &use, &assigns, &n_assigns, &err);
-  if (r == PMX_OK) r = pmx_dashboard_render(text, len, dash, assigns, n_assigns, &json, &err);
+  char *json = NULL;
+  int r = pmx_dashboard_render_for(cfg, &use, dash, &json, &err);
   if (r != PMX_OK) {
     fprintf(stderr, "promex dashboard export: %s\n", err.text[0] ? err.text : pmx_strerror(r));
     if (r == PMX_ENOENT) {
@@ -156,9 +151,7 @@ int cli_dashboard_export(int argc, char **argv) {
     if (f && fclose(f) != 0) rc = CLI_FAIL;
     if (rc == CLI_OK) fprintf(stderr, "wrote %s\n", file);
   }
-  free(text);
   free(json);
-  pmx_dashboard_assigns_free(assigns, n_assigns);
   pmx_config_file_free(cf);
 out:
   for (size_t i = 0; i < n_extra; i++) free(extra_keys[i]);

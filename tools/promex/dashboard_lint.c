@@ -48,18 +48,9 @@ static bool lint_one(pmx_dashboard_linter_t *linter, const pmx_config_t *cfg, co
                      lint_ctx_t *lc) {
   pmx_error_t err;
   memset(&err, 0, sizeof err);
-  char *text = NULL, *json = NULL;
-  size_t len = 0;
-  pmx_kv_t *assigns = NULL;
-  size_t n_assigns = 0;
+  char *json = NULL;
   pmx_dashboard_use_t use = {name, NULL, 0};
-  int r = pmx_dashboard_load(name, &text, &len, &err);
-  if (r != PMX_OK) {
-    fprintf(stderr, "promex dashboard lint: %s\n", err.text[0] ? err.text : pmx_strerror(r));
-    return false;
-  }
-  r = pmx_dashboard_assigns(cfg, &use, &assigns, &n_assigns, &err);
-  if (r == PMX_OK) r = pmx_dashboard_render(text, len, name, assigns, n_assigns, &json, &err);
+  int r = pmx_dashboard_render_for(cfg, &use, name, &json, &err);
   bool ok = true;
   if (r == PMX_EPARSE) {
     /* A template that does not render is a finding about the file, not a tool failure. */
@@ -75,9 +66,7 @@ static bool lint_one(pmx_dashboard_linter_t *linter, const pmx_config_t *cfg, co
       ok = false;
     }
   }
-  free(text);
   free(json);
-  pmx_dashboard_assigns_free(assigns, n_assigns);
   return ok;
 }
 

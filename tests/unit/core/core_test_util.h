@@ -85,4 +85,25 @@ static inline double ct_sample_value(const char *text, const char *prefix) {
   return 0;
 }
 
+/* A registry and a bus for one test (cmocka setup/teardown). */
+typedef struct fixture {
+  pmx_registry_t *reg;
+  pmx_bus_t *bus;
+} fixture_t;
+
+static inline int ct_setup(void **state) {
+  fixture_t *f = calloc(1, sizeof *f);
+  if (f == NULL || pmx_registry_new(NULL, &f->reg) != PMX_OK || pmx_bus_new(&f->bus) != PMX_OK) return -1;
+  *state = f;
+  return 0;
+}
+
+static inline int ct_teardown(void **state) {
+  fixture_t *f = *state;
+  pmx_registry_destroy(f->reg); /* detaches metrics before the bus goes */
+  pmx_bus_destroy(f->bus);
+  free(f);
+  return 0;
+}
+
 #endif

@@ -14,25 +14,6 @@
 #include "core_test_util.h"
 #include "promex/promex.h"
 
-typedef struct fixture {
-  pmx_registry_t *reg;
-  pmx_bus_t *bus;
-} fixture_t;
-
-static int setup(void **state) {
-  fixture_t *f = calloc(1, sizeof *f);
-  if (f == NULL || pmx_registry_new(NULL, &f->reg) != PMX_OK || pmx_bus_new(&f->bus) != PMX_OK) return -1;
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture_t *f = *state;
-  pmx_registry_destroy(f->reg); /* detaches metrics before the bus goes */
-  pmx_bus_destroy(f->bus);
-  free(f);
-  return 0;
-}
 
 /* Defines `def` expecting failure `code`; checks *out is NULL, err filled and the registry has no
  * family of `full` afterwards. Returns err for further checks. */
@@ -566,7 +547,7 @@ static void test_description_default(void **state) {
   free(text);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, ct_setup, ct_teardown)
 int main(void) {
   const struct CMUnitTest tests[] = {
       T(test_name_building),

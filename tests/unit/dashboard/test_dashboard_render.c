@@ -208,6 +208,27 @@ static void test_default_assigns(void **state) {
   pmx_dashboard_assigns_free(a, n);
 }
 
+/* load + assigns + render in one call: the result is the configuration's dashboard; a missing
+ * dashboard is PMX_ENOENT with *json NULL. */
+static void test_render_for(void **state) {
+  (void)state;
+  pmx_config_t cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.app = "shop";
+  pmx_dashboard_use_t d = {"process.json", NULL, 0};
+  char *json = NULL;
+  pmx_error_t err;
+  assert_int_equal(pmx_dashboard_render_for(&cfg, &d, NULL, &json, &err), PMX_OK);
+  assert_non_null(strstr(json, "shop_prom_ex_process_"));
+  assert_null(strstr(json, "<%"));
+  free(json);
+  pmx_dashboard_use_t missing = {"no_such_dashboard", NULL, 0};
+  json = (char *)"untouched";
+  assert_int_equal(pmx_dashboard_render_for(&cfg, &missing, NULL, &json, &err), PMX_ENOENT);
+  assert_null(json);
+  assert_int_equal(pmx_dashboard_render_for(NULL, &d, NULL, &json, &err), PMX_EINVAL);
+}
+
 static void test_assign_override_order(void **state) {
   (void)state;
   pmx_config_t cfg;
@@ -447,6 +468,7 @@ int main(void) {
       cmocka_unit_test(test_bad_arguments),
       cmocka_unit_test(test_load),
       cmocka_unit_test(test_default_assigns),
+      cmocka_unit_test(test_render_for),
       cmocka_unit_test(test_assign_override_order),
       cmocka_unit_test(test_uid_truncated_stably),
       cmocka_unit_test(test_assigns_bad_input),

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "server_test_util.h"
+
 #include "internal.h"
 #include "promex/expo.h"
 #include "server/server_internal.h"
@@ -130,32 +132,6 @@ static void test_content_types(void **state) {
                       "application/openmetrics-text; version=1.0.0; charset=utf-8");
 }
 
-/* Inflates a gzip member (windowBits 15+32 auto-detects gzip) into a fresh malloc'd buffer. */
-static char *gunzip(const char *in, size_t len, size_t *out_len) {
-  z_stream zs;
-  memset(&zs, 0, sizeof zs);
-  assert_int_equal(inflateInit2(&zs, 15 + 16), Z_OK);
-  size_t cap = len * 8 + 1024, n = 0;
-  char *out = malloc(cap);
-  zs.next_in = (Bytef *)(uintptr_t)in;
-  zs.avail_in = (uInt)len;
-  int rc;
-  do {
-    if (n == cap) {
-      cap *= 2;
-      out = realloc(out, cap);
-    }
-    zs.next_out = (Bytef *)out + n;
-    zs.avail_out = (uInt)(cap - n);
-    rc = inflate(&zs, Z_NO_FLUSH);
-    n = cap - zs.avail_out;
-  } while (rc == Z_OK);
-  assert_int_equal(rc, Z_STREAM_END);
-  assert_int_equal(zs.avail_in, 0);
-  inflateEnd(&zs);
-  *out_len = n;
-  return out;
-}
 
 /* A body shaped like an exposition, generated here so the test does not depend on a renderer. */
 static char *make_body(size_t lines, size_t *len) {

@@ -26,6 +26,8 @@
 
 #include <cmocka.h>
 
+#include "server_test_util.h"
+
 #include "internal.h"
 #include "promex/mhd.h"
 #include "promex/server.h"
@@ -385,33 +387,6 @@ static void test_basic(void **state) {
   resp_free(&r);
 }
 
-static char *gunzip(const char *in, size_t len, size_t *out_len) {
-  z_stream zs;
-  memset(&zs, 0, sizeof zs);
-  assert_int_equal(inflateInit2(&zs, 15 + 16), Z_OK);
-  size_t cap = len * 4 + 1024, n = 0;
-  char *out = malloc(cap);
-  zs.next_in = (Bytef *)(uintptr_t)in;
-  zs.avail_in = (uInt)len;
-  int rc;
-  do {
-    if (n == cap) {
-      cap *= 2;
-      out = realloc(out, cap);
-    }
-    zs.next_out = (Bytef *)out + n;
-    zs.avail_out = (uInt)(cap - n);
-    rc = inflate(&zs, Z_NO_FLUSH);
-    n = cap - zs.avail_out;
-  } while (rc == Z_OK);
-  assert_int_equal(rc, Z_STREAM_END);
-  assert_int_equal(zs.avail_in, 0);
-  inflateEnd(&zs);
-  *out_len = n;
-  out = realloc(out, n + 1); /* NUL-terminated: check_body parses it with sscanf */
-  out[n] = '\0';
-  return out;
-}
 
 static void test_gzip(void **state) {
   (void)state;
