@@ -87,6 +87,10 @@ typedef struct pmx_server_config {
   const char *auth_password;    /* basic */
   unsigned timeout_s;           /* 0: 10 s per connection */
   unsigned max_connections;     /* 0: 64 */
+  /* Deadline for receiving a whole request header, from the connection's first byte (or the end
+   * of the previous request on a kept-alive connection); a trickling client cannot extend it.
+   * 0: 5 s. timeout_s stays the idle timeout between reads. */
+  unsigned header_timeout_s;
 } pmx_server_config_t;
 
 typedef struct pmx_grafana_config {
