@@ -58,9 +58,9 @@ const pmx__config_rule_t pmx__config_rules[] = {
          "`bearer` needs `auth_token`, `basic` needs `auth_user` and `auth_password`"),
     STR(SRV, "auth_token", metrics_server.auth_token, PMX__CONFIG_SECRET_MAX, PMX__STR_HEADER, "none",
         "bearer token; use `${VAR}`"),
-    STR(SRV, "auth_user", metrics_server.auth_user, PMX__CONFIG_SECRET_MAX, PMX__STR_NO_COLON | PMX__STR_NO_CTL,
+    STR(SRV, "auth_user", metrics_server.auth_user, 0, PMX__STR_NO_COLON | PMX__STR_NO_CTL,
         "none", "basic auth user name"),
-    STR(SRV, "auth_password", metrics_server.auth_password, PMX__CONFIG_SECRET_MAX, 0, "none",
+    STR(SRV, "auth_password", metrics_server.auth_password, 0, 0, "none",
         "basic auth password; use `${VAR}`; base64 of `user:password` is at most 1024 bytes "
         "(user and password together at most 767 bytes)"),
     STR(SRV, "bind_address", metrics_server.bind_address, 64, PMX__STR_NONEMPTY | PMX__STR_ADDRESS,
