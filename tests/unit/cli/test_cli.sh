@@ -138,6 +138,23 @@ d = json.load(open(sys.argv[1]))
 assert d["title"] == "Custom", d["title"]
 assert "ds9" in json.dumps(d)
 EOF
+# Item 16: -a app=X moves the default metric prefixes (and title, uid) to X, with a config ...
+N=$((N + 1))
+"$PROMEX" dashboard export -d process.json -s -a app=other_app >app.json 2>err.txt || fail "export -a app failed: $(cat err.txt)"
+grep -q 'other_app_prom_ex_process' app.json || fail "-a app=other_app did not move the metric prefix"
+grep -q 'shop_prom_ex_process' app.json && fail "-a app=other_app kept the config's app in the metric prefix"
+grep -q '"uid": *"other-app-process"' app.json || fail "-a app=other_app did not move the uid"
+# ... and without one (the directory's name), while an explicit prefix assign still wins.
+mkdir -p app_dir && (cd app_dir && "$PROMEX" dashboard export -d os.json -s -a app=zz -a os_metric_prefix=custom_os >os.json) || fail "export -a app without a config failed"
+grep -q 'custom_os' app_dir/os.json || fail "an explicit os_metric_prefix assign lost to the app default"
+grep -q 'app_dir_prom_ex_os' app_dir/os.json && fail "-a app=zz kept the directory's app"
+(cd app_dir && "$PROMEX" dashboard export -d os.json -s -a app=zz >os2.json) && grep -q 'zz_prom_ex_os' app_dir/os2.json ||
+  fail "-a app=zz without a config did not move the metric prefix"
+# Item 12: the template read is bounded.
+expect 1 'larger than 8388608 bytes; not a dashboard template' -- "$PROMEX" dashboard export -d /dev/zero -s
+head -c 9000000 /dev/zero | tr '\0' ' ' >huge.json
+expect 1 'larger than 8388608 bytes' -- "$PROMEX" dashboard export -d ./huge.json -s
+rm -f huge.json
 # Without promex.ini: all first-party plugins, app from the directory name.
 mkdir -p empty_dir && (cd empty_dir && "$PROMEX" dashboard export -d os.json -s >os.json) &&
   grep -q 'empty_dir_prom_ex_os' empty_dir/os.json || fail "export without a config did not use the directory name"
