@@ -243,7 +243,7 @@ static int set_option(parser_t *ps, const pmx__config_rule_t *r, const char *sec
       break;
     }
     case PMX__OPT_DELAY:
-      if (pmx__config_parse_delay(val, &cfg->manual_metrics_start_delay_ms, msg, sizeof msg) != PMX_OK)
+      if (pmx__config_parse_delay(val, r->max, &cfg->manual_metrics_start_delay_ms, msg, sizeof msg) != PMX_OK)
         ok = fail_at(ps, PMX_ECONFIG, line, sec, r->key, "%s", msg);
       break;
     case PMX__OPT_LIST:

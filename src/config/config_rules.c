@@ -37,8 +37,9 @@ const pmx__config_rule_t pmx__config_rules[] = {
     STR("promex", "version", app_version, PMX_MAX_LABEL_VALUE, PMX__STR_UTF8, "none",
         "application version, a label value of the status metric and shown in annotations"),
     BOOL("promex", "disabled", disabled, "`false`", "start nothing (for tests)"),
+    /* A year: the runtime adds it in nanoseconds to a monotonic clock, which must not overflow. */
     {"promex", "manual_metrics_start_delay", PMX__OPT_DELAY, FIELD(manual_metrics_start_delay_ms), 0,
-     (uint64_t)INT64_MAX / 2, 0, NULL, "`no_delay`", "wait before manual metrics groups first run"},
+     31536000000u, 0, NULL, "`no_delay`", "wait before manual metrics groups first run"},
     {"promex", "drop_metrics_groups", PMX__OPT_LIST, FIELD(drop_metrics_groups), 0, 0, 0, NULL, "empty",
      "metrics group names to skip; spaces around names are trimmed; empty items are errors"},
     ENUM("promex", "log_level", log_level, LOG_LEVELS, "`info`", "the lowest level passed to the log sink"),
@@ -158,6 +159,7 @@ static bool is_address(const char *s) {
 }
 
 static bool is_metric_prefix(const char *s) {
+  if (strncmp(s, "__", 2) == 0) return false; /* reserved for Prometheus */
   for (const char *c = s; *c; c++) {
     bool alpha = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || *c == '_' || *c == ':';
     if (!alpha && !(c != s && *c >= '0' && *c <= '9')) return false;
@@ -235,7 +237,7 @@ bool pmx__config_rule_check_str(const pmx__config_rule_t *r, const char *s, char
     return false;
   }
   if ((f & PMX__STR_METRIC) && !is_metric_prefix(s)) {
-    snprintf(msg, cap, "expected a metric name prefix matching [a-zA-Z_:][a-zA-Z0-9_:]*, got \"%s\"", s);
+    snprintf(msg, cap, "expected a metric name prefix matching [a-zA-Z_:][a-zA-Z0-9_:]*, not starting with \"__\", got \"%s\"", s);
     return false;
   }
   return true;

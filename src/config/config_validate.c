@@ -50,6 +50,11 @@ static int check_fields(const pmx_config_t *cfg, const char *section, pmx__confi
       ok = pmx__config_rule_check_uint(r, pmx__config_rule_get_uint(r, cfg), true, msg, sizeof msg);
     } else if (r->type == PMX__OPT_ENUM) {
       ok = pmx__config_rule_check_enum(r, pmx__config_rule_get_uint(r, cfg), msg, sizeof msg);
+    } else if (r->type == PMX__OPT_DELAY && cfg->manual_metrics_start_delay_ms > 0 &&
+               (uint64_t)cfg->manual_metrics_start_delay_ms > r->max) {
+      ok = false;
+      snprintf(msg, sizeof msg, "expected at most %llu ms (<= 0: no delay), got %lld", (unsigned long long)r->max,
+               (long long)cfg->manual_metrics_start_delay_ms);
     }
     if (!ok) return problem(p, PMX_ECONFIG, section, r->key, "%s", msg);
   }

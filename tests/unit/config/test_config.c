@@ -223,7 +223,7 @@ static void bad_values(void **state) {
       {"promex", "version", "", "expected a value, got an empty string"},
       {"promex", "disabled", "maybe", "expected a boolean (true/false/yes/no/on/off/1/0), got \"maybe\""},
       {"promex", "manual_metrics_start_delay", "-5",
-       "expected no_delay or a non-negative number of milliseconds, got \"-5\""},
+       "expected no_delay or a number of milliseconds 0-31536000000, got \"-5\""},
       {"promex", "manual_metrics_start_delay", "soon", "got \"soon\""},
       {"promex", "drop_metrics_groups", "a,,b", "item 2 is empty"},
       {"promex", "drop_metrics_groups", "a, ", "item 2 is empty"},

@@ -3,7 +3,8 @@
  * when the doc's copy (between "<!-- rules:SECTION -->" and "<!-- /rules -->") differs, so a
  * limit or default changed in code cannot stay wrong in the docs.
  *
- * To regenerate after changing a rule: test_config_doc --print SECTION prints the table. */
+ * To regenerate after changing a rule: tests/unit/config/regen_config_doc.py <build dir> (it
+ * runs test_config_doc --print SECTION for each table). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,7 +30,7 @@ static void value_kind(const pmx__config_rule_t *r, pmx_buf_t *b) {
       pmx__buf_appendf(b, "integer %llu-%llu", (unsigned long long)r->min, (unsigned long long)r->max);
       return;
     case PMX__OPT_DELAY:
-      pmx__buf_appendf(b, "`no_delay` or milliseconds");
+      pmx__buf_appendf(b, "`no_delay` or milliseconds 0-%llu", (unsigned long long)r->max);
       return;
     case PMX__OPT_LIST:
       pmx__buf_appendf(b, "comma-separated names");
@@ -52,7 +53,7 @@ static void value_kind(const pmx__config_rule_t *r, pmx_buf_t *b) {
       {PMX__STR_NO_COLON, "text without `:` or control characters"},
       {PMX__STR_ADDRESS, "IP address or `localhost`"},
       {PMX__STR_UTF8, "UTF-8 text without control characters"},
-      {PMX__STR_METRIC, "`[a-zA-Z_:][a-zA-Z0-9_:]*`"},
+      {PMX__STR_METRIC, "`[a-zA-Z_:][a-zA-Z0-9_:]*`, not starting with `__`"},
       {PMX__STR_PEM_FILE, "file name"},
       {PMX__STR_NO_CTL, "text without control characters"},
   };
@@ -109,7 +110,7 @@ static void doc_tables_match_rules(void **state) {
     size_t n = (size_t)(end - start);
     if (n != strlen(want) || memcmp(start, want, n) != 0)
       fprintf(stderr, "docs/config.md [%s] differs from the rules; it should read:\n%s\n(regenerate with "
-              "test_config_doc --print %s)\n", SECTIONS[s], want, SECTIONS[s]);
+              "tests/unit/config/regen_config_doc.py <build dir>)\n", SECTIONS[s], want);
     assert_int_equal(n, strlen(want));
     assert_memory_equal(start, want, n);
     free(want);

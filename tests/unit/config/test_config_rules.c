@@ -254,6 +254,10 @@ static void other_sections(void **state) {
       {"[promex]\napp = a\n[plugin.x]\npoll_rate = 4294967296\n", 4, "[plugin.x] poll_rate: ", "1-4294967295"},
       {"[promex]\napp = a\n[plugin.x]\nmetric_prefix = my-app\n", 4, "[plugin.x] metric_prefix: ",
        "[a-zA-Z_:]"},
+      {"[promex]\napp = a\n[plugin.x]\nmetric_prefix = __x\n", 4, "[plugin.x] metric_prefix: ", "\"__\""},
+      /* The runtime adds the delay in nanoseconds to a monotonic clock: bounded to a year. */
+      {"[promex]\napp = a\nmanual_metrics_start_delay = 31536000001\n", 3,
+       "[promex] manual_metrics_start_delay: ", "0-31536000000"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     pmx_config_file_t *cf = NULL;
@@ -273,6 +277,12 @@ static void other_sections(void **state) {
   c.app_version = "1.0\xff";
   assert_int_equal(pmx_config_validate(&c, NULL), PMX_ECONFIG);
   c.app_version = "1.0.0-rc.1+build.5";
+  assert_int_equal(pmx_config_validate(&c, NULL), PMX_OK);
+  c.manual_metrics_start_delay_ms = INT64_MAX;
+  assert_int_equal(pmx_config_validate(&c, NULL), PMX_ECONFIG);
+  c.manual_metrics_start_delay_ms = 31536000000;
+  assert_int_equal(pmx_config_validate(&c, NULL), PMX_OK);
+  c.manual_metrics_start_delay_ms = -1; /* no delay */
   assert_int_equal(pmx_config_validate(&c, NULL), PMX_OK);
   c.grafana.enabled = true;
   c.grafana.host = "http://g";
