@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <gnutls/gnutls.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -329,6 +331,52 @@ static int check_pem(const char *key, const char *path, const char **kout, char 
   return PMX_OK;
 }
 
+/* Reads a file already checked by check_pem (regular, at most PMX__CONFIG_PEM_MAX bytes). */
+static char *read_small(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return NULL;
+  char *buf = malloc(PMX__CONFIG_PEM_MAX + 1);
+  size_t n = buf != NULL ? fread(buf, 1, PMX__CONFIG_PEM_MAX, f) : 0;
+  bool ok = buf != NULL && !ferror(f);
+  fclose(f);
+  if (!ok) {
+    free(buf);
+    return NULL;
+  }
+  buf[n] = '\0';
+  *len = n;
+  return buf;
+}
+
+/* The certificate and key must be a PEM pair GnuTLS (which the server uses) accepts: a garbage
+ * file or a key of another certificate fails here, with the file named, not at start. */
+static int check_pem_pair(const char *cert_file, const char *key_file, const char **kout, char *msg,
+                          size_t cap) {
+  size_t cl = 0, kl = 0;
+  char *cert = read_small(cert_file, &cl);
+  char *key = cert != NULL ? read_small(key_file, &kl) : NULL;
+  int rc = PMX_OK;
+  gnutls_certificate_credentials_t cred;
+  if (cert == NULL || key == NULL) {
+    rc = bad(kout, cert == NULL ? "cert_file" : "key_file", msg, cap, "cannot read \"%s\": %s",
+             cert == NULL ? cert_file : key_file, strerror(errno));
+  } else if (gnutls_certificate_allocate_credentials(&cred) != GNUTLS_E_SUCCESS) {
+    rc = bad(kout, "cert_file", msg, cap, "out of memory checking the certificate");
+  } else {
+    gnutls_datum_t c = {(unsigned char *)cert, (unsigned)cl};
+    gnutls_datum_t k = {(unsigned char *)key, (unsigned)kl};
+    int grc = gnutls_certificate_set_x509_key_mem2(cred, &c, &k, GNUTLS_X509_FMT_PEM, NULL, 0);
+    gnutls_certificate_free_credentials(cred);
+    if (grc < 0)
+      rc = bad(kout, "cert_file", msg, cap, "\"%s\" and key_file \"%s\" are not a usable PEM certificate and key: %s",
+               cert_file, key_file, gnutls_strerror(grc));
+  }
+  if (key != NULL) explicit_bzero(key, kl); /* do not leave the private key in freed memory */
+  free(key);
+  free(cert);
+  return rc;
+}
+
 int pmx__config_check_server(const pmx_server_config_t *s, const char **key, char *msg, size_t cap) {
   pmx_config_t whole;
   memset(&whole, 0, sizeof whole);
@@ -372,6 +420,7 @@ int pmx__config_check_server(const pmx_server_config_t *s, const char **key, cha
   if (s->protocol == PMX_PROTO_HTTPS) {
     int rc = check_pem("cert_file", s->cert_file, key, msg, cap);
     if (rc == PMX_OK) rc = check_pem("key_file", s->key_file, key, msg, cap);
+    if (rc == PMX_OK) rc = check_pem_pair(s->cert_file, s->key_file, key, msg, cap);
     if (rc != PMX_OK) return rc;
   }
   unsigned pool = s->pool_size ? s->pool_size : PMX__CONFIG_DEFAULT_POOL_SIZE;

@@ -99,7 +99,7 @@ uint64_t pmx__config_rule_get_uint(const pmx__config_rule_t *r, const pmx_config
 const char *pmx__config_rule_get_str(const pmx__config_rule_t *r, const pmx_config_t *cfg);
 
 /* Every rule of the metrics server section (per field and across fields: auth needs its
- * secrets, https its readable PEM files, pool_size <= max_connections, ...), on the server
+ * secrets, https readable PEM files that GnuTLS accepts as a pair, pool_size <= max_connections, ...), on the server
  * section alone; `enabled` is not looked at. Used by pmx_config_validate() and by the server's
  * own start. Returns PMX_OK, or PMX_ECONFIG with `key` (static storage) and `msg` filled. */
 int pmx__config_check_server(const pmx_server_config_t *s, const char **key, char *msg, size_t cap);

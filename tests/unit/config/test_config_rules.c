@@ -54,6 +54,12 @@ static void user_colon(pmx_server_config_t *s) {
 static void cert_dir(pmx_server_config_t *s) {
   s->protocol = PMX_PROTO_HTTPS, s->cert_file = "/tmp", s->key_file = "/tmp";
 }
+static void cert_junk(pmx_server_config_t *s) {
+  s->protocol = PMX_PROTO_HTTPS, s->cert_file = getenv("PMX_T_JUNK"), s->key_file = getenv("PMX_T_KEY");
+}
+static void key_is_cert(pmx_server_config_t *s) {
+  s->protocol = PMX_PROTO_HTTPS, s->cert_file = getenv("PMX_T_CERT"), s->key_file = getenv("PMX_T_CERT");
+}
 static void path_query(pmx_server_config_t *s) { s->path = "/metrics?x=1"; }
 static void path_pct(pmx_server_config_t *s) { s->path = "/m%65trics"; }
 static void bind_name(pmx_server_config_t *s) { s->bind_address = "example.com"; }
@@ -77,6 +83,10 @@ static const srv_case_t SRV_CASES[] = {
      "must not contain ':'", user_colon},
     {"directory as cert_file", "protocol = https\nkey_file = /tmp\ncert_file = /tmp", "cert_file",
      "\"/tmp\" is not a regular file", cert_dir},
+    {"a file that is not a certificate", "protocol = https\nkey_file = ${PMX_T_KEY}\ncert_file = ${PMX_T_JUNK}",
+     "cert_file", "not a usable PEM certificate and key", cert_junk},
+    {"the certificate as its own key", "protocol = https\nkey_file = ${PMX_T_CERT}\ncert_file = ${PMX_T_CERT}",
+     "cert_file", "not a usable PEM certificate and key", key_is_cert},
     {"path with '?'", "path = /metrics?x=1", "path", "'?'", path_query},
     {"path with '%'", "path = /m%65trics", "path", "'%'", path_pct},
     {"host name as bind_address", "bind_address = example.com", "bind_address", "host names are not resolved",
@@ -103,6 +113,21 @@ static int setup_env(void **state) {
   setenv("PMX_T_TAIL", "tok ", 1);
   setenv("PMX_T_CTL", "to\tk", 1);
   setenv("PMX_T_PW", repeat(1, 'p', 767), 1);
+  setenv("PMX_T_CERT", PMX_TEST_DATA "/config/dummy_cert.pem", 1);
+  setenv("PMX_T_KEY", PMX_TEST_DATA "/config/dummy_key.pem", 1);
+  static char junk[] = "/tmp/pmx_rules_junk_XXXXXX";
+  int fd = mkstemp(junk);
+  if (fd < 0) return -1;
+  /* Not PEM at all (a PEM block with a bad body would do too, but GnuTLS 3.7.9 leaks on it). */
+  if (write(fd, "this is not a certificate\n", 26) != 26) return -1;
+  close(fd);
+  setenv("PMX_T_JUNK", junk, 1);
+  return 0;
+}
+
+static int teardown_env(void **state) {
+  (void)state;
+  if (getenv("PMX_T_JUNK") != NULL) unlink(getenv("PMX_T_JUNK"));
   return 0;
 }
 
@@ -199,6 +224,19 @@ static void limits_accepted_everywhere(void **state) {
   assert_int_equal(pmx_config_validate(&whole, &err), PMX_OK);
   assert_int_equal(pmx_server_start(&s, scrape, NULL, &srv, &err), PMX_OK);
   pmx_server_stop(srv);
+
+  /* A real certificate and key pass all three. */
+  const char *https = "[promex]\napp = a\n[metrics_server]\nport = 0\nbind_address = 127.0.0.1\n"
+                      "protocol = https\ncert_file = ${PMX_T_CERT}\nkey_file = ${PMX_T_KEY}\n";
+  rc = pmx_config_parse(https, "t.ini", KNOWN, 1, &cf, &err);
+  if (rc != PMX_OK) fprintf(stderr, "%s\n", err.text);
+  assert_int_equal(rc, PMX_OK);
+  assert_int_equal(pmx_config_validate(pmx_config_file_config(cf), &err), PMX_OK);
+  rc = pmx_server_start(&pmx_config_file_config(cf)->metrics_server, scrape, NULL, &srv, &err);
+  if (rc != PMX_OK) fprintf(stderr, "%s\n", err.text);
+  assert_int_equal(rc, PMX_OK);
+  pmx_server_stop(srv);
+  pmx_config_file_free(cf);
 }
 
 /* bind_address = localhost loads, validates, and the server listens on 127.0.0.1. */
@@ -313,5 +351,5 @@ int main(void) {
       cmocka_unit_test(localhost_binds_loopback),
       cmocka_unit_test(other_sections),
   };
-  return cmocka_run_group_tests(tests, setup_env, NULL);
+  return cmocka_run_group_tests(tests, setup_env, teardown_env);
 }
