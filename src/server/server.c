@@ -83,7 +83,9 @@ static int check_config(const pmx_server_config_t *cfg, unsigned pool, unsigned 
   const char *key = NULL;
   char msg[400];
   int rc = pmx__config_check_server(cfg, &key, msg, sizeof msg);
-  if (rc != PMX_OK) return pmx__fail(err, rc, "metrics_server", "metrics_server.%s: %s", key, msg);
+  char option[64]; /* err.source names the option, as the docs promise */
+  snprintf(option, sizeof option, "metrics_server.%s", key);
+  if (rc != PMX_OK) return pmx__fail(err, rc, option, "%s: %s", option, msg);
   return PMX_OK;
 }
 
