@@ -11,7 +11,8 @@
  *
  * --config FILE loads a promex INI file (see config.h); its plugins are resolved against the
  * first-party plugins and "demo", and the demo plugin is added when the file does not list it.
- * --port/--bind/--auth-token override the file. */
+ * --port/--bind/--auth-token given on the command line override the file (even when they repeat
+ * a default value), and --port turns the file's metrics server on. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -97,6 +98,8 @@ static void log_to_stderr(void *ctx, pmx_log_level_t level, const char *msg) {
 int main(int argc, char **argv) {
   long port = 4021, workers = 4, jobs = 0;
   const char *bind = "127.0.0.1", *config_path = NULL, *token = NULL;
+  /* Flags given explicitly win over the config file, whatever their value. */
+  bool port_given = false, bind_given = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -108,12 +111,14 @@ int main(int argc, char **argv) {
       ok = false;
     } else if (strcmp(a, "--port") == 0) {
       ok = parse_long(v, 0, 65535, &port);
+      port_given = true;
     } else if (strcmp(a, "--workers") == 0) {
       ok = parse_long(v, 1, 256, &workers);
     } else if (strcmp(a, "--jobs") == 0) {
       ok = parse_long(v, 0, 1000000000L, &jobs);
     } else if (strcmp(a, "--bind") == 0) {
       bind = v;
+      bind_given = true;
     } else if (strcmp(a, "--config") == 0) {
       config_path = v;
     } else if (strcmp(a, "--auth-token") == 0) {
@@ -188,8 +193,9 @@ int main(int argc, char **argv) {
   if (!have_demo) uses[n_uses++] = (pmx_plugin_use_t){.plugin = &demo_plugin, .user_data = &d.state};
   cfg.plugins = uses;
   cfg.n_plugins = n_uses;
-  if (config_path == NULL || port != 4021) cfg.metrics_server.port = (uint16_t)port;
-  if (config_path == NULL || strcmp(bind, "127.0.0.1") != 0) cfg.metrics_server.bind_address = bind;
+  if (config_path == NULL || port_given) cfg.metrics_server.port = (uint16_t)port;
+  if (port_given) cfg.metrics_server.enabled = true;
+  if (config_path == NULL || bind_given) cfg.metrics_server.bind_address = bind;
   if (token != NULL) {
     cfg.metrics_server.auth_strategy = PMX_AUTH_BEARER;
     cfg.metrics_server.auth_token = token;

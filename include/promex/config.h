@@ -12,7 +12,8 @@
  *                                        key_file), pool_size (5), auth_strategy none|bearer|basic
  *                                        (+auth_token | auth_user, auth_password), bind_address
  *                                        (default all interfaces, as PromEx's server),
- *                                        timeout_s (10), max_connections (64)
+ *                                        timeout_s (10), header_timeout_s (5),
+ *                                        max_connections (64)
  *
  * The INI file (read with inih; also read by the `promex` CLI; full reference: docs/config.md):
  *
@@ -185,18 +186,24 @@ PMX_EXTERN const pmx_config_t *pmx_config_file_config(const pmx_config_file_t *c
 PMX_EXTERN void pmx_config_file_free(pmx_config_file_t *cf);
 
 /* Checks a configuration without starting anything. Zero/NULL fields mean "default" and pass.
- * Rules: app non-empty and [a-z0-9_]+; log_level in range; drop_metrics_groups entries
- * non-empty. metrics_server (only when enabled): path starts with '/', pool_size <= 1024,
- * bind_address not "", auth_strategy bearer needs auth_token, basic needs auth_user and
- * auth_password, protocol https needs readable cert_file and key_file, enum values in range.
- * grafana (only when enabled): host starts with http:// or https://, and auth_token or both
- * username and password. plugins: non-NULL tables with abi_version == PMX_PLUGIN_ABI and NULL
+ * The rules are those of the INI loader, from one table (the option tables of docs/config.md list
+ * every limit): app non-empty, [a-z0-9_]+, at most 64 bytes; version UTF-8, at most 1024 bytes;
+ * numeric options within their ranges; enum values in range; drop_metrics_groups entries
+ * non-empty. metrics_server (only when enabled): path '/' then printable ASCII without space,
+ * '?', '#' or '%'; bind_address an IP literal or "localhost"; pool_size 1-256 and at most
+ * max_connections; auth_strategy bearer needs auth_token (at most 1024 bytes, no control
+ * characters or leading/trailing spaces: a request could never carry it), basic needs auth_user
+ * (no ':') and auth_password (base64 of "user:password" at most 1024 bytes); protocol https
+ * needs cert_file and key_file that are readable regular files of 1 byte to 1 MiB. grafana
+ * (only when enabled): host starts with http:// or https://, and auth_token or both username
+ * (no ':') and password. plugins: non-NULL tables with abi_version == PMX_PLUGIN_ABI and NULL
  * reserved slots (else PMX_EABI), names [a-z0-9_]+ and not listed twice, option keys non-empty
- * and values non-NULL. dashboards: non-empty name_or_path, assign keys non-empty. Any count > 0
- * with a NULL array fails. Returns PMX_OK, PMX_ECONFIG or PMX_EABI with err->text naming the
- * option ("metrics_server.auth_token: required when auth_strategy is bearer"), PMX_EINVAL for
- * a NULL cfg. Reads nothing but `cfg` and the cert/key files; thread-safe. pmx_start() runs the
- * same checks (and the plugins'). Since 0.1. */
+ * and values non-NULL, poll_rate 1-4294967295 and metric_prefix [a-zA-Z_:][a-zA-Z0-9_:]*.
+ * dashboards: non-empty name_or_path, assign keys non-empty. Any count > 0 with a NULL array
+ * fails. Returns PMX_OK, PMX_ECONFIG or PMX_EABI with err->text naming the option
+ * ("metrics_server.auth_token: required when auth_strategy is bearer"), PMX_EINVAL for a NULL
+ * cfg. Reads nothing but `cfg` and the cert/key files; thread-safe. pmx_start() and
+ * pmx_server_start() run the same checks. Since 0.1. */
 PMX_EXTERN int pmx_config_validate(const pmx_config_t *cfg, pmx_error_t *err);
 
 #ifdef __cplusplus

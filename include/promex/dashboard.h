@@ -32,10 +32,14 @@ extern "C" {
 /* Longest dashboard uid Grafana accepts. */
 #define PMX_DASHBOARD_UID_MAX 40
 
+/* Largest dashboard template file read, in bytes (8 MiB; the first-party ones are under 64 KiB). */
+#define PMX_DASHBOARD_MAX_BYTES (8u << 20)
+
 /* Loads a dashboard template: a first-party name ("process.json" or "process") from the copy
- * compiled into the library, or else a file path. On PMX_OK *text (NUL-terminated, *len bytes) is
- * owned by the caller (free()). PMX_ENOENT / PMX_EIO with err naming what was looked for,
- * PMX_EINVAL (NULL argument), PMX_ENOMEM. */
+ * compiled into the library, or else a file path of at most PMX_DASHBOARD_MAX_BYTES. On PMX_OK
+ * *text (NUL-terminated, *len bytes) is owned by the caller (free()). PMX_ENOENT / PMX_EIO with
+ * err naming what was looked for (PMX_EIO also for a file over the limit), PMX_EINVAL (NULL
+ * argument), PMX_ENOMEM. */
 PMX_EXTERN int pmx_dashboard_load(const char *name_or_path, char **text, size_t *len,
                                   pmx_error_t *err);
 

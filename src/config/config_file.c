@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "config/config_internal.h"
+#include "config/config_rules.h"
 #include "internal.h"
 
 #define PMX_CONFIG_MAX_BYTES (1u << 20) /* a config file is small; this bounds a mistaken path */
@@ -165,65 +166,6 @@ static int fail_nomem(parser_t *ps) { return fail_at(ps, PMX_ENOMEM, ps->line, N
 
 /* ---- options of [promex], [metrics_server], [grafana] ---- */
 
-typedef enum otype {
-  T_STR,      /* non-empty string */
-  T_BOOL,
-  T_UINT,     /* decimal in [min, max], stored in a field of `size` bytes */
-  T_DELAY,    /* manual_metrics_start_delay */
-  T_LIST,     /* drop_metrics_groups */
-  T_APP,      /* [a-z0-9_]+ */
-  T_SRVPATH,  /* starts with '/' */
-  T_HOST,     /* http:// or https:// */
-  T_PROTO,
-  T_AUTH,
-  T_LOGLEVEL
-} otype_t;
-
-typedef struct opt {
-  sect_t sect;
-  const char *key;
-  otype_t type;
-  size_t off;   /* offset in pmx_config_t (T_STR, T_BOOL, T_UINT and the string checks) */
-  size_t size;  /* field size for T_UINT */
-  uint64_t min, max;
-} opt_t;
-
-#define OPT(s, k, t, member, mn, mx) \
-  {s, k, t, offsetof(pmx_config_t, member), sizeof(((pmx_config_t *)0)->member), mn, mx}
-
-static const opt_t OPTS[] = {
-    OPT(S_PROMEX, "app", T_APP, app, 0, 0),
-    OPT(S_PROMEX, "version", T_STR, app_version, 0, 0),
-    OPT(S_PROMEX, "disabled", T_BOOL, disabled, 0, 0),
-    OPT(S_PROMEX, "manual_metrics_start_delay", T_DELAY, manual_metrics_start_delay_ms, 0, 0),
-    OPT(S_PROMEX, "drop_metrics_groups", T_LIST, drop_metrics_groups, 0, 0),
-    OPT(S_PROMEX, "log_level", T_LOGLEVEL, log_level, 0, 0),
-    OPT(S_SERVER, "enabled", T_BOOL, metrics_server.enabled, 0, 0),
-    OPT(S_SERVER, "port", T_UINT, metrics_server.port, 0, 65535),
-    OPT(S_SERVER, "path", T_SRVPATH, metrics_server.path, 0, 0),
-    OPT(S_SERVER, "protocol", T_PROTO, metrics_server.protocol, 0, 0),
-    OPT(S_SERVER, "cert_file", T_STR, metrics_server.cert_file, 0, 0),
-    OPT(S_SERVER, "key_file", T_STR, metrics_server.key_file, 0, 0),
-    OPT(S_SERVER, "pool_size", T_UINT, metrics_server.pool_size, 1, 1024),
-    OPT(S_SERVER, "auth_strategy", T_AUTH, metrics_server.auth_strategy, 0, 0),
-    OPT(S_SERVER, "auth_token", T_STR, metrics_server.auth_token, 0, 0),
-    OPT(S_SERVER, "auth_user", T_STR, metrics_server.auth_user, 0, 0),
-    OPT(S_SERVER, "auth_password", T_STR, metrics_server.auth_password, 0, 0),
-    OPT(S_SERVER, "bind_address", T_STR, metrics_server.bind_address, 0, 0),
-    OPT(S_SERVER, "timeout_s", T_UINT, metrics_server.timeout_s, 1, 86400),
-    OPT(S_SERVER, "max_connections", T_UINT, metrics_server.max_connections, 1, 100000),
-    OPT(S_GRAFANA, "enabled", T_BOOL, grafana.enabled, 0, 0),
-    OPT(S_GRAFANA, "host", T_HOST, grafana.host, 0, 0),
-    OPT(S_GRAFANA, "username", T_STR, grafana.username, 0, 0),
-    OPT(S_GRAFANA, "password", T_STR, grafana.password, 0, 0),
-    OPT(S_GRAFANA, "auth_token", T_STR, grafana.auth_token, 0, 0),
-    OPT(S_GRAFANA, "upload_dashboards_on_start", T_BOOL, grafana.upload_dashboards_on_start, 0, 0),
-    OPT(S_GRAFANA, "folder_name", T_STR, grafana.folder_name, 0, 0),
-    OPT(S_GRAFANA, "annotate_app_lifecycle", T_BOOL, grafana.annotate_app_lifecycle, 0, 0),
-    OPT(S_GRAFANA, "timeout_ms", T_UINT, grafana.timeout_ms, 1, 3600000),
-};
-#define N_OPTS (sizeof OPTS / sizeof OPTS[0])
-
 /* Matches `s` against a NULL-terminated list of words; returns the index or -1. */
 static int word_index(const char *s, const char *const *words) {
   for (int i = 0; words[i] != NULL; i++) {
@@ -261,81 +203,63 @@ static int set_list(parser_t *ps, const char *sec, const char *key, const char *
   }
 }
 
-/* Stores one option value. Takes ownership of `val`. Returns 1 or 0 (error recorded). */
-static int set_option(parser_t *ps, const opt_t *o, const char *sec, char *val) {
-  static const char *const protos[] = {"http", "https", NULL};
-  static const char *const auths[] = {"none", "bearer", "basic", NULL};
-  static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
+/* Stores one option value, parsed and checked by its rule. Takes ownership of `val`. Returns 1
+ * or 0 (error recorded). */
+static int set_option(parser_t *ps, const pmx__config_rule_t *r, const char *sec, char *val) {
   pmx_config_t *cfg = &ps->cf->cfg;
-  char *field = (char *)cfg + o->off;
+  char *field = (char *)cfg + r->off;
   char msg[300];
   int line = ps->line;
   int ok = 1;
-  int idx;
-  if (o->type != T_LIST && val[0] == '\0') {
+  if (r->type != PMX__OPT_LIST && val[0] == '\0') {
     free(val);
-    return fail_at(ps, PMX_ECONFIG, line, sec, o->key, "expected a value, got an empty string");
+    return fail_at(ps, PMX_ECONFIG, line, sec, r->key, "expected a value, got an empty string");
   }
-  switch (o->type) {
-    case T_APP:
-    case T_SRVPATH:
-    case T_HOST:
-      if (o->type == T_APP && !pmx__config_is_ident(val))
-        ok = fail_at(ps, PMX_ECONFIG, line, sec, o->key, "expected a name matching [a-z0-9_]+, got \"%s\"", val);
-      else if (o->type == T_SRVPATH && val[0] != '/')
-        ok = fail_at(ps, PMX_ECONFIG, line, sec, o->key, "expected a path starting with '/', got \"%s\"", val);
-      else if (o->type == T_HOST && strncmp(val, "http://", 7) != 0 && strncmp(val, "https://", 8) != 0)
-        ok = fail_at(ps, PMX_ECONFIG, line, sec, o->key,
-                     "expected protocol://host:port starting with http:// or https://, got \"%s\"", val);
-      if (!ok) break;
-      /* fall through */
-    case T_STR:
+  switch (r->type) {
+    case PMX__OPT_STR:
+      if (!pmx__config_rule_check_str(r, val, msg, sizeof msg)) {
+        ok = fail_at(ps, PMX_ECONFIG, line, sec, r->key, "%s", msg);
+        break;
+      }
       if (own(ps->cf, val) != PMX_OK) return fail_nomem(ps);
       *(const char **)(void *)field = val;
       return 1;
-    case T_BOOL: {
+    case PMX__OPT_BOOL: {
       bool b;
       if (pmx__config_parse_bool(val, &b, msg, sizeof msg) != PMX_OK)
-        ok = fail_at(ps, PMX_ECONFIG, line, sec, o->key, "%s", msg);
+        ok = fail_at(ps, PMX_ECONFIG, line, sec, r->key, "%s", msg);
       else
         *(bool *)(void *)field = b;
       break;
     }
-    case T_UINT: {
+    case PMX__OPT_UINT: {
       uint64_t v;
-      if (pmx__config_parse_uint(val, o->min, o->max, &v, msg, sizeof msg) != PMX_OK)
-        ok = fail_at(ps, PMX_ECONFIG, line, sec, o->key, "%s", msg);
-      else if (o->size == sizeof(uint16_t))
+      if (pmx__config_parse_uint(val, r->min, r->max, &v, msg, sizeof msg) != PMX_OK)
+        ok = fail_at(ps, PMX_ECONFIG, line, sec, r->key, "%s", msg);
+      else if (r->size == sizeof(uint16_t))
         *(uint16_t *)(void *)field = (uint16_t)v;
       else
         *(unsigned *)(void *)field = (unsigned)v;
       break;
     }
-    case T_DELAY:
-      if (pmx__config_parse_delay(val, &cfg->manual_metrics_start_delay_ms, msg, sizeof msg) != PMX_OK)
-        ok = fail_at(ps, PMX_ECONFIG, line, sec, o->key, "%s", msg);
+    case PMX__OPT_DELAY:
+      if (pmx__config_parse_delay(val, r->max, &cfg->manual_metrics_start_delay_ms, msg, sizeof msg) != PMX_OK)
+        ok = fail_at(ps, PMX_ECONFIG, line, sec, r->key, "%s", msg);
       break;
-    case T_LIST:
-      ok = set_list(ps, sec, o->key, val);
+    case PMX__OPT_LIST:
+      ok = set_list(ps, sec, r->key, val);
       break;
-    case T_PROTO:
-      if ((idx = word_index(val, protos)) < 0)
-        ok = fail_at(ps, PMX_ECONFIG, line, sec, o->key, "expected http or https, got \"%s\"", val);
-      else
-        cfg->metrics_server.protocol = idx == 0 ? PMX_PROTO_HTTP : PMX_PROTO_HTTPS;
+    case PMX__OPT_ENUM: {
+      int idx = word_index(val, r->words);
+      if (idx < 0) {
+        char list[128];
+        pmx__config_rule_words(r, list, sizeof list);
+        ok = fail_at(ps, PMX_ECONFIG, line, sec, r->key, "expected %s, got \"%s\"", list, val);
+      } else {
+        memcpy(field, &idx, sizeof idx); /* every enum of config.h has int's size */
+      }
       break;
-    case T_AUTH:
-      if ((idx = word_index(val, auths)) < 0)
-        ok = fail_at(ps, PMX_ECONFIG, line, sec, o->key, "expected none, bearer or basic, got \"%s\"", val);
-      else
-        cfg->metrics_server.auth_strategy = idx == 0 ? PMX_AUTH_NONE : idx == 1 ? PMX_AUTH_BEARER : PMX_AUTH_BASIC;
-      break;
-    case T_LOGLEVEL:
-      if ((idx = word_index(val, levels)) < 0)
-        ok = fail_at(ps, PMX_ECONFIG, line, sec, o->key, "expected debug, info, warn or error, got \"%s\"", val);
-      else
-        cfg->log_level = (pmx_log_level_t)idx;
-      break;
+    }
   }
   free(val);
   return ok;
@@ -345,9 +269,9 @@ static int unknown_key(parser_t *ps, const char *sec, const char *key) {
   char list[600];
   size_t w = 0;
   list[0] = '\0';
-  for (size_t i = 0; i < N_OPTS; i++) {
-    if (OPTS[i].sect != ps->cur || w >= sizeof list) continue;
-    w += (size_t)snprintf(list + w, sizeof list - w, "%s%s", w ? ", " : "", OPTS[i].key);
+  for (size_t i = 0; i < pmx__n_config_rules; i++) {
+    if (strcmp(pmx__config_rules[i].section, sec) != 0 || w >= sizeof list) continue;
+    w += (size_t)snprintf(list + w, sizeof list - w, "%s%s", w ? ", " : "", pmx__config_rules[i].key);
   }
   return fail_at(ps, PMX_ECONFIG, ps->line, sec, key, "unknown key (expected one of: %s)", list);
 }
@@ -558,9 +482,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
     default:
       break;
   }
-  for (size_t i = 0; i < N_OPTS; i++) {
-    if (OPTS[i].sect == ps->cur && strcmp(OPTS[i].key, name) == 0) return set_option(ps, &OPTS[i], sec, val);
-  }
+  const pmx__config_rule_t *r = pmx__config_rule_find(sec, name);
+  if (r != NULL) return set_option(ps, r, sec, val);
   free(val);
   return unknown_key(ps, sec, name);
 }

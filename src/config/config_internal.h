@@ -36,8 +36,8 @@ bool pmx__config_is_ident(const char *s);
 int pmx__config_parse_bool(const char *s, bool *out, char *msg, size_t cap);
 int pmx__config_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *msg,
                            size_t cap);
-/* "no_delay" -> 0, otherwise a non-negative number of milliseconds. */
-int pmx__config_parse_delay(const char *s, int64_t *out, char *msg, size_t cap);
+/* "no_delay" -> 0, otherwise a number of milliseconds 0-max. */
+int pmx__config_parse_delay(const char *s, uint64_t max, int64_t *out, char *msg, size_t cap);
 
 /* Replaces every ${VAR} in `in` with the value of environment variable VAR and every "$$" with
  * "$". On PMX_OK *out is a new malloc'd string owned by the caller. PMX_ECONFIG (unset variable,

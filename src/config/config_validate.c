@@ -4,17 +4,13 @@
  * Zero/NULL fields mean "the default" (see config.h), so they always pass; only values that are
  * set and wrong, or combinations that cannot work (bearer auth without a token), fail. The first
  * problem wins: one clear message is more useful than a list the caller has to untangle. */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "config/config_internal.h"
+#include "config/config_rules.h"
 #include "internal.h"
-
-/* The server pool is a thread pool; more than this is a typo, not a configuration. */
-#define PMX_MAX_POOL_SIZE 1024u
 
 void pmx_config_defaults(pmx_config_t *cfg) {
   if (cfg == NULL) return;
@@ -39,71 +35,73 @@ static int problem(pmx__config_problem_t *p, int code, const char *section, cons
 
 static bool empty(const char *s) { return s == NULL || *s == '\0'; }
 
-static int check_readable(pmx__config_problem_t *p, const char *key, const char *path) {
-  if (empty(path)) return problem(p, PMX_ECONFIG, "metrics_server", key, "required when protocol is https");
-  if (access(path, R_OK) != 0) {
-    return problem(p, PMX_ECONFIG, "metrics_server", key, "cannot read \"%s\": %s", path,
-                   strerror(errno));
+/* The per-field rules of the table for one section ("promex" or "grafana"): string shapes and
+ * lengths, numeric ranges (0 is the default and passes), enum values. */
+static int check_fields(const pmx_config_t *cfg, const char *section, pmx__config_problem_t *p) {
+  char msg[sizeof p->msg];
+  for (size_t i = 0; i < pmx__n_config_rules; i++) {
+    const pmx__config_rule_t *r = &pmx__config_rules[i];
+    if (strcmp(r->section, section) != 0) continue;
+    bool ok = true;
+    if (r->type == PMX__OPT_STR) {
+      const char *v = pmx__config_rule_get_str(r, cfg);
+      ok = v == NULL || pmx__config_rule_check_str(r, v, msg, sizeof msg);
+    } else if (r->type == PMX__OPT_UINT) {
+      ok = pmx__config_rule_check_uint(r, pmx__config_rule_get_uint(r, cfg), true, msg, sizeof msg);
+    } else if (r->type == PMX__OPT_ENUM) {
+      ok = pmx__config_rule_check_enum(r, pmx__config_rule_get_uint(r, cfg), msg, sizeof msg);
+    } else if (r->type == PMX__OPT_DELAY && cfg->manual_metrics_start_delay_ms > 0 &&
+               (uint64_t)cfg->manual_metrics_start_delay_ms > r->max) {
+      ok = false;
+      snprintf(msg, sizeof msg, "expected at most %llu ms (<= 0: no delay), got %lld", (unsigned long long)r->max,
+               (long long)cfg->manual_metrics_start_delay_ms);
+    }
+    if (!ok) return problem(p, PMX_ECONFIG, section, r->key, "%s", msg);
   }
   return PMX_OK;
 }
 
 static int check_server(const pmx_server_config_t *s, pmx__config_problem_t *p) {
-  static const char sec[] = "metrics_server";
   if (!s->enabled) return PMX_OK;
-  if (s->path != NULL && s->path[0] != '/')
-    return problem(p, PMX_ECONFIG, sec, "path", "expected a path starting with '/', got \"%s\"", s->path);
-  if (s->pool_size > PMX_MAX_POOL_SIZE)
-    return problem(p, PMX_ECONFIG, sec, "pool_size", "expected 1-%u (0: default 5), got %u",
-                   PMX_MAX_POOL_SIZE, s->pool_size);
-  if (s->bind_address != NULL && s->bind_address[0] == '\0')
-    return problem(p, PMX_ECONFIG, sec, "bind_address", "empty (use NULL for all interfaces)");
-  switch (s->auth_strategy) {
-    case PMX_AUTH_NONE:
-      break;
-    case PMX_AUTH_BEARER:
-      if (empty(s->auth_token))
-        return problem(p, PMX_ECONFIG, sec, "auth_token", "required when auth_strategy is bearer");
-      break;
-    case PMX_AUTH_BASIC:
-      if (empty(s->auth_user))
-        return problem(p, PMX_ECONFIG, sec, "auth_user", "required when auth_strategy is basic");
-      if (empty(s->auth_password))
-        return problem(p, PMX_ECONFIG, sec, "auth_password", "required when auth_strategy is basic");
-      break;
-    default:
-      return problem(p, PMX_ECONFIG, sec, "auth_strategy", "expected none, bearer or basic, got %d",
-                     (int)s->auth_strategy);
-  }
-  switch (s->protocol) {
-    case PMX_PROTO_HTTP:
-      break;
-    case PMX_PROTO_HTTPS: {
-      int rc = check_readable(p, "cert_file", s->cert_file);
-      if (rc == PMX_OK) rc = check_readable(p, "key_file", s->key_file);
-      if (rc != PMX_OK) return rc;
-      break;
-    }
-    default:
-      return problem(p, PMX_ECONFIG, sec, "protocol", "expected http or https, got %d", (int)s->protocol);
-  }
+  const char *key = NULL;
+  char msg[sizeof p->msg];
+  int rc = pmx__config_check_server(s, &key, msg, sizeof msg);
+  if (rc != PMX_OK) return problem(p, rc, "metrics_server", key, "%s", msg);
   return PMX_OK;
 }
 
-static int check_grafana(const pmx_grafana_config_t *g, pmx__config_problem_t *p) {
+static int check_grafana(const pmx_grafana_config_t *g, const pmx_config_t *cfg, pmx__config_problem_t *p) {
   static const char sec[] = "grafana";
   if (!g->enabled) return PMX_OK;
   if (empty(g->host)) return problem(p, PMX_ECONFIG, sec, "host", "required when grafana is enabled");
-  if (strncmp(g->host, "http://", 7) != 0 && strncmp(g->host, "https://", 8) != 0)
-    return problem(p, PMX_ECONFIG, sec, "host",
-                   "expected protocol://host:port starting with http:// or https://, got \"%s\"",
-                   g->host);
+  int rc = check_fields(cfg, sec, p);
+  if (rc != PMX_OK) return rc;
   if (!empty(g->auth_token)) return PMX_OK;
   if (empty(g->username) && empty(g->password))
     return problem(p, PMX_ECONFIG, sec, "auth_token",
                    "grafana needs auth_token, or username and password");
   if (empty(g->username)) return problem(p, PMX_ECONFIG, sec, "username", "required with password");
   if (empty(g->password)) return problem(p, PMX_ECONFIG, sec, "password", "required with username");
+  return PMX_OK;
+}
+
+/* The options every plugin accepts (poll_rate, metric_prefix), checked as the runtime reads
+ * them at start, so a bad one fails here rather than in pmx_start(). */
+static int check_plugin_common(const pmx_plugin_use_t *u, const char *label, pmx__config_problem_t *p) {
+  char msg[sizeof p->msg];
+  for (size_t k = 0; k < u->n_opts; k++) {
+    const pmx__config_rule_t *r = pmx__config_rule_find(label, u->opts[k].key);
+    if (r == NULL) continue;
+    const char *v = u->opts[k].value;
+    bool ok = true;
+    if (r->type == PMX__OPT_UINT) {
+      uint64_t n;
+      ok = pmx__config_parse_uint(v, r->min, r->max, &n, msg, sizeof msg) == PMX_OK;
+    } else {
+      ok = pmx__config_rule_check_str(r, v, msg, sizeof msg);
+    }
+    if (!ok) return problem(p, PMX_ECONFIG, label, r->key, "%s", msg);
+  }
   return PMX_OK;
 }
 
@@ -153,6 +151,7 @@ static int check_plugins(const pmx_config_t *cfg, pmx__config_problem_t *p) {
                        pl->name, j, i);
     }
     int rc = check_kvs(u->opts, u->n_opts, label, "option", p);
+    if (rc == PMX_OK) rc = check_plugin_common(u, label, p);
     if (rc != PMX_OK) return rc;
   }
   return PMX_OK;
@@ -175,15 +174,8 @@ static int check_dashboards(const pmx_config_t *cfg, pmx__config_problem_t *p) {
 int pmx__config_check(const pmx_config_t *cfg, pmx__config_problem_t *p) {
   static const char sec[] = "promex";
   if (empty(cfg->app)) return problem(p, PMX_ECONFIG, sec, "app", "required (the application name)");
-  if (!pmx__config_is_ident(cfg->app))
-    return problem(p, PMX_ECONFIG, sec, "app", "expected a name matching [a-z0-9_]+, got \"%s\"", cfg->app);
-  /* Metric names are built from it ("<app>_prom_ex_<plugin>_..."): keep them well within the
-   * fixed name buffers and readable. */
-  if (strlen(cfg->app) > 64)
-    return problem(p, PMX_ECONFIG, sec, "app", "expected at most 64 characters, got %zu", strlen(cfg->app));
-  if ((int)cfg->log_level < PMX_LOG_DEBUG || cfg->log_level > PMX_LOG_ERROR)
-    return problem(p, PMX_ECONFIG, sec, "log_level", "expected debug, info, warn or error, got %d",
-                   (int)cfg->log_level);
+  int rc = check_fields(cfg, sec, p);
+  if (rc != PMX_OK) return rc;
   if (cfg->n_drop_metrics_groups > 0 && cfg->drop_metrics_groups == NULL)
     return problem(p, PMX_ECONFIG, sec, "drop_metrics_groups", "count is %zu but the array is NULL",
                    cfg->n_drop_metrics_groups);
@@ -191,8 +183,8 @@ int pmx__config_check(const pmx_config_t *cfg, pmx__config_problem_t *p) {
     if (empty(cfg->drop_metrics_groups[i]))
       return problem(p, PMX_ECONFIG, sec, "drop_metrics_groups", "group name %zu is empty", i);
   }
-  int rc = check_server(&cfg->metrics_server, p);
-  if (rc == PMX_OK) rc = check_grafana(&cfg->grafana, p);
+  rc = check_server(&cfg->metrics_server, p);
+  if (rc == PMX_OK) rc = check_grafana(&cfg->grafana, cfg, p);
   if (rc == PMX_OK) rc = check_plugins(cfg, p);
   if (rc == PMX_OK) rc = check_dashboards(cfg, p);
   return rc;

@@ -62,15 +62,15 @@ int pmx__config_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *
   return PMX_OK;
 }
 
-int pmx__config_parse_delay(const char *s, int64_t *out, char *msg, size_t cap) {
+int pmx__config_parse_delay(const char *s, uint64_t max, int64_t *out, char *msg, size_t cap) {
   if (strcmp(s, "no_delay") == 0) {
     *out = 0;
     return PMX_OK;
   }
   uint64_t v;
-  /* A year in ms is far below this bound; it only keeps the value inside int64_t. */
-  if (!parse_digits(s, &v) || v > (uint64_t)INT64_MAX / 2) {
-    snprintf(msg, cap, "expected no_delay or a non-negative number of milliseconds, got \"%s\"", s);
+  if (!parse_digits(s, &v) || v > max) {
+    snprintf(msg, cap, "expected no_delay or a number of milliseconds 0-%llu, got \"%s\"",
+             (unsigned long long)max, s);
     return PMX_ECONFIG;
   }
   *out = (int64_t)v;

@@ -126,6 +126,15 @@ int pmx_dashboard_assigns(const pmx_config_t *cfg, const pmx_dashboard_use_t *d,
       return pmx__fail(err, PMX_EINVAL, d->name_or_path,
                        "%s: assign #%zu has no key or no value", d->name_or_path, i + 1);
   }
+  /* An "app" assign (the dashboard's own, else the configuration's) renames the application for
+   * this dashboard; the defaults below are derived from it, so that -a app=X also moves the
+   * <plugin>_metric_prefix, title and uid defaults to X. */
+  const char *app = cfg->app;
+  for (size_t i = 0; i < cfg->n_dashboard_assigns + d->n_assigns; i++) {
+    const pmx_kv_t *kv = i < cfg->n_dashboard_assigns ? &cfg->dashboard_assigns[i]
+                                                      : &d->assigns[i - cfg->n_dashboard_assigns];
+    if (strcmp(kv->key, "app") == 0) app = kv->value; /* the last one wins, as in the merge */
+  }
   kv_list_t l = {0};
   int rc = PMX_OK;
   char key[300], val[600], base[256], camel_app[256], camel_dash[256];
@@ -133,12 +142,12 @@ int pmx_dashboard_assigns(const pmx_config_t *cfg, const pmx_dashboard_use_t *d,
   do {                                            \
     if (rc == PMX_OK) rc = kv_set(&l, (k), (v));  \
   } while (0)
-  SET("app", cfg->app);
+  SET("app", app);
   SET("datasource_id", "prometheus");
   for (size_t i = 0; i < pmx__n_builtin_dashboards; i++) {
     dashboard_base(pmx__builtin_dashboards[i].name, base, sizeof base);
     snprintf(key, sizeof key, "%s_metric_prefix", base);
-    snprintf(val, sizeof val, "%s_prom_ex_%s", cfg->app, base);
+    snprintf(val, sizeof val, "%s_prom_ex_%s", app, base);
     SET(key, val);
   }
   for (size_t i = 0; i < cfg->n_plugins; i++) {
@@ -151,15 +160,15 @@ int pmx_dashboard_assigns(const pmx_config_t *cfg, const pmx_dashboard_use_t *d,
         prefix = o->value; /* last one wins, as pmx_plugin_opt */
     }
     snprintf(key, sizeof key, "%s_metric_prefix", pl->name);
-    snprintf(val, sizeof val, "%s_prom_ex_%s", cfg->app, pl->name);
+    snprintf(val, sizeof val, "%s_prom_ex_%s", app, pl->name);
     SET(key, prefix != NULL ? prefix : val);
   }
   dashboard_base(d->name_or_path, base, sizeof base);
-  camelize(cfg->app, camel_app, sizeof camel_app);
+  camelize(app, camel_app, sizeof camel_app);
   camelize(base, camel_dash, sizeof camel_dash);
   snprintf(val, sizeof val, "%s - PromEx %s Dashboard", camel_app, camel_dash);
   SET("title", val);
-  make_uid(cfg->app, base, val, sizeof val);
+  make_uid(app, base, val, sizeof val);
   SET("uid", val);
   for (size_t i = 0; i < cfg->n_dashboard_assigns; i++) {
     SET(cfg->dashboard_assigns[i].key, cfg->dashboard_assigns[i].value);

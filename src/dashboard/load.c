@@ -44,6 +44,13 @@ static int read_file(const char *path, char **text, size_t *len, pmx_error_t *er
   size_t got;
   int rc = PMX_OK;
   while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+    /* Bounded, as config files are: a mistaken path (/dev/zero, a log file) must not be read
+     * until memory runs out. */
+    if (b.len + got > PMX_DASHBOARD_MAX_BYTES) {
+      rc = pmx__fail(err, PMX_EIO, path, "dashboard \"%s\" is larger than %u bytes; not a dashboard template?",
+                     path, PMX_DASHBOARD_MAX_BYTES);
+      break;
+    }
     if (pmx__buf_append(&b, chunk, got) != PMX_OK) {
       rc = pmx__fail(err, PMX_ENOMEM, path, "out of memory reading \"%s\"", path);
       break;

@@ -5,8 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config_rules.h"
 #include "internal.h"
 #include "runtime/runtime_internal.h"
+
+/* The string options of [promex], [metrics_server] and [grafana] come from the configuration
+ * rules table, so a new option is copied (and freed) without an edit here. */
+static const char **string_field(pmx_config_t *c, size_t rule) {
+  const pmx__config_rule_t *r = &pmx__config_rules[rule];
+  if (r->type != PMX__OPT_STR || strncmp(r->section, "plugin.", 7) == 0) return NULL;
+  return (const char **)(void *)((char *)c + r->off);
+}
 
 /* Copies a string field in place; returns false on ENOMEM. */
 static bool dup_field(const char **field) {
@@ -47,8 +56,10 @@ static void free_kvs(const pmx_kv_t *kvs, size_t n) {
 }
 
 void pmx__rt_config_free(pmx_config_t *c) {
-  free((char *)c->app);
-  free((char *)c->app_version);
+  for (size_t i = 0; i < pmx__n_config_rules; i++) {
+    const char **f = string_field(c, i);
+    if (f != NULL) free((char *)*f);
+  }
   if (c->drop_metrics_groups != NULL) {
     for (size_t i = 0; i < c->n_drop_metrics_groups; i++) free((char *)c->drop_metrics_groups[i]);
     free((void *)c->drop_metrics_groups);
@@ -65,43 +76,32 @@ void pmx__rt_config_free(pmx_config_t *c) {
     free((void *)c->dashboards);
   }
   free_kvs(c->dashboard_assigns, c->n_dashboard_assigns);
-  pmx_grafana_config_t *g = &c->grafana;
-  free((char *)g->host);
-  free((char *)g->username);
-  free((char *)g->password);
-  free((char *)g->auth_token);
-  free((char *)g->folder_name);
-  pmx_server_config_t *s = &c->metrics_server;
-  free((char *)s->bind_address);
-  free((char *)s->path);
-  free((char *)s->cert_file);
-  free((char *)s->key_file);
-  free((char *)s->auth_token);
-  free((char *)s->auth_user);
-  free((char *)s->auth_password);
   memset(c, 0, sizeof *c);
 }
 
 int pmx__rt_config_copy(const pmx_config_t *src, pmx_config_t *c) {
   *c = *src;
   /* Null every owned pointer first, so a partial copy can always be freed. */
-  c->app = c->app_version = NULL;
+  for (size_t i = 0; i < pmx__n_config_rules; i++) {
+    const char **f = string_field(c, i);
+    if (f != NULL) *f = NULL;
+  }
   c->drop_metrics_groups = NULL;
   c->plugins = NULL;
   c->dashboards = NULL;
   c->dashboard_assigns = NULL;
-  c->grafana.host = c->grafana.username = c->grafana.password = NULL;
-  c->grafana.auth_token = c->grafana.folder_name = NULL;
-  pmx_server_config_t *s = &c->metrics_server;
-  s->bind_address = s->path = s->cert_file = s->key_file = NULL;
-  s->auth_token = s->auth_user = s->auth_password = NULL;
   size_t nd = 0, np = 0, nb = 0;
   c->n_drop_metrics_groups = c->n_plugins = c->n_dashboards = 0;
 
   bool ok = true;
-  c->app = src->app;
-  c->app_version = src->app_version;
-  ok = dup_field(&c->app) && dup_field(&c->app_version);
+  /* Each dup_field leaves NULL on failure; fields not reached stay NULL from above, so a partial
+   * copy never points into src. */
+  for (size_t i = 0; ok && i < pmx__n_config_rules; i++) {
+    const char **f = string_field(c, i);
+    if (f == NULL) continue;
+    *f = pmx__config_rule_get_str(&pmx__config_rules[i], src);
+    ok = dup_field(f);
+  }
   if (ok && src->drop_metrics_groups != NULL && src->n_drop_metrics_groups > 0) {
     const char **d = calloc(src->n_drop_metrics_groups, sizeof *d);
     c->drop_metrics_groups = d;
@@ -143,36 +143,6 @@ int pmx__rt_config_copy(const pmx_config_t *src, pmx_config_t *c) {
     c->dashboard_assigns = src->dashboard_assigns;
     ok = dup_kvs(&c->dashboard_assigns, c->n_dashboard_assigns);
     if (c->dashboard_assigns == NULL) c->n_dashboard_assigns = 0;
-  }
-  if (ok) {
-    const pmx_grafana_config_t *g = &src->grafana;
-    const pmx_server_config_t *ss = &src->metrics_server;
-    c->grafana.host = g->host;
-    c->grafana.username = g->username;
-    c->grafana.password = g->password;
-    c->grafana.auth_token = g->auth_token;
-    c->grafana.folder_name = g->folder_name;
-    s->bind_address = ss->bind_address;
-    s->path = ss->path;
-    s->cert_file = ss->cert_file;
-    s->key_file = ss->key_file;
-    s->auth_token = ss->auth_token;
-    s->auth_user = ss->auth_user;
-    s->auth_password = ss->auth_password;
-    /* Each dup_field leaves NULL on failure; later fields still point at src and must not be
-     * freed, so stop at the first failure and clear the rest. */
-    const char **fields[] = {&c->grafana.host, &c->grafana.username, &c->grafana.password,
-                             &c->grafana.auth_token, &c->grafana.folder_name, &s->bind_address,
-                             &s->path, &s->cert_file, &s->key_file, &s->auth_token,
-                             &s->auth_user, &s->auth_password};
-    size_t nf = sizeof fields / sizeof fields[0];
-    for (size_t i = 0; i < nf; i++) {
-      if (ok) {
-        ok = dup_field(fields[i]);
-      } else {
-        *fields[i] = NULL;
-      }
-    }
   }
   if (!ok) {
     pmx__rt_config_free(c);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@
 #include "promex/mhd.h"
 #include "promex/server.h"
 #include "server/server_internal.h"
+#include "config/config_rules.h"
 
 #define DEFAULT_POOL 5u
 #define DEFAULT_TIMEOUT_S 10u
@@ -65,41 +67,25 @@ static void server_free(pmx_server_t *s) {
 
 /* ---- Configuration checks ---- */
 
+/* The configuration rules live in one table (config/config_rules.h) shared with the INI loader
+ * and pmx_config_validate(), so what starts here is exactly what they accept. The constants this
+ * file sizes its work with must agree with that table. */
+_Static_assert(DEFAULT_POOL == PMX__CONFIG_DEFAULT_POOL_SIZE, "pool_size default differs from the rules");
+_Static_assert(DEFAULT_TIMEOUT_S == PMX__CONFIG_DEFAULT_TIMEOUT_S, "timeout_s default differs from the rules");
+_Static_assert(DEFAULT_MAX_CONN == PMX__CONFIG_DEFAULT_MAX_CONNECTIONS, "max_connections default differs");
+_Static_assert(MAX_POOL == PMX__CONFIG_POOL_MAX, "pool_size limit differs from the rules");
+_Static_assert(MAX_PEM_BYTES == PMX__CONFIG_PEM_MAX, "PEM size limit differs from the rules");
+_Static_assert(PMX__AUTH_MAX == PMX__CONFIG_SECRET_MAX, "credential limit differs from the rules");
+
 static int check_config(const pmx_server_config_t *cfg, unsigned pool, unsigned maxc,
                         pmx_error_t *err) {
-  const char *path = cfg->path ? cfg->path : "/metrics";
-  if (path[0] != '/')
-    return pmx__fail(err, PMX_ECONFIG, "metrics_server.path",
-                     "metrics_server.path \"%s\" must start with '/'", path);
-  if (cfg->auth_strategy == PMX_AUTH_BEARER && (cfg->auth_token == NULL || *cfg->auth_token == '\0'))
-    return pmx__fail(err, PMX_ECONFIG, "metrics_server.auth_token",
-                     "metrics_server: auth_strategy bearer needs a non-empty auth_token");
-  if (cfg->auth_strategy == PMX_AUTH_BASIC) {
-    if (cfg->auth_user == NULL || *cfg->auth_user == '\0' || cfg->auth_password == NULL)
-      return pmx__fail(err, PMX_ECONFIG, "metrics_server.auth_user",
-                       "metrics_server: auth_strategy basic needs auth_user and auth_password");
-    if (strchr(cfg->auth_user, ':') != NULL)
-      return pmx__fail(err, PMX_ECONFIG, "metrics_server.auth_user",
-                       "metrics_server.auth_user must not contain ':' (RFC 7617)");
-  }
-  if (cfg->auth_strategy != PMX_AUTH_NONE && cfg->auth_strategy != PMX_AUTH_BEARER &&
-      cfg->auth_strategy != PMX_AUTH_BASIC)
-    return pmx__fail(err, PMX_ECONFIG, "metrics_server.auth_strategy",
-                     "metrics_server.auth_strategy %d is not none, bearer or basic",
-                     (int)cfg->auth_strategy);
-  if (cfg->protocol != PMX_PROTO_HTTP && cfg->protocol != PMX_PROTO_HTTPS)
-    return pmx__fail(err, PMX_ECONFIG, "metrics_server.protocol",
-                     "metrics_server.protocol %d is not http or https", (int)cfg->protocol);
-  if (cfg->protocol == PMX_PROTO_HTTPS && (cfg->cert_file == NULL || cfg->key_file == NULL))
-    return pmx__fail(err, PMX_ECONFIG, "metrics_server.cert_file",
-                     "metrics_server: protocol https needs cert_file and key_file");
-  if (pool > MAX_POOL)
-    return pmx__fail(err, PMX_ECONFIG, "metrics_server.pool_size",
-                     "metrics_server.pool_size %u is above the limit of %u", pool, MAX_POOL);
-  /* libmicrohttpd splits the connection limit between the pool's threads. */
-  if (pool > maxc)
-    return pmx__fail(err, PMX_ECONFIG, "metrics_server.pool_size",
-                     "metrics_server.pool_size %u exceeds max_connections %u", pool, maxc);
+  (void)pool, (void)maxc; /* the rules apply the same defaults (asserted above) */
+  const char *key = NULL;
+  char msg[400];
+  int rc = pmx__config_check_server(cfg, &key, msg, sizeof msg);
+  char option[64]; /* err.source names the option, as the docs promise */
+  snprintf(option, sizeof option, "metrics_server.%s", key);
+  if (rc != PMX_OK) return pmx__fail(err, rc, option, "%s: %s", option, msg);
   return PMX_OK;
 }
 
@@ -200,6 +186,8 @@ static int open_listener(const char *bind_address, uint16_t port, int *fd_out, u
       pmx__strlcpy(lit, bind_address, sizeof lit);
       if (n >= sizeof lit) lit[0] = '\0'; /* too long to be a literal */
     }
+    /* The configuration rules accept "localhost" (people write it): it is IPv4 loopback. */
+    if (strcasecmp(lit, "localhost") == 0) pmx__strlcpy(lit, "127.0.0.1", sizeof lit);
     shown = bind_address;
     if (inet_pton(AF_INET6, lit, &a6.sin6_addr) == 1) {
       e = open_socket(AF_INET6, (struct sockaddr *)&a6, sizeof a6, true, fd_out);

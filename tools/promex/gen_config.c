@@ -7,8 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
+
+/* Limits of what the loader accepts (docs/config.md): app is at most 64 bytes, and a line at
+ * most 198 characters, of which "datasource_id = " takes 16. */
+#define GEN_APP_MAX 64u
+#define GEN_DATASOURCE_MAX (198u - 16u)
 
 const char CLI_HELP_GEN_CONFIG[] =
     "Usage: promex gen config -d DATASOURCE [-o APP] [--config-out FILE] [--source-out FILE]\n"
@@ -165,25 +172,117 @@ static int write_source(FILE *f, const char *app, const char *config_path) {
   return ferror(f) ? -1 : 0;
 }
 
-static int write_file(const char *path, bool force, int (*fn)(FILE *, const char *, const char *),
-                      const char *a, const char *b) {
-  if (!force && cli_file_exists(path)) {
-    fprintf(stderr, "promex gen config: %s already exists; pass --force to overwrite it, or "
-                    "choose another path (--config-out / --source-out).\n", path);
-    return CLI_FAIL;
-  }
-  FILE *f = fopen(path, "w");
-  if (!f) {
-    fprintf(stderr, "promex gen config: cannot write %s: %s\n", path, strerror(errno));
-    return CLI_FAIL;
-  }
+/* Renders one output into memory, so that nothing touches the disk until both are complete. */
+static char *render(int (*fn)(FILE *, const char *, const char *), const char *a, const char *b,
+                    size_t *len) {
+  char *text = NULL;
+  FILE *f = open_memstream(&text, len);
+  if (!f) return NULL;
   int e = fn(f, a, b);
   if (fclose(f) != 0 || e != 0) {
-    fprintf(stderr, "promex gen config: error writing %s\n", path);
-    return CLI_FAIL;
+    free(text);
+    return NULL;
   }
-  printf("wrote %s\n", path);
-  return CLI_OK;
+  return text;
+}
+
+/* The directory part of `path` ("." when it has none). */
+static void dir_of(const char *path, char *out, size_t cap) {
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL) {
+    snprintf(out, cap, ".");
+  } else if (slash == path) {
+    snprintf(out, cap, "/");
+  } else {
+    snprintf(out, cap, "%.*s", (int)(slash - path), path);
+  }
+}
+
+/* Whether two paths that do not exist yet would be one directory entry. */
+static bool same_dir_entry(const char *a, const char *b) {
+  const char *na = strrchr(a, '/'), *nb = strrchr(b, '/');
+  na = na ? na + 1 : a;
+  nb = nb ? nb + 1 : b;
+  if (strcmp(na, nb) != 0) return false;
+  char da[4096], db[4096];
+  dir_of(a, da, sizeof da);
+  dir_of(b, db, sizeof db);
+  struct stat sa, sb;
+  if (stat(da, &sa) != 0 || stat(db, &sb) != 0) return strcmp(a, b) == 0;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Whether two output paths name one file: by device and inode when they exist, otherwise by
+ * the directory (device and inode) and the name in it. Strings alone miss "x" and "./x", hard
+ * links and symlinks. */
+static bool same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  bool ea = stat(a, &sa) == 0, eb = stat(b, &sb) == 0;
+  if (ea || eb) return ea && eb && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  return same_dir_entry(a, b);
+}
+
+/* Writes `text` to a new temporary file next to `path` (so a rename replaces it atomically).
+ * Returns the temporary name (caller frees and renames or unlinks it), or NULL after printing
+ * why. */
+static char *write_temp(const char *path, const char *text, size_t len) {
+  size_t n = strlen(path) + sizeof ".tmp.XXXXXX";
+  char *tmp = malloc(n);
+  if (!tmp) {
+    fprintf(stderr, "promex gen config: out of memory\n");
+    return NULL;
+  }
+  snprintf(tmp, n, "%s.tmp.XXXXXX", path);
+  int fd = mkstemp(tmp);
+  if (fd < 0) {
+    fprintf(stderr, "promex gen config: cannot write %s: %s\n", path, strerror(errno));
+    free(tmp);
+    return NULL;
+  }
+  /* mkstemp creates 0600; give the file the mode fopen() would have. */
+  mode_t mask = umask(0);
+  umask(mask);
+  bool ok = fchmod(fd, 0666 & ~mask) == 0;
+  for (size_t off = 0; ok && off < len;) {
+    ssize_t w = write(fd, text + off, len - off);
+    if (w < 0 && errno == EINTR) continue;
+    ok = w > 0;
+    if (ok) off += (size_t)w;
+  }
+  int e = errno;
+  if (close(fd) != 0 && ok) {
+    ok = false;
+    e = errno;
+  }
+  if (!ok) {
+    fprintf(stderr, "promex gen config: error writing %s: %s\n", path, strerror(e));
+    unlink(tmp);
+    free(tmp);
+    return NULL;
+  }
+  return tmp;
+}
+
+/* An existing output must be a regular file: the temporary-file-and-rename would otherwise
+ * replace a device or a directory entry the user did not mean (/dev/null, a FIFO). */
+static bool replaceable(const char *path) {
+  struct stat st;
+  if (lstat(path, &st) != 0 || S_ISREG(st.st_mode)) return true;
+  fprintf(stderr, "promex gen config: %s exists and is not a regular file; choose another path\n", path);
+  return false;
+}
+
+/* C string literal body for `s`: the config path is embedded in the generated source. */
+static bool c_escape(const char *s, char *out, size_t cap) {
+  size_t o = 0;
+  for (; *s; s++) {
+    if ((unsigned char)*s < 0x20 || *s == 0x7f) return false;
+    if (o + 3 >= cap) return false;
+    if (*s == '"' || *s == '\\') out[o++] = '\\';
+    out[o++] = *s;
+  }
+  out[o] = '\0';
+  return true;
 }
 
 enum { OPT_CONFIG_OUT = 256, OPT_SOURCE_OUT, OPT_FORCE };
@@ -228,7 +327,17 @@ int cli_gen_config(int argc, char **argv) {
   if (!valid_app(app))
     return cli_usage_error("gen config", "app \"%s\" must match [a-z0-9_]+ (snake case, e.g. "
                                          "my_cool_app)", app);
-  if (strcmp(config_out, source_out) == 0)
+  if (strlen(app) > GEN_APP_MAX)
+    return cli_usage_error("gen config", "app \"%s\" is %zu characters; at most %u (metric names "
+                                         "start with it)", app, strlen(app), GEN_APP_MAX);
+  if (strlen(ds) > GEN_DATASOURCE_MAX)
+    return cli_usage_error("gen config", "datasource \"%s\" is %zu characters; at most %u (a "
+                                         "configuration line holds 198)", ds, strlen(ds), GEN_DATASOURCE_MAX);
+  char config_lit[4200];
+  if (!c_escape(config_out, config_lit, sizeof config_lit) || strstr(config_out, "*/") != NULL)
+    return cli_usage_error("gen config", "--config-out must not contain control characters or "
+                                         "\"*/\" (it is quoted in the generated C file)");
+  if (same_file(config_out, source_out))
     return cli_usage_error("gen config", "--config-out and --source-out are the same file");
   /* Check both before writing either, so a refusal leaves nothing half-generated. */
   if (!force && (cli_file_exists(config_out) || cli_file_exists(source_out))) {
@@ -237,10 +346,59 @@ int cli_gen_config(int argc, char **argv) {
                     "choose another path (--config-out / --source-out).\n", which);
     return CLI_FAIL;
   }
-  int rc = write_file(config_out, force, write_ini, app, ds);
-  if (rc == CLI_OK) rc = write_file(source_out, force, write_source, app, config_out);
+  if (!replaceable(config_out) || !replaceable(source_out)) return CLI_FAIL;
+
+  size_t ini_len = 0, src_len = 0;
+  char *ini = render(write_ini, app, ds, &ini_len);
+  char *src = render(write_source, app, config_lit, &src_len);
+  if (!ini || !src) {
+    fprintf(stderr, "promex gen config: out of memory\n");
+    free(ini);
+    free(src);
+    return CLI_FAIL;
+  }
+  /* What we write must load with our own loader: check it before anything reaches the disk. */
+  size_t n_known = 0;
+  const pmx_plugin_t *const *known = pmx_first_party_plugins(&n_known);
+  pmx_config_file_t *cf = NULL;
+  pmx_error_t err;
+  memset(&err, 0, sizeof err);
+  int prc = pmx_config_parse(ini, config_out, known, n_known, &cf, &err);
+  pmx_config_file_free(cf);
+  int rc = CLI_OK;
+  if (prc != PMX_OK) {
+    fprintf(stderr, "promex gen config: the generated configuration would not load, nothing written: %s\n",
+            err.text);
+    rc = CLI_FAIL;
+  }
+  /* Both to temporary files first, then both renamed: a failed write leaves no output behind. */
+  char *tmp_ini = rc == CLI_OK ? write_temp(config_out, ini, ini_len) : NULL;
+  char *tmp_src = tmp_ini ? write_temp(source_out, src, src_len) : NULL;
+  if (!tmp_ini || !tmp_src) rc = CLI_FAIL;
+  if (rc == CLI_OK && rename(tmp_ini, config_out) != 0) {
+    fprintf(stderr, "promex gen config: cannot write %s: %s\n", config_out, strerror(errno));
+    rc = CLI_FAIL;
+  } else if (rc == CLI_OK) {
+    free(tmp_ini);
+    tmp_ini = NULL;
+    if (rename(tmp_src, source_out) != 0) {
+      fprintf(stderr, "promex gen config: cannot write %s: %s (%s was written)\n", source_out,
+              strerror(errno), config_out);
+      rc = CLI_FAIL;
+    }
+  }
+  if (rc != CLI_OK) {
+    if (tmp_ini) unlink(tmp_ini);
+    if (tmp_src) unlink(tmp_src);
+  } else {
+    printf("wrote %s\nwrote %s\n", config_out, source_out);
+  }
+  free(tmp_ini);
+  free(tmp_src);
+  free(ini);
+  free(src);
   if (rc == CLI_OK)
     printf("next: add %s to your build and call promex_setup(\"%s\", &promex) at start\n",
-           source_out, config_out);
+           source_out, config_lit);
   return rc;
 }

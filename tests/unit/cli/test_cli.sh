@@ -78,6 +78,35 @@ mkdir -p "My-Cool App" && (cd "My-Cool App" && "$PROMEX" gen config -d p >/dev/n
 # Custom output paths.
 expect 0 'wrote alt/x.ini' -- bash -c "mkdir -p alt && $PROMEX gen config -d p -o a1 --config-out alt/x.ini --source-out alt/x.c"
 [ -f alt/x.c ] || fail "--source-out ignored"
+# Item 13: the same file under two spellings (compared by device and inode, not by string).
+expect 2 'same file' -- "$PROMEX" gen config -d p -o a2 --config-out alt/y.ini --source-out ./alt/y.ini
+expect 2 'same file' -- "$PROMEX" gen config -d p -o a2 --config-out alt/y.ini --source-out alt/../alt/y.ini
+ln -f alt/x.ini alt/hard.ini
+expect 2 'same file' -- "$PROMEX" gen config -d p -o a2 --force --config-out alt/x.ini --source-out alt/hard.ini
+# A failing second output leaves no first output behind (both go to temporary files first).
+expect 1 'cannot write nodir/s.c' -- "$PROMEX" gen config -d p -o a3 --config-out half.ini --source-out nodir/s.c
+[ ! -e half.ini ] || fail "gen config left half.ini behind when the source could not be written"
+ls half.ini.tmp.* nodir 2>/dev/null && fail "gen config left temporary files behind"
+# Devices are not replaced.
+expect 1 'not a regular file' -- "$PROMEX" gen config -d p -o a3 --force --config-out /dev/null --source-out nul.c
+[ -c /dev/null ] || fail "gen config replaced /dev/null"
+[ ! -e nul.c ] || fail "gen config wrote nul.c although the other output was refused"
+# Inputs the loader would refuse are refused before writing anything.
+LONG_APP=$(printf 'a%.0s' $(seq 65))
+expect 2 'is 65 characters; at most 64' -- "$PROMEX" gen config -d p -o "$LONG_APP" --config-out long.ini --source-out long.c
+LONG_DS=$(printf 'd%.0s' $(seq 183))
+expect 2 'is 183 characters; at most 182' -- "$PROMEX" gen config -d "$LONG_DS" -o a4 --config-out long.ini --source-out long.c
+[ ! -e long.ini ] && [ ! -e long.c ] || fail "gen config wrote files for refused inputs"
+# What gen config writes at the limits loads with its own loader (export reads it with
+# pmx_config_load), and a quoted config path still gives a C file that compiles.
+MAX_APP=$(printf 'b%.0s' $(seq 64))
+MAX_DS=$(printf 'e%.0s' $(seq 182))
+expect 0 'wrote max.ini' -- "$PROMEX" gen config -d "$MAX_DS" -o "$MAX_APP" --config-out max.ini --source-out 'ma"x.c'
+expect 0 '' -- "$PROMEX" dashboard export -d process.json -s -c max.ini
+expect 0 'wrote q"uo\\te.ini' -- "$PROMEX" gen config -d p -o a5 --config-out 'q"uo\te.ini' --source-out q.c
+N=$((N + 1))
+cc -std=c11 -Wall -Wextra -Werror -fsyntax-only -I "$SRC/include" q.c ||
+  fail "generated C file with a quoted config path does not compile"
 
 # ---- dashboard export (the generated config is loaded with pmx_config_load) ----
 expect 0 'Usage: promex dashboard export' -- "$PROMEX" dashboard export --help
@@ -109,6 +138,23 @@ d = json.load(open(sys.argv[1]))
 assert d["title"] == "Custom", d["title"]
 assert "ds9" in json.dumps(d)
 EOF
+# Item 16: -a app=X moves the default metric prefixes (and title, uid) to X, with a config ...
+N=$((N + 1))
+"$PROMEX" dashboard export -d process.json -s -a app=other_app >app.json 2>err.txt || fail "export -a app failed: $(cat err.txt)"
+grep -q 'other_app_prom_ex_process' app.json || fail "-a app=other_app did not move the metric prefix"
+grep -q 'shop_prom_ex_process' app.json && fail "-a app=other_app kept the config's app in the metric prefix"
+grep -q '"uid": *"other-app-process"' app.json || fail "-a app=other_app did not move the uid"
+# ... and without one (the directory's name), while an explicit prefix assign still wins.
+mkdir -p app_dir && (cd app_dir && "$PROMEX" dashboard export -d os.json -s -a app=zz -a os_metric_prefix=custom_os >os.json) || fail "export -a app without a config failed"
+grep -q 'custom_os' app_dir/os.json || fail "an explicit os_metric_prefix assign lost to the app default"
+grep -q 'app_dir_prom_ex_os' app_dir/os.json && fail "-a app=zz kept the directory's app"
+(cd app_dir && "$PROMEX" dashboard export -d os.json -s -a app=zz >os2.json) && grep -q 'zz_prom_ex_os' app_dir/os2.json ||
+  fail "-a app=zz without a config did not move the metric prefix"
+# Item 12: the template read is bounded.
+expect 1 'larger than 8388608 bytes; not a dashboard template' -- "$PROMEX" dashboard export -d /dev/zero -s
+head -c 9000000 /dev/zero | tr '\0' ' ' >huge.json
+expect 1 'larger than 8388608 bytes' -- "$PROMEX" dashboard export -d ./huge.json -s
+rm -f huge.json
 # Without promex.ini: all first-party plugins, app from the directory name.
 mkdir -p empty_dir && (cd empty_dir && "$PROMEX" dashboard export -d os.json -s >os.json) &&
   grep -q 'empty_dir_prom_ex_os' empty_dir/os.json || fail "export without a config did not use the directory name"

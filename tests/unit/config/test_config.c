@@ -177,7 +177,7 @@ static void value_spellings(void **state) {
       "[promex]\napp: colon_app ; ':' works as '='\nmanual_metrics_start_delay = no_delay\n"
       "disabled = FALSE\nlog_level = debug\ndrop_metrics_groups =\n"
       "[metrics_server]\nport = 0\nprotocol = http\nauth_strategy = bearer\nauth_token = t\n"
-      "pool_size = 1024\n"
+      "pool_size = 256\nmax_connections = 256\n"
       "[grafana]\nenabled = no\nhost = http://h:1\n",
       &cf);
   assert_string_equal(c->app, "colon_app");
@@ -190,7 +190,7 @@ static void value_spellings(void **state) {
   assert_int_equal(c->metrics_server.protocol, PMX_PROTO_HTTP);
   assert_int_equal(c->metrics_server.auth_strategy, PMX_AUTH_BEARER);
   assert_string_equal(c->metrics_server.auth_token, "t");
-  assert_int_equal(c->metrics_server.pool_size, 1024);
+  assert_int_equal(c->metrics_server.pool_size, 256);
   assert_false(c->grafana.enabled); /* enabled = no wins over the section being present */
   pmx_config_file_free(cf);
 
@@ -223,7 +223,7 @@ static void bad_values(void **state) {
       {"promex", "version", "", "expected a value, got an empty string"},
       {"promex", "disabled", "maybe", "expected a boolean (true/false/yes/no/on/off/1/0), got \"maybe\""},
       {"promex", "manual_metrics_start_delay", "-5",
-       "expected no_delay or a non-negative number of milliseconds, got \"-5\""},
+       "expected no_delay or a number of milliseconds 0-31536000000, got \"-5\""},
       {"promex", "manual_metrics_start_delay", "soon", "got \"soon\""},
       {"promex", "drop_metrics_groups", "a,,b", "item 2 is empty"},
       {"promex", "drop_metrics_groups", "a, ", "item 2 is empty"},
@@ -237,8 +237,8 @@ static void bad_values(void **state) {
       {"metrics_server", "path", "metrics", "expected a path starting with '/', got \"metrics\""},
       {"metrics_server", "protocol", "ftp", "expected http or https, got \"ftp\""},
       {"metrics_server", "protocol", "HTTP", "expected http or https"},
-      {"metrics_server", "pool_size", "0", "expected an integer 1-1024, got \"0\""},
-      {"metrics_server", "pool_size", "1025", "expected an integer 1-1024, got \"1025\""},
+      {"metrics_server", "pool_size", "0", "expected an integer 1-256, got \"0\""},
+      {"metrics_server", "pool_size", "257", "expected an integer 1-256, got \"257\""},
       {"metrics_server", "auth_strategy", "token", "expected none, bearer or basic, got \"token\""},
       {"metrics_server", "timeout_s", "0", "expected an integer 1-86400"},
       {"metrics_server", "max_connections", "x", "expected an integer 1-100000"},

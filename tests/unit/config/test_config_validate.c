@@ -97,14 +97,17 @@ static void server_rules(void **state) {
   expect(&c, PMX_ECONFIG, "metrics_server.path: expected a path starting with '/', got \"no_slash\"");
   c.metrics_server.path = "/metrics";
   expect(&c, PMX_OK, NULL);
-  c.metrics_server.pool_size = 1025;
-  expect(&c, PMX_ECONFIG, "metrics_server.pool_size: expected 1-1024");
-  c.metrics_server.pool_size = 1024;
+  c.metrics_server.pool_size = 257;
+  expect(&c, PMX_ECONFIG, "metrics_server.pool_size: expected 1-256 (0: default 5), got 257");
+  c.metrics_server.pool_size = 256;
+  expect(&c, PMX_ECONFIG, "metrics_server.pool_size: 256 threads exceed max_connections (64)");
+  c.metrics_server.max_connections = 256;
   expect(&c, PMX_OK, NULL);
+  c.metrics_server.max_connections = 0;
   c.metrics_server.pool_size = 0; /* the default, 5 */
   expect(&c, PMX_OK, NULL);
   c.metrics_server.bind_address = "";
-  expect(&c, PMX_ECONFIG, "metrics_server.bind_address: empty");
+  expect(&c, PMX_ECONFIG, "metrics_server.bind_address: expected a value, got an empty string");
   c.metrics_server.bind_address = "127.0.0.1";
 
   c.metrics_server.auth_strategy = PMX_AUTH_BEARER;

@@ -152,6 +152,37 @@ static void test_generated_buckets_define(void **state) {
   pmx_registry_destroy(reg);
 }
 
+/* Issue 8 item 15: a step or factor too small for the magnitude would give equal bounds (1e17 + 1
+ * is 1e17 in a double). Both generators refuse any result that is not strictly increasing, and
+ * leave the output untouched; the boundary cases that still increase are accepted. */
+static void test_not_increasing_refused(void **state) {
+  (void)state;
+  double out[OUT_CAP];
+  fill_sentinel(out);
+  assert_int_equal(pmx_buckets_linear(1e17, 1, 3, out), PMX_EINVAL);
+  assert_untouched(out);
+  /* 2^53 + 1 rounds back to 2^53: equal bounds. */
+  assert_int_equal(pmx_buckets_linear(9007199254740992.0, 1, 2, out), PMX_EINVAL);
+  assert_untouched(out);
+  /* One bucket cannot repeat: fine at any magnitude. */
+  assert_int_equal(pmx_buckets_linear(1e17, 1, 1, out), PMX_OK);
+  assert_true(out[0] == 1e17);
+  /* 16 is the smallest step that moves 1e17 (the spacing of doubles there). */
+  fill_sentinel(out);
+  assert_int_equal(pmx_buckets_linear(1e17, 16, 3, out), PMX_OK);
+  assert_true(out[0] < out[1] && out[1] < out[2]);
+
+  fill_sentinel(out);
+  /* The smallest denormal times 1.1 rounds back to itself. */
+  assert_int_equal(pmx_buckets_exponential(4.9406564584124654e-324, 1.1, 3, out), PMX_EINVAL);
+  assert_untouched(out);
+  /* A factor whose product rounds back to the start. */
+  assert_int_equal(pmx_buckets_exponential(1.0, 1.0 + DBL_EPSILON / 4, 2, out), PMX_EINVAL);
+  assert_untouched(out);
+  assert_int_equal(pmx_buckets_exponential(1.0, 1.0 + DBL_EPSILON, 4, out), PMX_OK);
+  for (size_t i = 1; i < 4; i++) assert_true(out[i - 1] < out[i]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_exponential_seed_examples),
@@ -160,6 +191,7 @@ int main(void) {
       cmocka_unit_test(test_exponential_overflow_untouched),
       cmocka_unit_test(test_linear_invalid),
       cmocka_unit_test(test_generated_buckets_define),
+      cmocka_unit_test(test_not_increasing_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -608,7 +608,7 @@ static void test_bad_config(void **state) {
   assert_int_equal(pmx_server_start(&cfg, NULL, NULL, &s, &err), PMX_EINVAL);
   assert_int_equal(pmx_server_start(&cfg, fake_scrape, NULL, NULL, &err), PMX_EINVAL);
 
-  const char *addrs[] = {"localhost", "127.0.0.256", "::g", "", "[127.0.0.1]x"};
+  const char *addrs[] = {"127.0.0.256", "::g", "", "[127.0.0.1]x"};
   for (size_t i = 0; i < sizeof addrs / sizeof addrs[0]; i++) {
     base_config(&cfg);
     cfg.bind_address = addrs[i];
