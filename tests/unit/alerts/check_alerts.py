@@ -10,7 +10,8 @@
    is shown quiet too: either an evaluation expecting no alert, or an input series that none of
    the expected alerts comes from (promtool fails on any alert it did not expect).
 5. Export error paths: unknown rules (exit 1, the first-party list printed), missing -s/-f (2),
-   and an assign trying to break out of its string stays inside it (the output is still the
+   `promex alerts` without a command (2), a template naming an unknown assign (1, with file, line
+   and column), and an assign trying to break out of its string stays inside it (the output is still the
    same rules, with the value escaped).
 
 Exit 0 on success, 1 on failure, 77 when promtool is missing (skipped)."""
@@ -128,6 +129,18 @@ def main():
         r = run([a.promex, "alerts", "export", "-d", "process", "-s", "-a", "nokey"], work)
         if r.returncode != 2:
             fail("bad assign: exit %d" % r.returncode)
+        r = run([a.promex, "alerts"], work)
+        if r.returncode != 2 or "export" not in r.stderr:
+            fail("'promex alerts': exit %d, stderr %r" % (r.returncode, r.stderr))
+        r = run([a.promex, "help", "alerts", "export"], work)
+        if r.returncode != 0 or "Usage: promex alerts export" not in r.stdout:
+            fail("'promex help alerts export': exit %d" % r.returncode)
+        bad = os.path.join(top, "bad.rules.yml")
+        with open(bad, "w") as f:
+            f.write('{"groups": [{"name": "g", "rules": [\n  {"alert": "A", "expr": "<%= nope %>_x > 1"}]}]}\n')
+        r = run([a.promex, "alerts", "export", "-d", bad, "-s"], work)
+        if r.returncode != 1 or "bad.rules.yml:2:" not in r.stderr or "nope" not in r.stderr:
+            fail("template with an unknown assign: exit %d, stderr %r" % (r.returncode, r.stderr))
         hostile = 'x", "alert": "Injected'
         r = run([a.promex, "alerts", "export", "-d", "process", "-s",
                  "-a", "process_metric_prefix=" + hostile], work)
