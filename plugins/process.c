@@ -227,6 +227,7 @@ static int thread_states_measure(pmx_bus_t *bus, void *p) {
   if (d == NULL) return PMX_ESYS;
   int64_t count[PMX__TS_COUNT] = {0};
   size_t scanned = 0;
+  bool wait_ok = true;
   pmx__task_sum_begin(&c->wait);
   struct dirent *e;
   char buf[1024];
@@ -241,12 +242,17 @@ static int thread_states_measure(pmx_bus_t *bus, void *p) {
     scanned++;
     count[pmx__thread_state_index(st.state)]++;
     uint64_t run_ns, wait_ns, slices;
-    if (c->have_schedstat && read_task_file(e->d_name, "schedstat", buf, sizeof buf) == PMX_OK &&
+    if (c->have_schedstat && wait_ok &&
+        read_task_file(e->d_name, "schedstat", buf, sizeof buf) == PMX_OK &&
         pmx__parse_schedstat(buf, &run_ns, &wait_ns, &slices) == PMX_OK)
-      pmx__task_sum_add(&c->wait, strtoll(e->d_name, NULL, 10), wait_ns);
+      wait_ok = pmx__task_sum_add(&c->wait, strtoll(e->d_name, NULL, 10), wait_ns) == PMX_OK;
   }
   closedir(d);
-  uint64_t wait_inc = pmx__task_sum_end(&c->wait);
+  uint64_t wait_inc = 0;
+  if (wait_ok)
+    wait_inc = pmx__task_sum_end(&c->wait);
+  else
+    pmx__task_sum_abort(&c->wait); /* out of memory: this poll adds nothing, the next catches up */
   /* Every state is emitted, zeros included, so a state's series does not go stale. */
   for (int i = 0; i < PMX__TS_COUNT; i++) {
     pmx_measurement_t m[] = {PMX_M("count", (double)count[i])};

@@ -144,6 +144,10 @@ typedef struct pmx__task_sum {
 void pmx__task_sum_begin(pmx__task_sum_t *s);
 int pmx__task_sum_add(pmx__task_sum_t *s, int64_t tid, uint64_t value); /* PMX_OK, ELIMIT, ENOMEM */
 uint64_t pmx__task_sum_end(pmx__task_sum_t *s);
+/* Ends a poll whose scan failed part-way (an add() returned PMX_ENOMEM): forgets this poll's
+ * values and keeps the previous poll's, so the next poll's increase is measured from there
+ * (a thread missing from a half-read poll would otherwise be counted twice). */
+void pmx__task_sum_abort(pmx__task_sum_t *s);
 void pmx__task_sum_free(pmx__task_sum_t *s);
 
 /* ---- Shared libraries (application dependencies) --------------------------------------------- */

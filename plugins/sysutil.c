@@ -185,6 +185,8 @@ uint64_t pmx__task_sum_end(pmx__task_sum_t *s) {
   return inc;
 }
 
+void pmx__task_sum_abort(pmx__task_sum_t *s) { s->n_cur = 0; }
+
 void pmx__task_sum_free(pmx__task_sum_t *s) {
   if (s == NULL) return;
   free(s->prev);

@@ -471,6 +471,16 @@ static void test_task_sum(void **state) {
   pmx__task_sum_add(&s, 10, 1);  /* id 10 reused by a new thread: +1 */
   pmx__task_sum_add(&s, 20, 70); /* id 20 back: not seen last poll, so +70 */
   assert_int_equal(pmx__task_sum_end(&s), 75);
+  /* a poll aborted half-way (out of memory) changes nothing: the next poll's increase is
+   * measured from the last complete one (30: 9 -> 12 = +3; 10: 1 -> 2 = +1; 20: 70 -> 70) */
+  pmx__task_sum_begin(&s);
+  pmx__task_sum_add(&s, 30, 11);
+  pmx__task_sum_abort(&s);
+  pmx__task_sum_begin(&s);
+  pmx__task_sum_add(&s, 30, 12);
+  pmx__task_sum_add(&s, 10, 2);
+  pmx__task_sum_add(&s, 20, 70);
+  assert_int_equal(pmx__task_sum_end(&s), 4);
   pmx__task_sum_begin(&s);
   assert_int_equal(pmx__task_sum_end(&s), 0); /* no threads read */
   /* the bound */
