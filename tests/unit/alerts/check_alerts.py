@@ -4,7 +4,8 @@
 1. `promex alerts export` renders each first-party template for app "shop" (the current
    directory's name is the default app), from the copy compiled into the CLI and from the source
    file; both must be identical (the embedded copy is up to date).
-2. `promtool check rules` accepts the result.
+2. `promtool check rules` accepts the result, and `promex dashboard lint` finds every metric the
+   expressions query among those the first-party plugins define (rendered as a dashboard).
 3. `promtool test rules <plugin>.test.yml` passes.
 4. Coverage: every alert of the file appears in a firing expectation (non-empty exp_alerts), and
    is shown quiet too: either an evaluation expecting no alert, or an input series that none of
@@ -100,14 +101,31 @@ def main():
                 fail("%s: export failed: %s" % (plugin, r.stderr))
                 continue
             r2 = run([a.promex, "alerts", "export", "-d", os.path.join(a.alerts, tpl), "-s"], work)
-            rendered = open(out).read()
-            if r2.returncode != 0 or r2.stdout != rendered:
+            if r2.returncode != 0 or r2.stdout != open(out).read():
                 fail("%s: the compiled-in template differs from alerts/%s (rebuild?)" % (plugin, tpl))
+            # the source file's rendering is what the checks below test
+            rendered = r2.stdout
+            with open(out, "w") as f:
+                f.write(rendered)
             if "<%" in rendered or "shop_prom_ex_" not in rendered:
                 fail("%s: not rendered with app shop's prefixes" % plugin)
             r = run([a.promtool, "check", "rules", out], work)
             if r.returncode != 0:
                 fail("%s: promtool check rules: %s%s" % (plugin, r.stdout, r.stderr))
+            # The metric names the rules query must be ones the plugins define (promtool's tests
+            # use hand-written series and would not notice a misspelt name): each expression
+            # becomes a panel of a throw-away dashboard for `promex dashboard lint`.
+            rules = [r for g in json.loads(rendered)["groups"] for r in g["rules"]]
+            dash = {"uid": "alerts-" + plugin.replace("_", "-"), "title": plugin, "panels": [
+                {"id": i + 1, "type": "timeseries", "title": r["alert"],
+                 "datasource": {"type": "prometheus", "uid": "prometheus"},
+                 "targets": [{"refId": "A", "expr": r["expr"]}]} for i, r in enumerate(rules)]}
+            dash_path = os.path.join(top, plugin + "_exprs.json")
+            with open(dash_path, "w") as f:
+                json.dump(dash, f)
+            r = run([a.promex, "dashboard", "lint", dash_path], work)
+            if r.returncode != 0:
+                fail("%s: rule expressions use metrics no plugin defines:\n%s%s" % (plugin, r.stdout, r.stderr))
             test_src = os.path.join(a.tests, plugin + ".test.yml")
             if not os.path.exists(test_src):
                 fail("%s: no %s" % (plugin, test_src))
