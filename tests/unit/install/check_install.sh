@@ -5,6 +5,7 @@
 # promex.pc, promexConfig.cmake, dashboards, alert rules and the CLI must all be where a user
 # looks for them.
 set -euo pipefail
+trap 'echo "$0: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 build=$1
 src=$2
 here=$(cd "$(dirname "$0")" && pwd)
