@@ -6,6 +6,7 @@
  * ctx needs no lock. Manual groups keep no mutable state because pmx_refresh_manual_metrics()
  * may run them on another thread at the same time. */
 #include <dirent.h>
+#include <math.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
@@ -34,6 +35,11 @@
 #define EV_LIMITS "promex.plugin.process.limits"
 #define EV_SYSINFO "promex.plugin.process.system_info"
 #define EV_THREADS "promex.plugin.process.threads"
+#define EV_IO_BYTES "promex.plugin.process.io.bytes"
+#define EV_IO_SYSCALLS "promex.plugin.process.io.syscalls"
+#define EV_IO_STORAGE "promex.plugin.process.io.storage"
+#define EV_THREAD_STATES "promex.plugin.process.thread_states"
+#define EV_RUNQ "promex.plugin.process.run_queue_wait"
 
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
 #define HAVE_MALLINFO2 1
@@ -58,7 +64,7 @@ static int memory_measure(pmx_bus_t *bus, void *p) {
   struct rusage ru;
   double peak = 0;
   if (getrusage(RUSAGE_SELF, &ru) == 0) peak = (double)ru.ru_maxrss * 1024.0; /* kB on Linux */
-  pmx_measurement_t m[8];
+  pmx_measurement_t m[11];
   size_t n = 0;
   m[n++] = PMX_M("resident", (double)rss_pages * (double)c->page_size);
   m[n++] = PMX_M("virtual", (double)size_pages * (double)c->page_size);
@@ -70,6 +76,10 @@ static int memory_measure(pmx_bus_t *bus, void *p) {
   m[n++] = PMX_M("heap_in_use", (double)(mi.uordblks + mi.hblkhd));
   m[n++] = PMX_M("heap_free", (double)mi.fordblks);
   m[n++] = PMX_M("heap_releasable", (double)mi.keepcost);
+  /* Fragmentation: many free chunks holding little memory each cannot serve large requests. */
+  m[n++] = PMX_M("heap_free_chunks", (double)mi.ordblks);
+  m[n++] = PMX_M("heap_fastbin_free", (double)mi.fsmblks);
+  m[n++] = PMX_M("heap_mmap_blocks", (double)mi.hblks);
 #endif
   pmx_emit(ev, m, n, NULL, 0);
   return PMX_OK;
@@ -99,7 +109,9 @@ static int count_fds(int64_t *out) {
 
 static double tv_s(struct timeval tv) { return (double)tv.tv_sec + (double)tv.tv_usec / 1e6; }
 
-static double rlim_value(rlim_t v) { return v == RLIM_INFINITY ? -1.0 : (double)v; }
+/* An unlimited limit is +Inf, so ratios against it are 0 and "near the limit" alerts stay quiet
+ * (-1, which earlier versions reported, turned open_fds / max_fds negative). */
+static double rlim_value(rlim_t v) { return v == RLIM_INFINITY ? INFINITY : (double)v; }
 
 static int internal_measure(pmx_bus_t *bus, void *p) {
   internal_ctx_t *c = p;
@@ -140,7 +152,7 @@ static int internal_measure(pmx_bus_t *bus, void *p) {
   int64_t fds = 0;
   if (count_fds(&fds) != PMX_OK) return PMX_ESYS;
   struct rlimit rl;
-  double max_fds = -1;
+  double max_fds = INFINITY;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0) max_fds = rlim_value(rl.rlim_cur);
   pmx_measurement_t im[] = {
       PMX_M("threads", st.num_threads), PMX_M("open_fds", fds), PMX_M("max_fds", max_fds),
@@ -148,6 +160,110 @@ static int internal_measure(pmx_bus_t *bus, void *p) {
       PMX_M("uptime", pmx__uptime_since(c->start_after_boot))};
   pmx_emit(internal, im, sizeof im / sizeof im[0], NULL, 0);
   return PMX_OK;
+}
+
+/* ---- process_io_polling_metrics ---------------------------------------------------------- */
+
+typedef struct io_ctx {
+  pmx__evcache_t ev_bytes, ev_syscalls, ev_storage;
+  pmx__cum_t rchar, wchar, syscr, syscw, read_bytes, write_bytes;
+} io_ctx_t;
+
+static void emit_dir(pmx_event_t *ev, pmx__cum_t *cum, uint64_t now, const char *dir) {
+  pmx_measurement_t m[] = {PMX_M("count", (double)pmx__cum_delta(cum, now))};
+  pmx_meta_t md[] = {PMX_META_S("direction", dir)};
+  pmx_emit(ev, m, 1, md, 1);
+}
+
+static int io_measure(pmx_bus_t *bus, void *p) {
+  io_ctx_t *c = p;
+  pmx_event_t *bytes = pmx__ev(&c->ev_bytes, bus, EV_IO_BYTES);
+  pmx_event_t *sys = pmx__ev(&c->ev_syscalls, bus, EV_IO_SYSCALLS);
+  pmx_event_t *storage = pmx__ev(&c->ev_storage, bus, EV_IO_STORAGE);
+  if (!bytes || !sys || !storage) return PMX_ENOMEM;
+  char buf[512];
+  pmx__text_t t = {buf, 0, sizeof buf}; /* seven short lines: never grows */
+  pmx__pid_io_t io;
+  /* /proc/self/io needs ptrace-read access to oneself, which some sandboxes deny: ESYS. */
+  if (pmx__slurp("/proc/self/io", &t, sizeof buf) != PMX_OK) return PMX_ESYS;
+  if (pmx__parse_pid_io(t.data, &io) != PMX_OK) return PMX_EPARSE;
+  emit_dir(bytes, &c->rchar, io.rchar, "read");
+  emit_dir(bytes, &c->wchar, io.wchar, "write");
+  emit_dir(sys, &c->syscr, io.syscr, "read");
+  emit_dir(sys, &c->syscw, io.syscw, "write");
+  if (io.have & PMX__IO_READ_BYTES) emit_dir(storage, &c->read_bytes, io.read_bytes, "read");
+  if (io.have & PMX__IO_WRITE_BYTES) emit_dir(storage, &c->write_bytes, io.write_bytes, "write");
+  return PMX_OK;
+}
+
+/* ---- process_thread_states_polling_metrics ------------------------------------------------ */
+
+typedef struct thread_states_ctx {
+  pmx__evcache_t ev_states, ev_runq;
+  pmx__task_sum_t wait; /* run-queue wait per thread id */
+  bool have_schedstat;  /* false once a kernel without schedstat (no CONFIG_SCHED_INFO) is seen */
+} thread_states_ctx_t;
+
+static void thread_states_free(void *p) {
+  thread_states_ctx_t *c = p;
+  pmx__task_sum_free(&c->wait);
+  free(c);
+}
+
+/* Reads task/<tid>/<file> into buf (small per-task files: stat and schedstat). */
+static int read_task_file(const char *tid, const char *file, char *buf, size_t cap) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%.20s/%s", tid, file);
+  pmx__text_t t = {buf, 0, cap};
+  return pmx__slurp(path, &t, cap);
+}
+
+static int thread_states_measure(pmx_bus_t *bus, void *p) {
+  thread_states_ctx_t *c = p;
+  pmx_event_t *states = pmx__ev(&c->ev_states, bus, EV_THREAD_STATES);
+  pmx_event_t *runq = pmx__ev(&c->ev_runq, bus, EV_RUNQ);
+  if (!states || !runq) return PMX_ENOMEM;
+  DIR *d = opendir("/proc/self/task");
+  if (d == NULL) return PMX_ESYS;
+  int64_t count[PMX__TS_COUNT] = {0};
+  size_t scanned = 0;
+  bool wait_ok = true;
+  pmx__task_sum_begin(&c->wait);
+  struct dirent *e;
+  char buf[1024];
+  /* Bounded: a process with more than PMX__TASKS_MAX threads gets the first ones counted. */
+  while ((e = readdir(d)) != NULL && scanned < PMX__TASKS_MAX) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    pmx__pid_stat_t st;
+    /* a thread that exits between readdir and open is simply not counted */
+    if (read_task_file(e->d_name, "stat", buf, sizeof buf) != PMX_OK ||
+        pmx__parse_pid_stat(buf, &st) != PMX_OK)
+      continue;
+    scanned++;
+    count[pmx__thread_state_index(st.state)]++;
+    uint64_t run_ns, wait_ns, slices;
+    if (c->have_schedstat && wait_ok &&
+        read_task_file(e->d_name, "schedstat", buf, sizeof buf) == PMX_OK &&
+        pmx__parse_schedstat(buf, &run_ns, &wait_ns, &slices) == PMX_OK)
+      wait_ok = pmx__task_sum_add(&c->wait, strtoll(e->d_name, NULL, 10), wait_ns) == PMX_OK;
+  }
+  closedir(d);
+  uint64_t wait_inc = 0;
+  if (wait_ok)
+    wait_inc = pmx__task_sum_end(&c->wait);
+  else
+    pmx__task_sum_abort(&c->wait); /* out of memory: this poll adds nothing, the next catches up */
+  /* Every state is emitted, zeros included, so a state's series does not go stale. */
+  for (int i = 0; i < PMX__TS_COUNT; i++) {
+    pmx_measurement_t m[] = {PMX_M("count", (double)count[i])};
+    pmx_meta_t md[] = {PMX_META_S("state", pmx__thread_state_names[i])};
+    pmx_emit(states, m, 1, md, 1);
+  }
+  if (c->have_schedstat) {
+    pmx_measurement_t m[] = {PMX_M("seconds", (double)wait_inc / 1e9)};
+    pmx_emit(runq, m, 1, NULL, 0);
+  }
+  return scanned > 0 ? PMX_OK : PMX_ESYS;
 }
 
 /* ---- manual groups ------------------------------------------------------------------------ */
@@ -259,6 +375,12 @@ static int process_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
             "Free heap held by malloc (mallinfo2 fordblks)."),
       GAUGE("memory.heap_releasable.bytes", EV_MEMORY, "heap_releasable",
             "Top-most releasable heap (mallinfo2 keepcost)."),
+      GAUGE("memory.heap_free_chunks", EV_MEMORY, "heap_free_chunks",
+            "Free chunks in malloc's ordinary bins (mallinfo2 ordblks); many means fragmented."),
+      GAUGE("memory.heap_fastbin_free.bytes", EV_MEMORY, "heap_fastbin_free",
+            "Free memory held in malloc's fastbins (mallinfo2 fsmblks)."),
+      GAUGE("memory.heap_mmap_blocks", EV_MEMORY, "heap_mmap_blocks",
+            "Blocks malloc allocated with mmap (mallinfo2 hblks)."),
 #endif
   };
   rc = pmx_groups_add_polling(out, "process_memory_polling_metrics", 0, memory_measure, mc, free,
@@ -285,13 +407,51 @@ static int process_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
       GAUGE("threads", EV_INTERNAL, "threads", "Threads in the process (/proc/self/stat)."),
       GAUGE("open_fds", EV_INTERNAL, "open_fds", "Open file descriptors (/proc/self/fd)."),
       GAUGE("max_fds", EV_INTERNAL, "max_fds",
-            "Soft limit on open file descriptors (RLIMIT_NOFILE; -1 if unlimited)."),
+            "Soft limit on open file descriptors (RLIMIT_NOFILE; +Inf if unlimited)."),
       GAUGE("start_time.seconds", EV_INTERNAL, "start_time",
             "Start time of the process since the Unix epoch."),
       GAUGE("uptime.seconds", EV_INTERNAL, "uptime", "Time since the process started."),
   };
-  return pmx_groups_add_polling(out, "process_internal_polling_metrics", 0, internal_measure, ic,
-                                free, in, sizeof in / sizeof in[0]);
+  rc = pmx_groups_add_polling(out, "process_internal_polling_metrics", 0, internal_measure, ic,
+                              free, in, sizeof in / sizeof in[0]);
+  if (rc != PMX_OK) return rc;
+
+  io_ctx_t *ioc = calloc(1, sizeof *ioc);
+  if (ioc == NULL) return PMX_ENOMEM;
+  static const char *const direction[] = {"direction"};
+  const pmx_metric_def_t io[] = {
+      {.kind = PMX_SUM, .name = "io.bytes.total", .event_name = EV_IO_BYTES, .measurement = "count",
+       .tags = direction, .n_tags = 1,
+       .description = "Bytes read and written through syscalls: files, sockets, pipes, terminals "
+                      "(/proc/self/io rchar, wchar)."},
+      {.kind = PMX_SUM, .name = "io.syscalls.total", .event_name = EV_IO_SYSCALLS,
+       .measurement = "count", .tags = direction, .n_tags = 1,
+       .description = "Read and write syscalls (/proc/self/io syscr, syscw)."},
+      {.kind = PMX_SUM, .name = "io.storage.bytes.total", .event_name = EV_IO_STORAGE,
+       .measurement = "count", .tags = direction, .n_tags = 1,
+       .description = "Bytes the process made the storage layer read or write: page-ins and "
+                      "write-back (/proc/self/io read_bytes, write_bytes)."},
+  };
+  rc = pmx_groups_add_polling(out, "process_io_polling_metrics", 0, io_measure, ioc, free, io,
+                              sizeof io / sizeof io[0]);
+  if (rc != PMX_OK) return rc;
+
+  thread_states_ctx_t *tc = calloc(1, sizeof *tc);
+  if (tc == NULL) return PMX_ENOMEM;
+  tc->have_schedstat = access("/proc/self/schedstat", R_OK) == 0;
+  static const char *const state[] = {"state"};
+  const pmx_metric_def_t ts[] = {
+      {.kind = PMX_LAST_VALUE, .name = "threads.state", .event_name = EV_THREAD_STATES,
+       .measurement = "count", .tags = state, .n_tags = 1,
+       .description = "Threads of the process by scheduler state (/proc/self/task/*/stat)."},
+      {.kind = PMX_SUM, .name = "cpu.run_queue_wait.seconds.total", .event_name = EV_RUNQ,
+       .measurement = "seconds",
+       .description = "Time the process's threads spent runnable but waiting for a CPU "
+                      "(/proc/self/task/*/schedstat)."},
+  };
+  return pmx_groups_add_polling(out, "process_thread_states_polling_metrics", 0,
+                                thread_states_measure, tc, thread_states_free, ts,
+                                tc->have_schedstat ? 2 : 1);
 }
 
 static int process_manual(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
@@ -310,14 +470,14 @@ static int process_manual(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
   if (rc != PMX_OK) return rc;
   const pmx_metric_def_t lim[] = {
       GAUGE("system.limit.open_files", EV_LIMITS, "open_files",
-            "Soft limit RLIMIT_NOFILE (-1: unlimited)."),
+            "Soft limit RLIMIT_NOFILE (+Inf: unlimited)."),
       GAUGE("system.limit.processes", EV_LIMITS, "processes",
-            "Soft limit RLIMIT_NPROC (-1: unlimited)."),
+            "Soft limit RLIMIT_NPROC (+Inf: unlimited)."),
       GAUGE("system.limit.stack.bytes", EV_LIMITS, "stack",
-            "Soft limit RLIMIT_STACK (-1: unlimited)."),
+            "Soft limit RLIMIT_STACK (+Inf: unlimited)."),
       GAUGE("system.limit.address_space.bytes", EV_LIMITS, "address_space",
-            "Soft limit RLIMIT_AS (-1: unlimited)."),
-      GAUGE("system.limit.core.bytes", EV_LIMITS, "core", "Soft limit RLIMIT_CORE (-1: unlimited)."),
+            "Soft limit RLIMIT_AS (+Inf: unlimited)."),
+      GAUGE("system.limit.core.bytes", EV_LIMITS, "core", "Soft limit RLIMIT_CORE (+Inf: unlimited)."),
   };
   rc = pmx_groups_add_manual(out, "process_system_limits_manual_metrics", limits_measure, NULL,
                              NULL, lim, 5);

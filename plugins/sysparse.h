@@ -77,6 +77,79 @@ int pmx__parse_u64(const char *text, uint64_t *out);
  * in bytes (a value without the kB suffix is returned as is). PMX_ENOENT if the key is absent. */
 int pmx__parse_kv_kb(const char *text, const char *key, uint64_t *out);
 
+/* ---- /proc/self/io, /proc/<pid>/task/<tid>/schedstat, thread states ----------------------------- */
+
+enum {
+  PMX__IO_RCHAR = 1u << 0,       /* bytes passed to read()-like syscalls (any file, socket, tty) */
+  PMX__IO_WCHAR = 1u << 1,       /* bytes passed to write()-like syscalls */
+  PMX__IO_SYSCR = 1u << 2,       /* read()-like syscalls */
+  PMX__IO_SYSCW = 1u << 3,       /* write()-like syscalls */
+  PMX__IO_READ_BYTES = 1u << 4,  /* bytes fetched from the storage layer (block I/O) */
+  PMX__IO_WRITE_BYTES = 1u << 5, /* bytes sent to the storage layer */
+  PMX__IO_CANCELLED = 1u << 6    /* cancelled_write_bytes: dirty pages truncated before writeback */
+};
+
+typedef struct pmx__pid_io {
+  uint64_t rchar, wchar, syscr, syscw, read_bytes, write_bytes, cancelled_write_bytes;
+  unsigned have; /* PMX__IO_* bits of the fields found */
+} pmx__pid_io_t;
+
+/* Parses /proc/<pid>/io ("key: value" lines, in any order; unknown keys are skipped). The four
+ * syscall-level fields are always printed by the kernel (task_io_accounting); read_bytes,
+ * write_bytes and cancelled_write_bytes need CONFIG_TASK_IO_ACCOUNTING. PMX_EPARSE unless rchar,
+ * wchar, syscr and syscw are all present, or if a known key has no valid number. */
+int pmx__parse_pid_io(const char *text, pmx__pid_io_t *out);
+
+/* Parses /proc/<pid>/schedstat (or a task's): "<on-cpu ns> <run-queue wait ns> <timeslices>".
+ * The third field is optional (*timeslices 0 when absent). NULL outputs may not be passed. */
+int pmx__parse_schedstat(const char *text, uint64_t *run_ns, uint64_t *wait_ns,
+                         uint64_t *timeslices);
+
+/* Thread states of /proc/<pid>/task/<tid>/stat field 3, grouped as the dashboards show them. */
+enum {
+  PMX__TS_RUNNING = 0, /* R: running or runnable (on a run queue) */
+  PMX__TS_SLEEPING,    /* S: interruptible sleep (waiting for an event) */
+  PMX__TS_DISK_SLEEP,  /* D: uninterruptible sleep (usually I/O) */
+  PMX__TS_STOPPED,     /* T, t: stopped by a signal or by a tracer */
+  PMX__TS_ZOMBIE,      /* Z, X: exited, not yet reaped / dead */
+  PMX__TS_IDLE,        /* I: idle kernel thread (Linux 4.14+) */
+  PMX__TS_OTHER,       /* anything else (W paging, P parked, K wakekill of old kernels, ...) */
+  PMX__TS_COUNT
+};
+/* Label values for the states above ("running", "sleeping", ...). */
+extern const char *const pmx__thread_state_names[PMX__TS_COUNT];
+/* The PMX__TS_* index of a state letter. */
+int pmx__thread_state_index(char state);
+
+/* ---- Per-thread cumulative values summed into one process counter ----------------------------- */
+
+/* Sums a cumulative per-thread value (run-queue wait from task/<tid>/schedstat) into a process
+ * counter without the drop a plain sum shows when a thread exits: each poll reports, per thread
+ * id, only the increase since that thread was last seen, so what exited threads had accumulated
+ * stays counted (only their time since the previous poll is lost). Usage per poll: begin, one
+ * add per thread, end (returns the increase to feed a PMX_SUM). A thread id seen with a smaller
+ * value than before is a new thread reusing the id: its whole value is its increase.
+ * At most PMX__TASKS_MAX threads are tracked; add() returns PMX_ELIMIT beyond that (the caller
+ * stops scanning). Allocates while the thread count grows, never in steady state. Not
+ * thread-safe (one per polling group). Zero-initialise; release with pmx__task_sum_free(). */
+#define PMX__TASKS_MAX 4096
+typedef struct pmx__tid_value {
+  int64_t tid;
+  uint64_t value;
+} pmx__tid_value_t;
+typedef struct pmx__task_sum {
+  pmx__tid_value_t *prev, *cur; /* prev sorted by tid */
+  size_t n_prev, n_cur, cap_prev, cap_cur;
+} pmx__task_sum_t;
+void pmx__task_sum_begin(pmx__task_sum_t *s);
+int pmx__task_sum_add(pmx__task_sum_t *s, int64_t tid, uint64_t value); /* PMX_OK, ELIMIT, ENOMEM */
+uint64_t pmx__task_sum_end(pmx__task_sum_t *s);
+/* Ends a poll whose scan failed part-way (an add() returned PMX_ENOMEM): forgets this poll's
+ * values and keeps the previous poll's, so the next poll's increase is measured from there
+ * (a thread missing from a half-read poll would otherwise be counted twice). */
+void pmx__task_sum_abort(pmx__task_sum_t *s);
+void pmx__task_sum_free(pmx__task_sum_t *s);
+
 /* ---- Shared libraries (application dependencies) --------------------------------------------- */
 
 /* Derives a dependency's name and version from the path the loader used (`path`, normally the

@@ -1,7 +1,8 @@
-/* Pure parsers for per-process /proc files (stat, statm, status) and for shared-library names.
+/* Pure parsers for per-process /proc files (stat, statm, status, io, schedstat) and for shared-library names.
  * See sysparse.h for the contract. Numbers are parsed by hand (not strtod/sscanf) so that the
  * host program's locale can never change how /proc text is read. */
 #include <ctype.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "internal.h"
@@ -105,6 +106,72 @@ int pmx__parse_kv_kb(const char *text, const char *key, uint64_t *out) {
     p = nl + 1;
   }
   return PMX_ENOENT;
+}
+
+int pmx__parse_pid_io(const char *text, pmx__pid_io_t *out) {
+  if (text == NULL || out == NULL) return PMX_EINVAL;
+  memset(out, 0, sizeof *out);
+  static const struct {
+    const char *key;
+    unsigned bit;
+    size_t off;
+  } keys[] = {{"rchar", PMX__IO_RCHAR, offsetof(pmx__pid_io_t, rchar)},
+              {"wchar", PMX__IO_WCHAR, offsetof(pmx__pid_io_t, wchar)},
+              {"syscr", PMX__IO_SYSCR, offsetof(pmx__pid_io_t, syscr)},
+              {"syscw", PMX__IO_SYSCW, offsetof(pmx__pid_io_t, syscw)},
+              {"read_bytes", PMX__IO_READ_BYTES, offsetof(pmx__pid_io_t, read_bytes)},
+              {"write_bytes", PMX__IO_WRITE_BYTES, offsetof(pmx__pid_io_t, write_bytes)},
+              {"cancelled_write_bytes", PMX__IO_CANCELLED,
+               offsetof(pmx__pid_io_t, cancelled_write_bytes)}};
+  for (const char *p = text; *p;) {
+    const char *colon = strchr(p, ':'), *nl = strchr(p, '\n');
+    if (colon != NULL && (nl == NULL || colon < nl)) {
+      size_t klen = (size_t)(colon - p);
+      for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (strlen(keys[i].key) != klen || memcmp(p, keys[i].key, klen) != 0) continue;
+        uint64_t v;
+        const char *q = read_u64(colon + 1, &v);
+        /* the number must end the line: "rchar: 12x" is not a value */
+        if (q == NULL || (*q != '\n' && *q != '\0' && *q != ' ')) return PMX_EPARSE;
+        memcpy((char *)out + keys[i].off, &v, sizeof v);
+        out->have |= keys[i].bit;
+        break;
+      }
+    }
+    if (nl == NULL) break;
+    p = nl + 1;
+  }
+  const unsigned required = PMX__IO_RCHAR | PMX__IO_WCHAR | PMX__IO_SYSCR | PMX__IO_SYSCW;
+  return (out->have & required) == required ? PMX_OK : PMX_EPARSE;
+}
+
+int pmx__parse_schedstat(const char *text, uint64_t *run_ns, uint64_t *wait_ns,
+                         uint64_t *timeslices) {
+  if (text == NULL || run_ns == NULL || wait_ns == NULL || timeslices == NULL) return PMX_EINVAL;
+  const char *p = read_u64(text, run_ns);
+  if (p == NULL || (p = read_u64(p, wait_ns)) == NULL) return PMX_EPARSE;
+  *timeslices = 0;
+  const char *q = read_u64(p, timeslices);
+  if (q == NULL) {
+    while (*p == ' ' || *p == '\t') p++;
+    if (*p != '\0' && *p != '\n') return PMX_EPARSE; /* garbage, not an absent field */
+  }
+  return PMX_OK;
+}
+
+const char *const pmx__thread_state_names[PMX__TS_COUNT] = {
+    "running", "sleeping", "disk_sleep", "stopped", "zombie", "idle", "other"};
+
+int pmx__thread_state_index(char state) {
+  switch (state) {
+    case 'R': return PMX__TS_RUNNING;
+    case 'S': return PMX__TS_SLEEPING;
+    case 'D': return PMX__TS_DISK_SLEEP;
+    case 'T': case 't': return PMX__TS_STOPPED;
+    case 'Z': case 'X': case 'x': return PMX__TS_ZOMBIE;
+    case 'I': return PMX__TS_IDLE;
+    default: return PMX__TS_OTHER;
+  }
 }
 
 /* Length of a dotted version ("4.8.0") at p: digits and dots, starting and ending with a digit. */

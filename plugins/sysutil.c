@@ -138,3 +138,58 @@ bool pmx__os_fs_selected(const char *include_mounts, const char *exclude_mounts,
   if (exclude_mounts && pmx__mount_list_match(exclude_mounts, m->mountpoint)) return false;
   return true;
 }
+
+void pmx__task_sum_begin(pmx__task_sum_t *s) { s->n_cur = 0; }
+
+int pmx__task_sum_add(pmx__task_sum_t *s, int64_t tid, uint64_t value) {
+  if (s->n_cur == PMX__TASKS_MAX) return PMX_ELIMIT;
+  if (s->n_cur == s->cap_cur) {
+    size_t cap = s->cap_cur ? s->cap_cur * 2 : 64;
+    if (cap > PMX__TASKS_MAX) cap = PMX__TASKS_MAX;
+    pmx__tid_value_t *c = realloc(s->cur, cap * sizeof *c);
+    if (c == NULL) return PMX_ENOMEM;
+    s->cur = c;
+    s->cap_cur = cap;
+  }
+  s->cur[s->n_cur++] = (pmx__tid_value_t){tid, value};
+  return PMX_OK;
+}
+
+static int by_tid(const void *a, const void *b) {
+  int64_t x = ((const pmx__tid_value_t *)a)->tid, y = ((const pmx__tid_value_t *)b)->tid;
+  return (x > y) - (x < y);
+}
+
+uint64_t pmx__task_sum_end(pmx__task_sum_t *s) {
+  /* readdir of /proc/<pid>/task lists ids in ascending order in practice, but nothing promises
+   * it: sort, then merge with the previous poll (also sorted). */
+  qsort(s->cur, s->n_cur, sizeof *s->cur, by_tid);
+  uint64_t inc = 0;
+  size_t j = 0;
+  for (size_t i = 0; i < s->n_cur; i++) {
+    while (j < s->n_prev && s->prev[j].tid < s->cur[i].tid) j++;
+    uint64_t v = s->cur[i].value;
+    if (j < s->n_prev && s->prev[j].tid == s->cur[i].tid && v >= s->prev[j].value)
+      inc += v - s->prev[j].value;
+    else
+      inc += v; /* a thread not seen before (or a reused id) */
+  }
+  pmx__tid_value_t *t = s->prev;
+  size_t cap = s->cap_prev;
+  s->prev = s->cur;
+  s->cap_prev = s->cap_cur;
+  s->n_prev = s->n_cur;
+  s->cur = t;
+  s->cap_cur = cap;
+  s->n_cur = 0;
+  return inc;
+}
+
+void pmx__task_sum_abort(pmx__task_sum_t *s) { s->n_cur = 0; }
+
+void pmx__task_sum_free(pmx__task_sum_t *s) {
+  if (s == NULL) return;
+  free(s->prev);
+  free(s->cur);
+  memset(s, 0, sizeof *s);
+}

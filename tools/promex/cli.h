@@ -17,12 +17,14 @@ int cli_gen_config(int argc, char **argv);
 int cli_dashboard_export(int argc, char **argv);
 int cli_dashboard_publish(int argc, char **argv);
 int cli_dashboard_lint(int argc, char **argv);
+int cli_alerts_export(int argc, char **argv);
 
 extern const char CLI_HELP_MAIN[];
 extern const char CLI_HELP_GEN_CONFIG[];
 extern const char CLI_HELP_EXPORT[];
 extern const char CLI_HELP_PUBLISH[];
 extern const char CLI_HELP_LINT[];
+extern const char CLI_HELP_ALERTS_EXPORT[];
 
 /* Prints "promex <cmd>: <message>" and the hint to run --help; returns CLI_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)

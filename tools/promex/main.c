@@ -19,6 +19,7 @@ const char CLI_HELP_MAIN[] =
     "  dashboard export    Render a dashboard to stdout or a file\n"
     "  dashboard publish   Upload the configured dashboards to Grafana now\n"
     "  dashboard lint      Check dashboards for broken queries and Grafana pitfalls\n"
+    "  alerts export       Render a plugin's Prometheus alerting rules to stdout or a file\n"
     "  help <command>      Show the help of a command (e.g. promex help dashboard export)\n"
     "\n"
     "Options:\n"
@@ -119,6 +120,9 @@ static const char *help_for(int argc, char **argv) {
     if (strcmp(argv[1], "publish") == 0) return CLI_HELP_PUBLISH;
     if (strcmp(argv[1], "lint") == 0) return CLI_HELP_LINT;
   }
+  if (strcmp(argv[0], "alerts") == 0) {
+    if (argc < 2 || strcmp(argv[1], "export") == 0) return CLI_HELP_ALERTS_EXPORT;
+  }
   return NULL;
 }
 
@@ -177,6 +181,17 @@ int main(int argc, char **argv) {
     if (strcmp(c, "lint") == 0) return cli_dashboard_lint(argc - 2, argv + 2);
     fprintf(stderr, "promex dashboard: unknown command '%s'; use export, publish or lint.\n"
                     "Run 'promex --help' for the commands.\n", c);
+    return CLI_USAGE;
+  }
+  if (strcmp(a, "alerts") == 0) {
+    if (argc >= 3 && strcmp(argv[2], "export") == 0) return cli_alerts_export(argc - 2, argv + 2);
+    if (argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+      fputs(CLI_HELP_ALERTS_EXPORT, stdout);
+      return CLI_OK;
+    }
+    fprintf(stderr, "promex alerts: %s%s; the only command is 'export'.\n"
+                    "Run 'promex alerts export --help'.\n",
+            argc < 3 ? "missing command" : "unknown command ", argc < 3 ? "" : argv[2]);
     return CLI_USAGE;
   }
   fprintf(stderr, "promex: unknown command '%s'. Run 'promex --help' for the commands.\n", a);

@@ -8,7 +8,8 @@
  *
  * Metrics (prefix P = <app>_prom_ex_process). "Counter" = PMX_SUM fed with the increase of the
  * cumulative source value since the previous poll (the first poll adds the whole value, so the
- * counter equals the source). -1 in a limit means unlimited (RLIM_INFINITY).
+ * counter equals the source). +Inf in a limit means unlimited (RLIM_INFINITY); versions before
+ * 0.2 reported -1, which turned open_fds / max_fds negative.
  *
  * process_memory_polling_metrics (poll_rate):
  *   P_memory_resident_bytes          gauge  /proc/self/statm resident * page size.
@@ -21,6 +22,14 @@
  *   P_memory_heap_in_use_bytes       gauge  mallinfo2().uordblks + hblkhd: what the program holds.
  *   P_memory_heap_free_bytes         gauge  mallinfo2().fordblks: free memory kept by malloc.
  *   P_memory_heap_releasable_bytes   gauge  mallinfo2().keepcost: trimmable top of the heap.
+ *   P_memory_heap_free_chunks        gauge  mallinfo2().ordblks: free chunks in the ordinary bins
+ *       (many chunks holding little memory = a fragmented heap).
+ *   P_memory_heap_fastbin_free_bytes gauge  mallinfo2().fsmblks: free memory in the fastbins.
+ *   P_memory_heap_mmap_blocks        gauge  mallinfo2().hblks: blocks allocated with mmap.
+ *       Not used: malloc_info() (per-arena XML). It walks every bin of every arena under the
+ *       arena locks, needs a FILE (fmemopen) and an XML parse on each poll, and its per-arena
+ *       split answers a question (which arena) nobody acts on from a dashboard; mallinfo2 already
+ *       sums the arenas. malloc_stats() prints to stderr and is unusable for polling.
  *       The heap metrics (Beam: memory_{processes,binary,ets,...}_total_bytes, by allocator) exist
  *       only with glibc >= 2.33 (mallinfo2); with another libc they are not defined. They
  *       describe glibc's malloc: a program using jemalloc/tcmalloc sees only glibc's share.
@@ -40,6 +49,33 @@
  *       starttime). client_golang process_start_time_seconds.
  *   P_uptime_seconds                 gauge    seconds since start. Beam:
  *       stats_uptime_milliseconds_count.
+ *
+ * process_io_polling_metrics (poll_rate; /proc/self/io, Linux 2.6.20+):
+ *   P_io_bytes_total{direction}      counter  rchar ("read"), wchar ("write"): bytes through
+ *       read/write-like syscalls on any descriptor (files, sockets, pipes). Beam:
+ *       port_io_byte_count{type="input"|"output"} (Beam's is from erlang:statistics(io)).
+ *   P_io_syscalls_total{direction}   counter  syscr, syscw. Beam: none (port_io has bytes only).
+ *   P_io_storage_bytes_total{direction} counter  read_bytes, write_bytes: what the process made
+ *       the block layer read (page-ins of file data) or write back. Only with
+ *       CONFIG_TASK_IO_ACCOUNTING; absent otherwise. This is the per-process "page-ins/outs":
+ *       Linux keeps pgpgin/pgpgout only system-wide (/proc/vmstat; see the os plugin), and major
+ *       faults (page_faults_total{type="major"}) count page-ins of mapped memory.
+ *   Unreadable /proc/self/io (a sandbox denying ptrace-read of oneself) fails the poll (counted
+ *   by promex's poll error metrics); the other groups are unaffected.
+ *
+ * process_thread_states_polling_metrics (poll_rate; /proc/self/task/<tid>/{stat,schedstat}):
+ *   P_threads_state{state}           gauge  threads by state: running (R, on a CPU or runnable),
+ *       sleeping (S), disk_sleep (D), stopped (T, t), zombie (Z, X), idle (I), other. Every
+ *       state is reported, zeros included. At most 4096 threads are examined per poll.
+ *       Beam: run_queue_lengths (threads{state="running"} is the runnable count) and
+ *       node_exporter node_processes_threads_state.
+ *   P_cpu_run_queue_wait_seconds_total counter  time the threads spent runnable but waiting for a
+ *       CPU (schedstat field 2, summed over threads; a thread's wait since the previous poll is
+ *       lost when it exits). Only when the kernel has schedstat (CONFIG_SCHED_INFO). Beam: the
+ *       closest to the run queue metrics; node_exporter node_schedstat_waiting_seconds_total
+ *       (per CPU, system-wide).
+ *   Cost: two small file reads per thread: 34 us per poll for a process of 3 threads, growing
+ *   by about 10 us per thread (plugin_poll_cost; io group 6.5 us).
  *
  * process_cpu_topology_manual_metrics (start and pmx_refresh_manual_metrics()):
  *   P_system_logical_processors            gauge  sysconf(_SC_NPROCESSORS_CONF).

@@ -352,7 +352,11 @@ static void add_plugin_metrics(pmx_dashboard_linter_t *l, const char *app) {
       {"system_limit_address_space_bytes", PMX_LAST_VALUE},
       {"system_limit_core_bytes", PMX_LAST_VALUE}, {"system_info", PMX_LAST_VALUE},
       {"system_word_size_bytes", PMX_LAST_VALUE}, {"system_page_size_bytes", PMX_LAST_VALUE},
-      {"system_threads_max", PMX_LAST_VALUE}, {"system_thread_stack_default_bytes", PMX_LAST_VALUE}};
+      {"system_threads_max", PMX_LAST_VALUE}, {"system_thread_stack_default_bytes", PMX_LAST_VALUE},
+      {"memory_heap_free_chunks", PMX_LAST_VALUE}, {"memory_heap_fastbin_free_bytes", PMX_LAST_VALUE},
+      {"memory_heap_mmap_blocks", PMX_LAST_VALUE}, {"io_bytes_total", PMX_SUM},
+      {"io_syscalls_total", PMX_SUM}, {"io_storage_bytes_total", PMX_SUM},
+      {"threads_state", PMX_LAST_VALUE}, {"cpu_run_queue_wait_seconds_total", PMX_SUM}};
   static const m_t os[] = {
       {"load1", PMX_LAST_VALUE}, {"load5", PMX_LAST_VALUE}, {"load15", PMX_LAST_VALUE},
       {"processes_running", PMX_LAST_VALUE}, {"processes", PMX_LAST_VALUE},

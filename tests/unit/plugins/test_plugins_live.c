@@ -238,6 +238,28 @@ static void test_threads_and_fds(void **state) {
   for (int i = 0; i < 10; i++) assert_true((fds[i] = open("/dev/null", O_RDONLY)) >= 0);
   assert_true(wait_value(f, PP "threads", NULL, 0, threads0 + 4) == threads0 + 4);
   assert_true(wait_value(f, PP "open_fds", NULL, 0, fds0 + 10) == fds0 + 10);
+  /* Threads by state: the four parked threads sleep, and the states add up to the thread count
+   * of the same moment (both come from polls of the same period; retry until they agree). */
+  static const char *const states[] = {"running", "sleeping", "disk_sleep", "stopped",
+                                       "zombie",  "idle",     "other"};
+  double sum = NAN, sleeping = NAN, threads = NAN;
+  for (int i = 0; i < 300; i++) {
+    const char *t = render(f);
+    sum = 0;
+    for (size_t k = 0; k < 7; k++) {
+      char lab[32];
+      snprintf(lab, sizeof lab, "state=\"%s\"", states[k]);
+      const char *l[] = {lab};
+      sum += pt_value(t, PP "threads_state", l, 1);
+    }
+    const char *sl[] = {"state=\"sleeping\""};
+    sleeping = pt_value(t, PP "threads_state", sl, 1);
+    threads = pt_value(t, PP "threads", NULL, 0);
+    if (sum == threads && sleeping >= 4) break;
+    sleep_ms(10);
+  }
+  if (!(sum == threads && sleeping >= 4))
+    fail_msg("states sum %.0f, threads %.0f, sleeping %.0f", sum, threads, sleeping);
   pthread_mutex_lock(&g_mu);
   g_release = true;
   pthread_cond_broadcast(&g_cv);
@@ -248,6 +270,45 @@ static void test_threads_and_fds(void **state) {
   struct rlimit rl;
   assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
   assert_true(pt_value(render(f), PP "max_fds", NULL, 0) == (double)rl.rlim_cur);
+}
+
+/* I/O counters follow /proc/self/io: writing 1 MiB to /dev/null in 16 writes adds at least that
+ * many bytes and syscalls (other threads may add more, never less). */
+static void test_io_and_run_queue(void **state) {
+  fixture_t *f = *state;
+  const char *wr[] = {"direction=\"write\""};
+  sleep_ms(120);
+  double bytes0 = wait_present(f, PP "io_bytes_total");
+  bytes0 = pt_value(render(f), PP "io_bytes_total", wr, 1);
+  double calls0 = pt_value(render(f), PP "io_syscalls_total", wr, 1);
+  assert_false(isnan(bytes0));
+  assert_false(isnan(calls0));
+  int fd = open("/dev/null", O_WRONLY);
+  assert_true(fd >= 0);
+  static char block[65536];
+  for (int i = 0; i < 16; i++) assert_int_equal(write(fd, block, sizeof block), (ssize_t)sizeof block);
+  close(fd);
+  double bytes = NAN, calls = NAN;
+  for (int i = 0; i < 300; i++) {
+    bytes = pt_value(render(f), PP "io_bytes_total", wr, 1);
+    calls = pt_value(render(f), PP "io_syscalls_total", wr, 1);
+    if (bytes >= bytes0 + 16 * 65536.0 && calls >= calls0 + 16) break;
+    sleep_ms(10);
+  }
+  if (!(bytes >= bytes0 + 16 * 65536.0 && calls >= calls0 + 16))
+    fail_msg("io bytes %.0f -> %.0f, syscalls %.0f -> %.0f", bytes0, bytes, calls0, calls);
+  /* The counter never exceeds what the kernel reports now. */
+  FILE *io = fopen("/proc/self/io", "r");
+  assert_non_null(io);
+  unsigned long long wchar = 0;
+  char line[128];
+  while (fgets(line, sizeof line, io)) sscanf(line, "wchar: %llu", &wchar);
+  fclose(io);
+  assert_true(pt_value(render(f), PP "io_bytes_total", wr, 1) <= (double)wchar);
+  /* Run-queue wait: present (on kernels with schedstat) and never negative. */
+  if (access("/proc/self/schedstat", R_OK) == 0)
+    assert_true(wait_present(f, PP "cpu_run_queue_wait_seconds_total") >= 0);
+  assert_true(wait_present(f, PP "memory_heap_free_chunks") >= 0);
 }
 
 static void test_cpu_counters(void **state) {
@@ -285,9 +346,25 @@ static void test_topology_limits_info(void **state) {
   assert_true(pt_value(t, PP "system_info", ver, 1) == 1);
   struct rlimit rl;
   getrlimit(RLIMIT_STACK, &rl);
-  double want = rl.rlim_cur == RLIM_INFINITY ? -1 : (double)rl.rlim_cur;
+  double want = rl.rlim_cur == RLIM_INFINITY ? INFINITY : (double)rl.rlim_cur;
   assert_true(pt_value(t, PP "system_limit_stack_bytes", NULL, 0) == want);
   assert_true(pt_value(t, PP "system_thread_stack_default_bytes", NULL, 0) > 0);
+  /* An unlimited limit is +Inf in the exposition (it was -1, which drove ratios negative). */
+  struct rlimit core;
+  assert_int_equal(getrlimit(RLIMIT_CORE, &core), 0);
+  if (core.rlim_max == RLIM_INFINITY) {
+    struct rlimit unl = {RLIM_INFINITY, RLIM_INFINITY};
+    assert_int_equal(setrlimit(RLIMIT_CORE, &unl), 0);
+    assert_int_equal(pmx_refresh_manual_metrics(f->p), PMX_OK);
+    t = render(f);
+    double v = pt_value(t, PP "system_limit_core_bytes", NULL, 0);
+    assert_int_equal(setrlimit(RLIMIT_CORE, &core), 0);
+    assert_true(isinf(v) && v > 0);
+    assert_non_null(strstr(t, PP "system_limit_core_bytes +Inf\n"));
+    assert_int_equal(pmx_refresh_manual_metrics(f->p), PMX_OK);
+  } else {
+    print_message("RLIMIT_CORE hard limit is finite: +Inf rendering not exercised\n");
+  }
 }
 
 static void test_filesystem_vs_statvfs(void **state) {
@@ -486,6 +563,7 @@ int main(void) {
       cmocka_unit_test(test_dependencies_vs_maps),
       cmocka_unit_test(test_rss_vs_ps),
       cmocka_unit_test(test_threads_and_fds),
+      cmocka_unit_test(test_io_and_run_queue),
       cmocka_unit_test(test_cpu_counters),
       cmocka_unit_test(test_topology_limits_info),
       cmocka_unit_test(test_filesystem_vs_statvfs),

@@ -328,6 +328,12 @@ static void run_all_parsers(const char *t) {
   if (rc == PMX_OK) assert_true(st.n_modes >= 4 && st.n_modes <= PMX__CPU_MODES);
   rc = pmx__parse_meminfo(t, &mi);
   assert_true(rc == PMX_OK || rc == PMX_EPARSE);
+  pmx__pid_io_t io;
+  rc = pmx__parse_pid_io(t, &io);
+  assert_true(rc == PMX_OK || rc == PMX_EPARSE);
+  uint64_t c;
+  rc = pmx__parse_schedstat(t, &a, &b, &c);
+  assert_true(rc == PMX_OK || rc == PMX_EPARSE);
   size_t len = strlen(t), pos = 0, ln;
   const char *line;
   while (pmx__next_line(t, len, &pos, &line, &ln)) {
@@ -349,7 +355,8 @@ static void test_parsers_robust(void **state) {
   static const char *const names[] = {"self_stat_odd_comm", "self_statm", "self_status",
                                       "loadavg", "stat_modern", "stat_linux_2_6_9",
                                       "meminfo_modern", "meminfo_linux_3_10", "mounts_escapes",
-                                      "net_dev_odd"};
+                                      "net_dev_odd", "self_io", "self_io_reordered",
+                                      "self_schedstat"};
   unsigned seed = 12345;
   for (size_t f = 0; f < sizeof names / sizeof names[0]; f++) {
     const char *t = fixture(names[f]);
@@ -373,6 +380,115 @@ static void test_parsers_robust(void **state) {
     }
     free(copy);
   }
+}
+
+static void test_pid_io(void **state) {
+  (void)state;
+  pmx__pid_io_t io;
+  assert_int_equal(pmx__parse_pid_io(fixture("self_io"), &io), PMX_OK);
+  assert_int_equal(io.rchar, 123456789);
+  assert_int_equal(io.wchar, 987654);
+  assert_int_equal(io.syscr, 4321);
+  assert_int_equal(io.syscw, 1234);
+  assert_int_equal(io.read_bytes, 8192);
+  assert_int_equal(io.write_bytes, 40960);
+  assert_int_equal(io.cancelled_write_bytes, 4096);
+  assert_int_equal(io.have, 0x7f); /* all seven PMX__IO_* bits */
+  /* A kernel without CONFIG_TASK_IO_ACCOUNTING prints only the syscall-level four. */
+  assert_int_equal(pmx__parse_pid_io(fixture("self_io_no_task_accounting"), &io), PMX_OK);
+  assert_int_equal(io.rchar, 100);
+  assert_int_equal(io.syscw, 4);
+  assert_int_equal(io.have, PMX__IO_RCHAR | PMX__IO_WCHAR | PMX__IO_SYSCR | PMX__IO_SYSCW);
+  assert_int_equal(io.read_bytes, 0);
+  /* Any order, unknown keys skipped, the largest 64-bit value kept exactly. */
+  assert_int_equal(pmx__parse_pid_io(fixture("self_io_reordered"), &io), PMX_OK);
+  assert_true(io.rchar == UINT64_MAX);
+  assert_int_equal(io.syscr, 3);
+  assert_false(io.have & PMX__IO_READ_BYTES);
+  /* Cut in the middle of "syscr": the required fields are not all there. */
+  assert_int_equal(pmx__parse_pid_io(fixture("self_io_truncated"), &io), PMX_EPARSE);
+  assert_int_equal(pmx__parse_pid_io("", &io), PMX_EPARSE);
+  assert_int_equal(pmx__parse_pid_io("rchar: 1\nwchar: 2\nsyscr: 3\nsyscw: x\n", &io), PMX_EPARSE);
+  assert_int_equal(pmx__parse_pid_io("rchar: 1\nwchar: 2\nsyscr: 3\nsyscw: 4z\n", &io), PMX_EPARSE);
+  assert_int_equal(pmx__parse_pid_io("rchar: 18446744073709551616\nwchar: 2\nsyscr: 3\nsyscw: 4\n",
+                                     &io),
+                   PMX_EPARSE); /* 2^64 overflows */
+  assert_int_equal(pmx__parse_pid_io(NULL, &io), PMX_EINVAL);
+}
+
+static void test_schedstat(void **state) {
+  (void)state;
+  uint64_t run, wait, slices;
+  assert_int_equal(pmx__parse_schedstat(fixture("self_schedstat"), &run, &wait, &slices), PMX_OK);
+  assert_int_equal(run, 2537817640);
+  assert_int_equal(wait, 123456789);
+  assert_int_equal(slices, 4242);
+  assert_int_equal(pmx__parse_schedstat(fixture("self_schedstat_two_fields"), &run, &wait, &slices),
+                   PMX_OK);
+  assert_int_equal(wait, 123456789);
+  assert_int_equal(slices, 0);
+  assert_int_equal(pmx__parse_schedstat("", &run, &wait, &slices), PMX_EPARSE);
+  assert_int_equal(pmx__parse_schedstat("12\n", &run, &wait, &slices), PMX_EPARSE); /* truncated */
+  assert_int_equal(pmx__parse_schedstat("1 2 zz\n", &run, &wait, &slices), PMX_EPARSE);
+  assert_int_equal(pmx__parse_schedstat("-1 2 3\n", &run, &wait, &slices), PMX_EPARSE);
+  assert_int_equal(pmx__parse_schedstat(NULL, &run, &wait, &slices), PMX_EINVAL);
+}
+
+static void test_thread_states(void **state) {
+  (void)state;
+  assert_int_equal(pmx__thread_state_index('R'), PMX__TS_RUNNING);
+  assert_int_equal(pmx__thread_state_index('S'), PMX__TS_SLEEPING);
+  assert_int_equal(pmx__thread_state_index('D'), PMX__TS_DISK_SLEEP);
+  assert_int_equal(pmx__thread_state_index('t'), PMX__TS_STOPPED);
+  assert_int_equal(pmx__thread_state_index('Z'), PMX__TS_ZOMBIE);
+  assert_int_equal(pmx__thread_state_index('I'), PMX__TS_IDLE);
+  assert_int_equal(pmx__thread_state_index('W'), PMX__TS_OTHER);
+  assert_int_equal(pmx__thread_state_index('\0'), PMX__TS_OTHER);
+  assert_string_equal(pmx__thread_state_names[PMX__TS_DISK_SLEEP], "disk_sleep");
+  /* a task's stat line with a state letter the parser hands through */
+  pmx__pid_stat_t st;
+  assert_int_equal(pmx__parse_pid_stat("77 (worker) D 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 3 0 5 6 7",
+                                       &st),
+                   PMX_OK);
+  assert_int_equal(pmx__thread_state_index(st.state), PMX__TS_DISK_SLEEP);
+}
+
+/* Per-thread run-queue wait summed into one counter: exited threads keep what they contributed,
+ * a reused id with a smaller value counts as a new thread, order of ids does not matter. */
+static void test_task_sum(void **state) {
+  (void)state;
+  pmx__task_sum_t s = {0};
+  pmx__task_sum_begin(&s);
+  assert_int_equal(pmx__task_sum_add(&s, 20, 50), PMX_OK);
+  assert_int_equal(pmx__task_sum_add(&s, 10, 100), PMX_OK);
+  assert_int_equal(pmx__task_sum_end(&s), 150); /* first poll: everything */
+  pmx__task_sum_begin(&s);
+  pmx__task_sum_add(&s, 10, 130); /* +30; thread 20 exited */
+  pmx__task_sum_add(&s, 30, 5);   /* new: +5 */
+  assert_int_equal(pmx__task_sum_end(&s), 35);
+  pmx__task_sum_begin(&s);
+  pmx__task_sum_add(&s, 30, 9);  /* +4 */
+  pmx__task_sum_add(&s, 10, 1);  /* id 10 reused by a new thread: +1 */
+  pmx__task_sum_add(&s, 20, 70); /* id 20 back: not seen last poll, so +70 */
+  assert_int_equal(pmx__task_sum_end(&s), 75);
+  /* a poll aborted half-way (out of memory) changes nothing: the next poll's increase is
+   * measured from the last complete one (30: 9 -> 12 = +3; 10: 1 -> 2 = +1; 20: 70 -> 70) */
+  pmx__task_sum_begin(&s);
+  pmx__task_sum_add(&s, 30, 11);
+  pmx__task_sum_abort(&s);
+  pmx__task_sum_begin(&s);
+  pmx__task_sum_add(&s, 30, 12);
+  pmx__task_sum_add(&s, 10, 2);
+  pmx__task_sum_add(&s, 20, 70);
+  assert_int_equal(pmx__task_sum_end(&s), 4);
+  pmx__task_sum_begin(&s);
+  assert_int_equal(pmx__task_sum_end(&s), 0); /* no threads read */
+  /* the bound */
+  pmx__task_sum_begin(&s);
+  for (int64_t i = 0; i < PMX__TASKS_MAX; i++) assert_int_equal(pmx__task_sum_add(&s, i, 1), PMX_OK);
+  assert_int_equal(pmx__task_sum_add(&s, PMX__TASKS_MAX, 1), PMX_ELIMIT);
+  assert_int_equal(pmx__task_sum_end(&s), PMX__TASKS_MAX);
+  pmx__task_sum_free(&s);
 }
 
 /* Counters fed from cumulative sources: the integer form treats a drop as a reset (interfaces
@@ -407,6 +523,10 @@ int main(void) {
       cmocka_unit_test(test_fs_filters),
       cmocka_unit_test_teardown(test_netdev, teardown),
       cmocka_unit_test(test_slurp_errors),
+      cmocka_unit_test_teardown(test_pid_io, teardown),
+      cmocka_unit_test_teardown(test_schedstat, teardown),
+      cmocka_unit_test(test_thread_states),
+      cmocka_unit_test(test_task_sum),
       cmocka_unit_test_teardown(test_parsers_robust, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
