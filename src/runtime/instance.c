@@ -63,6 +63,22 @@ void pmx_destroy(pmx_t *p) {
     return;
   }
   if (atomic_load(&p->running)) pmx_stop(p);
+  /* Callbacks abandoned by pmx_stop (scheduler.c) still hold the bus: the last one to return
+   * frees the instance instead. */
+  pthread_mutex_lock(&p->mu);
+  if (p->n_hung > 0) {
+    /* Logged before letting go of the lock: after that, p may be freed at any moment. */
+    pmx_log(p, PMX_LOG_WARN, "pmx_destroy: %zu measurement callback(s) still running; the "
+            "instance is freed when the last one returns", p->n_hung);
+    p->destroy_pending = true;
+    pthread_mutex_unlock(&p->mu);
+    return;
+  }
+  pthread_mutex_unlock(&p->mu);
+  pmx__rt_free_instance(p);
+}
+
+void pmx__rt_free_instance(pmx_t *p) {
   pmx_bus_destroy(p->bus);
   pthread_rwlock_destroy(&p->lock);
   pthread_mutex_destroy(&p->mu);
