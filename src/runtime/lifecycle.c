@@ -134,9 +134,9 @@ int pmx_start(pmx_t *p, pmx_error_t *err) {
     /* Series created up front so the counters read 0, not absent, until something happens. */
     rc = pmx_metric_labels(p->own.poll_errors, v, 1, &r->errors_series);
     if (rc == PMX_OK) rc = pmx_metric_labels(p->own.poll_duration, v, 1, &r->duration_series);
+    if (rc == PMX_OK) rc = pmx_metric_labels(p->own.poll_timeouts, v, 1, &r->timeouts_series);
     if (rc == PMX_OK && g->kind == PMX__GROUP_POLLING) {
       rc = pmx_metric_labels(p->own.poll_overruns, v, 1, &r->overruns_series);
-      if (rc == PMX_OK) rc = pmx_metric_labels(p->own.poll_timeouts, v, 1, &r->timeouts_series);
       if (rc == PMX_OK) rc = pmx_metric_labels(p->own.poll_skips, v, 1, &r->skips_series);
     }
     if (rc != PMX_OK) {

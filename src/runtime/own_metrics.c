@@ -4,7 +4,7 @@
  *   scrape_duration_seconds                  histogram of each render (server or get_metrics)
  *   poll_errors_total{group}                 measurement callbacks that returned an error
  *   poll_overruns_total{group}               polling callbacks that took longer than their period
- *   poll_timeouts_total{group}               polling runs still going after their timeout
+ *   poll_timeouts_total{group}               runs on the poller still going after their timeout
  *   poll_skips_total{group}                  polling runs skipped: the previous one still ran
  *   poll_duration_seconds{group}             histogram of each measurement callback's time
  *   grafana_uploads_total{dashboard,result}  fed by PMX__GRAFANA_UPLOAD_EVENT
@@ -52,7 +52,8 @@ int pmx__rt_own_define(pmx_registry_t *reg, pmx_bus_t *bus, const pmx_config_t *
        .n_tags = 1, .description = "Polling callbacks that took longer than their poll rate."},
       {.kind = PMX_COUNTER, .prefix = prefix, .name = "poll_timeouts_total",
        .event_name = "promex.runtime.poll_timeout", .measurement = "count", .tags = group_tags,
-       .n_tags = 1, .description = "Polling runs still going after their timeout."},
+       .n_tags = 1, .description = "Polling (or delayed manual) runs still going after their "
+                                   "timeout."},
       {.kind = PMX_COUNTER, .prefix = prefix, .name = "poll_skips_total",
        .event_name = "promex.runtime.poll_skip", .measurement = "count", .tags = group_tags,
        .n_tags = 1,

@@ -8,8 +8,9 @@
  *    pmx_stop() wakes it at once). When a group is due it queues it for the workers, unless the
  *    group's previous run is still queued or running: then that run is skipped and counted
  *    (poll_skips_total), so a slow group never piles up runs.
- *  - A run still going after the group's timeout (option poll_timeout, default its poll rate) is
- *    counted once in poll_timeouts_total and logged once. The worker it occupies counts as lost:
+ *  - A run still going after the group's timeout (option poll_timeout, default its poll rate;
+ *    the delayed first run of a manual group too) is counted once in poll_timeouts_total and
+ *    logged once. The worker it occupies counts as lost:
  *    when work is queued and no worker is idle, the dispatcher starts another worker, up to one
  *    per runnable group (a group occupies at most one worker, so that bound is never short).
  *  - Workers take queued groups and run the callback without the lock; each run's duration goes
@@ -94,6 +95,7 @@ void pmx__rt_account(pmx_t *p, size_t i, int rc, int64_t dt) {
     pmx_log(p, PMX_LOG_INFO, "group \"%s\" (plugin \"%s\"): measurement callback succeeds again",
             g->name, g->plugin);
   }
+  if (dt <= (int64_t)g->poll_timeout_ms * 1000000) atomic_store(&r->timing_out, false);
   if (g->kind != PMX__GROUP_POLLING) return;
   int64_t period = (int64_t)g->poll_rate_ms * 1000000;
   if (dt > period) {
@@ -106,7 +108,6 @@ void pmx__rt_account(pmx_t *p, size_t i, int rc, int64_t dt) {
   } else {
     atomic_store(&r->overrunning, false);
   }
-  if (dt <= (int64_t)g->poll_timeout_ms * 1000000) atomic_store(&r->timing_out, false);
 }
 
 int pmx__rt_run_group(pmx_t *p, size_t i) {
@@ -242,9 +243,8 @@ static int64_t dispatch(pmx_t *p, int64_t now) {
   for (size_t i = 0; i < pl->n_slots; i++) {
     slot_t *s = &pl->slots[i];
     const pmx__group_t *g = &p->groups->items[i];
-    if (!s->runnable || g->kind != PMX__GROUP_POLLING) continue;
-    int64_t period = (int64_t)g->poll_rate_ms * 1000000;
-    if (s->busy && s->started_ns > 0) {
+    if (!s->runnable) continue;
+    if (s->busy && s->started_ns > 0) { /* polling, or the delayed manual run */
       int64_t limit = s->started_ns + (int64_t)g->poll_timeout_ms * 1000000;
       if (!s->timed_out && limit <= now) {
         s->timed_out = true;
@@ -253,6 +253,8 @@ static int64_t dispatch(pmx_t *p, int64_t now) {
       if (s->timed_out) lost++;
       else if (limit < next) next = limit;
     }
+    if (g->kind != PMX__GROUP_POLLING) continue;
+    int64_t period = (int64_t)g->poll_rate_ms * 1000000;
     if (s->next_due_ns <= now) {
       if (s->busy) {
         if (p->runs[i].skips_series != NULL) pmx_series_inc(p->runs[i].skips_series);

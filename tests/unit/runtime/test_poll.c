@@ -265,6 +265,46 @@ static void test_blocking_group(void **state) {
   rt_sleep_ms(100); /* let the detached workers finish freeing */
 }
 
+static int blocking_manual(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
+  const pmx_metric_def_t m[] = {{.kind = PMX_LAST_VALUE, .name = "hung.manual",
+                                 .event_name = "hm.hung", .measurement = "v"}};
+  return pmx_groups_add_manual(out, "hm_manual", blocking_measure, NULL, block_free, m, 1);
+}
+static const pmx_plugin_t blocking_manual_plugin = {PMX_PLUGIN_ABI, "hm", NULL, NULL,
+                                                    blocking_manual, {0}};
+
+/* The delayed first run of a manual group goes through the poller: hung, it is counted as a
+ * timeout and delays no polling group; stop and destroy do not wait for it. */
+static void test_blocking_manual_group(void **state) {
+  (void)state;
+  const pmx_kv_t hm_opts[] = {{"poll_timeout", "30"}};
+  const pmx_kv_t pl_opts[] = {{"poll_rate", "20"}};
+  pmx_plugin_use_t uses[] = {{.plugin = &blocking_manual_plugin, .opts = hm_opts, .n_opts = 1},
+                             {.plugin = &pl_plugin, .opts = pl_opts, .n_opts = 1}};
+  pmx_config_t cfg;
+  rt_config(&cfg, uses, 2, NULL);
+  cfg.manual_metrics_start_delay_ms = 10;
+  pmx_t *p = NULL;
+  block_released = false;
+  atomic_store(&blocked_runs, 0);
+  atomic_store(&block_frees, 0);
+  atomic_store(&good_runs, 0);
+  atomic_store(&bad_should_fail, false);
+  assert_int_equal(pmx_new(&cfg, &p, NULL), PMX_OK);
+  assert_int_equal(pmx_start(p, NULL), PMX_OK);
+  assert_int_equal(wait_for(&blocked_runs, 1, 3000), 1);
+  int g0 = atomic_load(&good_runs);
+  rt_sleep_ms(300);
+  assert_true(atomic_load(&good_runs) - g0 >= 6); /* 15 expected */
+  assert_true(rt_value(p, "t_prom_ex_prom_ex_poll_timeouts_total{group=\"hm_manual\"}") == 1);
+  assert_int_equal(pmx_stop(p), PMX_OK);
+  pmx_destroy(p);
+  release_blocked();
+  for (int waited = 0; atomic_load(&block_frees) < 1 && waited < 3000; waited += 5) rt_sleep_ms(5);
+  assert_int_equal(atomic_load(&block_frees), 1);
+  rt_sleep_ms(100); /* let the detached worker finish freeing */
+}
+
 static void test_bad_poll_timeout(void **state) {
   (void)state;
   static const char *const bad[] = {"0", "-5", "10ms", "", "99999999999"};
@@ -290,6 +330,7 @@ int main(void) {
       cmocka_unit_test(test_overrun),
       cmocka_unit_test(test_stop_is_prompt),
       cmocka_unit_test(test_blocking_group),
+      cmocka_unit_test(test_blocking_manual_group),
       cmocka_unit_test(test_bad_poll_timeout),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
