@@ -60,8 +60,11 @@
  * at pmx_stop() is abandoned after a short grace: its thread calls ctx_free when it returns.
  *
  * Threading: plugin callbacks run inside pmx_start(); measurement callbacks run on a poller
- * thread (polling, delayed manual) or the thread calling pmx_refresh_manual_metrics(). Make them
- * thread-safe and quick; resolve event handles once (pmx_bus_event) and keep them in ctx. */
+ * thread (polling, delayed manual) or the thread calling pmx_refresh_manual_metrics(). One
+ * polling group's runs may land on different poller threads but never overlap and are ordered
+ * (each happens before the next), so state kept in its ctx needs no lock; a manual group's ctx
+ * does when pmx_refresh_manual_metrics() may race its delayed first run. Keep callbacks quick;
+ * resolve event handles once (pmx_bus_event) and keep them in ctx. */
 #ifndef PROMEX_PLUGIN_H
 #define PROMEX_PLUGIN_H
 
