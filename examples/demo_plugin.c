@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-/* Event metrics: fed by the span events that workers emit; nothing runs on the promex thread. */
+/* Event metrics: fed by the span events that workers emit; nothing runs on the poller. */
 static int demo_event_metrics(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
   static const char *const stop_tags[] = {"queue", "result"};
   static const char *const exc_tags[] = {"queue", "kind"};

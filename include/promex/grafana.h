@@ -34,6 +34,7 @@
 #include "promex/config.h"
 #include "promex/error.h"
 #include "promex/export.h"
+#include "promex/plugin.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -132,14 +133,16 @@ typedef void (*pmx_grafana_publish_cb)(void *ctx, const char *dashboard, int sta
                                        const char *url, const char *message);
 
 /* Uploads every dashboard of `cfg` now, on the calling thread (mix prom_ex.dashboard.publish):
- * cfg->dashboards, or when none are listed the first-party dashboard of each configured
- * first-party plugin plus "prom_ex". Each is rendered with pmx_dashboard_assigns(), given a uid
+ * cfg->dashboards, or when none are listed the built-in dashboard of each configured plugin that
+ * appears in `first_party` (a NULL-terminated table, borrowed: pass pmx_first_party_plugins();
+ * NULL means none) plus "prom_ex". Each is rendered with pmx_dashboard_assigns(), given a uid
  * when the template has none ("<app>-<name>"), and POSTed with overwrite into the folder from
  * pmx_grafana_ensure_folder(). `timeout_ms` (0: cfg->grafana.timeout_ms) bounds each request.
  * cfg->grafana.host is required; `enabled` is not looked at. `cb` (may be NULL) reports each
  * dashboard. Returns PMX_OK when all uploads succeeded, else the first failure's code with `err`
  * naming the dashboard (all dashboards are still attempted; a folder failure stops early). */
-PMX_EXTERN int pmx_grafana_publish(const pmx_config_t *cfg, unsigned timeout_ms,
+PMX_EXTERN int pmx_grafana_publish(const pmx_config_t *cfg,
+                                   const pmx_plugin_t *const *first_party, unsigned timeout_ms,
                                    pmx_grafana_publish_cb cb, void *ctx, pmx_error_t *err);
 
 #ifdef __cplusplus

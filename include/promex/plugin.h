@@ -1,33 +1,70 @@
-/* Plugins and metric groups (PromEx.Plugin, PromEx.MetricTypes.Event/Polling/Manual).
+/* Plugins and metric groups (PromEx.Plugin, PromEx.MetricTypes.Event/Polling/Manual). This
+ * header is all a plugin needs (with promex/event.h and promex/metric.h, which it includes);
+ * examples/poll_plugin.c is a complete, runnable polling plugin, examples/demo_plugin.c has one
+ * group of each kind, docs/runtime.md has the details.
  *
- * A plugin is a const table with a name and three optional callbacks. Each callback receives the
- * plugin's context (app name, resolved metric prefix and poll rate, key/value options) and adds
- * zero or more groups to `out`:
+ * A plugin is a const table with a name and three optional callbacks. Each callback runs once
+ * inside pmx_start() (and pmx_describe_metrics()), receives the plugin's context (app name,
+ * resolved metric prefix and poll rate, key/value options, user_data) and adds zero or more
+ * groups to `out`:
  *   event groups    metrics fed by events that instrumented code emits;
- *   polling groups  a measurement callback run every poll_rate ms on the promex thread, which
- *                   emits events that the group's metrics listen to;
+ *   polling groups  a measurement callback run every poll_rate ms on a promex poller thread,
+ *                   which emits events that the group's metrics listen to;
  *   manual groups   a measurement callback run once at start (after manual_metrics_start_delay)
  *                   and again on pmx_refresh_manual_metrics().
- * Group names are unique across a program; a duplicate is an error naming both plugins.
+ * Group names match [A-Za-z0-9_]{1,128} and are unique across a program; a duplicate is an error
+ * naming both plugins.
  *
- * Writing a plugin (see examples/demo_plugin.c and docs/runtime.md):
+ * A polling plugin, complete (the measurement emits one event; the metric listens to it):
  *
- *   static int my_events(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
- *     static const char *const tags[] = {"route"};
- *     static const double buckets[] = {0.005, 0.05, 0.5, 5};
- *     const pmx_metric_def_t m[] = {{.kind = PMX_DISTRIBUTION, .name = "job.duration.seconds",
- *         .event_name = "my_app.job.stop", .measurement = "duration", .tags = tags, .n_tags = 1,
- *         .unit_from = PMX_UNIT_NATIVE, .unit_to = PMX_UNIT_SECOND,
- *         .buckets = buckets, .n_buckets = 4, .description = "Job time."}};
- *     return pmx_groups_add_event(out, "my_app_job_event_metrics", m, 1);
+ *   typedef struct { pmx_event_t *ev; } q_ctx_t;
+ *   static int q_measure(pmx_bus_t *bus, void *ctx) {           // on a poller thread
+ *     q_ctx_t *c = ctx;
+ *     if (c->ev == NULL && pmx_bus_event(bus, "my_app.queue.poll", &c->ev) != PMX_OK)
+ *       return PMX_ENOMEM;
+ *     const pmx_measurement_t m[] = {PMX_M("depth", (double)queue_depth())};
+ *     return pmx_emit(c->ev, m, 1, NULL, 0) < 0 ? PMX_EINVAL : PMX_OK;
  *   }
- *   const pmx_plugin_t my_plugin = {PMX_PLUGIN_ABI, "my_app", my_events, NULL, NULL, {0}};
+ *   static int q_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {  // in pmx_start
+ *     q_ctx_t *c = calloc(1, sizeof *c);
+ *     if (c == NULL) return PMX_ENOMEM;
+ *     const pmx_metric_def_t m[] = {{.kind = PMX_LAST_VALUE, .name = "queue.depth",
+ *         .event_name = "my_app.queue.poll", .measurement = "depth",
+ *         .description = "Jobs waiting."}};
+ *     return pmx_groups_add_polling(out, "my_app_queue_polling_metrics", 0, q_measure, c, free,
+ *                                   m, 1);    // -> <app>_prom_ex_my_app_queue_depth
+ *   }
+ *   const pmx_plugin_t my_plugin = {PMX_PLUGIN_ABI, "my_app", NULL, q_polling, NULL, {0}};
+ *
+ *   // enable it:  pmx_plugin_use_t use = {.plugin = &my_plugin};
+ *   //             cfg.plugins = &use; cfg.n_plugins = 1;   (then pmx_new, pmx_start)
+ *
+ * An event group is the same without the callback: pmx_groups_add_event(out, "my_app_job_events",
+ * m, n) with definitions whose event_name is what your code emits (distributions take buckets,
+ * unit_from/unit_to convert, tags name metadata keys).
  *
  * Metric definitions with a NULL `prefix` get the plugin's metric prefix (option metric_prefix,
- * default "<app>_prom_ex_<plugin>"); set prefix to "" for none. Definitions are copied when added.
+ * default "<app>_prom_ex_<plugin>"); set prefix to "" for none. Dots in names become '_'.
+ * Definitions are copied when added, so they may live on the stack.
  *
- * Threading: plugin callbacks run inside pmx_start(); measurement callbacks run on the promex
- * background thread (polling, manual) or the thread calling pmx_refresh_manual_metrics(). */
+ * Options every plugin accepts (handled by the runtime): metric_prefix; poll_rate (ms, default
+ * PMX_DEFAULT_POLL_RATE_MS), seen as ctx->poll_rate_ms; poll_timeout (ms, default each group's
+ * poll rate). Read your own with pmx_plugin_opt() and refuse unknown ones with
+ * pmx_plugin_check_opts().
+ *
+ * Scheduling: each polling group has its own schedule (first run right after start, then every
+ * poll rate) and runs on a small pool of poller threads, so groups may run concurrently with each
+ * other but one group's runs never overlap: a run still going when the next is due makes that
+ * one skipped (counted in <app>_prom_ex_prom_ex_poll_skips_total{group}); a run past its timeout
+ * is counted in poll_timeouts_total and occupies only its own thread. A callback still running
+ * at pmx_stop() is abandoned after a short grace: its thread calls ctx_free when it returns.
+ *
+ * Threading: plugin callbacks run inside pmx_start(); measurement callbacks run on a poller
+ * thread (polling, delayed manual) or the thread calling pmx_refresh_manual_metrics(). One
+ * polling group's runs may land on different poller threads but never overlap and are ordered
+ * (each happens before the next), so state kept in its ctx needs no lock; a manual group's ctx
+ * does when pmx_refresh_manual_metrics() may race its delayed first run. Keep callbacks quick;
+ * resolve event handles once (pmx_bus_event) and keep them in ctx. */
 #ifndef PROMEX_PLUGIN_H
 #define PROMEX_PLUGIN_H
 
@@ -91,16 +128,17 @@ PMX_EXTERN int pmx_groups_add_event(pmx_groups_t *out, const char *group_name,
 
 /* Adds a polling group: `measure(bus, ctx)` runs every `poll_rate_ms` (0: the plugin's poll_rate).
  * `ctx` is borrowed; if `ctx_free` is not NULL it is called with ctx exactly once: when the
- * runtime stops, when start fails after this call, when this call itself fails, or after
- * pmx_describe_metrics(). The first poll runs right after start, then every period; a dropped
- * group never runs. Returns as pmx_groups_add_event. */
+ * runtime stops (for a callback abandoned at stop: by its thread, when it returns), when start
+ * fails after this call, when this call itself fails, or after pmx_describe_metrics(). The first
+ * poll runs right after start, then every period; a dropped group never runs. Returns as
+ * pmx_groups_add_event. */
 PMX_EXTERN int pmx_groups_add_polling(pmx_groups_t *out, const char *group_name,
                                       uint32_t poll_rate_ms, pmx_measure_cb measure, void *ctx,
                                       void (*ctx_free)(void *), const pmx_metric_def_t *metrics,
                                       size_t n);
 
-/* Adds a manual group: `measure` runs once at start (or after manual_metrics_start_delay, on the
- * promex thread) and on pmx_refresh_manual_metrics() (on the calling thread, so it may run
+/* Adds a manual group: `measure` runs once at start (or after manual_metrics_start_delay, on a
+ * poller thread) and on pmx_refresh_manual_metrics() (on the calling thread, so it may run
  * concurrently with the delayed first run). `ctx`/`ctx_free` as for polling groups. */
 PMX_EXTERN int pmx_groups_add_manual(pmx_groups_t *out, const char *group_name,
                                      pmx_measure_cb measure, void *ctx, void (*ctx_free)(void *),

@@ -11,17 +11,21 @@
  * pmx_start() validates the whole configuration and every plugin's groups and metric definitions
  * before starting anything: an invalid configuration starts nothing and `err` says why. Then it
  * attaches event groups, runs manual groups (now, or after manual_metrics_start_delay on the
- * background thread), starts one background thread (polling groups, delayed manual groups,
- * Grafana uploads and annotations) and the metrics server. pmx_stop() stops the server, joins the
- * thread, detaches every handler and frees every metric. The bus (and event handles resolved on
+ * poller), starts the poller (one dispatcher thread and a small pool of workers: each polling
+ * group on its own schedule, with a timeout, so a slow group delays no other; docs/runtime.md),
+ * the metrics server and, when enabled, the Grafana job (one thread). pmx_stop() stops the
+ * server, joins the poller (a measurement callback still running after a short grace is
+ * abandoned: its thread frees the group's ctx when it returns), detaches every handler and frees
+ * every metric. The bus (and event handles resolved on
  * it) lives from pmx_new() to pmx_destroy(), so instrumented code can keep its handles across
  * restarts; events emitted while stopped reach no metric.
  *
  * promex's own metrics (prefix "<app>_prom_ex_prom_ex"): status_info (1, labels app, version =
  * cfg.app_version or "unknown"; dashboards build their job and instance variables on it),
  * scrape_duration_seconds (histogram), metric_series{metric}, series_dropped_total{metric},
- * events_skipped_total{metric,reason}, poll_errors_total{group}, poll_overruns_total{group}, and
- * the Grafana upload results.
+ * events_skipped_total{metric,reason}, poll_errors_total{group}, poll_overruns_total{group},
+ * poll_timeouts_total{group}, poll_skips_total{group}, poll_duration_seconds{group} (histogram),
+ * and the Grafana upload results.
  *
  * Threading: pmx_start/pmx_stop/pmx_destroy must not run concurrently with each other on the same
  * instance; everything else is safe from any thread. */
@@ -60,7 +64,9 @@ PMX_EXTERN int pmx_start(pmx_t *p, pmx_error_t *err);
 PMX_EXTERN int pmx_stop(pmx_t *p);
 
 /* Stops if running and frees the instance. NULL is a no-op. Must not be called from inside an
- * event handler of the instance's bus (it logs an error and frees nothing). */
+ * event handler of the instance's bus (it logs an error and frees nothing). When measurement
+ * callbacks abandoned by pmx_stop() are still running, it returns at once and the instance (with
+ * the bus those callbacks were given) is freed when the last of them returns. */
 PMX_EXTERN void pmx_destroy(pmx_t *p);
 
 /* The instance's event bus (owned by the instance; valid until pmx_destroy). */

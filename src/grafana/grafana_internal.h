@@ -41,8 +41,10 @@ typedef struct pmx__gf_hooks {
   unsigned max_attempts;     /* attempts per item, >= 1 */
 } pmx__gf_hooks_t;
 
-/* The default hooks: pmx_dashboard_* renderer, pmx_emit_name, 1 s doubling to 30 s, 6 attempts. */
-void pmx__grafana_default_hooks(pmx__gf_hooks_t *hooks);
+/* The default hooks: pmx_dashboard_* renderer, pmx_emit_name, 1 s doubling to 30 s, 6 attempts.
+ * `first_party` (NULL-terminated, borrowed; NULL: none) says which configured plugins are
+ * first-party, i.e. have a built-in dashboard uploaded when the configuration lists none. */
+void pmx__grafana_default_hooks(pmx__gf_hooks_t *hooks, const pmx_plugin_t *const *first_party);
 
 /* pmx__grafana_start() with explicit hooks (copied). */
 int pmx__grafana_start_with(const pmx_config_t *cfg, pmx_bus_t *bus, const pmx__gf_hooks_t *hooks,

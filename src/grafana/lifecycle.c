@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "config/config_log.h"
 #include "grafana/grafana_internal.h"
 #include "internal.h"
 
@@ -35,23 +36,6 @@ static int64_t now_ms(clockid_t clk) {
   struct timespec ts;
   clock_gettime(clk, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void job_log(const pmx__grafana_job_t *job, pmx_log_level_t level, const char *fmt, ...)
-    PMX_PRINTF(3, 4);
-static void job_log(const pmx__grafana_job_t *job, pmx_log_level_t level, const char *fmt, ...) {
-  const pmx_config_t *cfg = job->cfg;
-  char line[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  if (cfg->log) {
-    if (level >= cfg->log_level) cfg->log(cfg->log_ctx, level, line);
-  } else if (level >= PMX_LOG_WARN) {
-    /* Documented default sink (config.h): warnings and errors to stderr, one write per line. */
-    fprintf(stderr, "promex: %s\n", line);
-  }
 }
 
 static void emit_upload(pmx__grafana_job_t *job, const char *dashboard, bool ok) {
@@ -104,13 +88,30 @@ static void describe(char *out, size_t cap, int rc, const pmx_grafana_result_t *
     snprintf(out, cap, "%s: %s", pmx_err_name(rc), res->message[0] ? res->message : pmx_strerror(rc));
 }
 
+/* One failed attempt at a work item: logs it (a warning the first time, debug for later retries,
+ * an error when giving up, with `give_up` saying what that means) and returns whether to try it
+ * again next round. */
+static bool retry_after(pmx__grafana_job_t *job, const char *what, bool *warned, int rc,
+                        const pmx_grafana_result_t *res, unsigned attempt, unsigned attempts,
+                        const char *give_up) {
+  char why[700];
+  describe(why, sizeof why, rc, res);
+  bool again = pmx__grafana_retryable(rc, res->http_status) && attempt < attempts;
+  pmx__config_log(job->cfg, again ? (*warned ? PMX_LOG_DEBUG : PMX_LOG_WARN) : PMX_LOG_ERROR,
+                  "grafana: %s (attempt %u): %s%s", what, attempt, why,
+                  again ? "; will retry" : give_up);
+  *warned = true;
+  return again;
+}
+
 static void *job_main(void *arg) {
   pmx__grafana_job_t *job = arg;
   const pmx_config_t *cfg = job->cfg;
   pmx_grafana_t *g = NULL;
   pmx_error_t err = {0};
   if (pmx_grafana_new(&cfg->grafana, &g, &err) != PMX_OK) {
-    job_log(job, PMX_LOG_ERROR, "grafana: %s; dashboards not uploaded, no annotations", err.text);
+    pmx__config_log(cfg, PMX_LOG_ERROR, "grafana: %s; dashboards not uploaded, no annotations",
+                    err.text);
     return NULL;
   }
   pmx__grafana_set_cancel(g, &job->stop);
@@ -122,12 +123,12 @@ static void *job_main(void *arg) {
   size_t n = uploading ? job->hooks.source.count(job->hooks.source.ctx, cfg) : 0;
   item_t *items = n ? calloc(n, sizeof *items) : NULL;
   if (n && !items) {
-    job_log(job, PMX_LOG_ERROR, "grafana: out of memory; dashboards not uploaded");
+    pmx__config_log(cfg, PMX_LOG_ERROR, "grafana: out of memory; dashboards not uploaded");
     uploading = false;
     n = 0;
   }
   char folder[41] = "";
-  char why[700];
+  char what[400];
   pmx_grafana_result_t res;
   unsigned attempts = job->hooks.max_attempts ? job->hooks.max_attempts : 1;
   unsigned delay = job->hooks.backoff_base_ms;
@@ -140,14 +141,10 @@ static void *job_main(void *arg) {
       emit_annotation(job, "start", rc == PMX_OK);
       if (rc == PMX_OK) {
         annotation_pending = false;
-        job_log(job, PMX_LOG_INFO, "grafana: start annotation posted");
+        pmx__config_log(cfg, PMX_LOG_INFO, "grafana: start annotation posted");
       } else {
-        describe(why, sizeof why, rc, &res);
-        bool again = pmx__grafana_retryable(rc, res.http_status) && attempt < attempts;
-        job_log(job, again ? (annotation_warned ? PMX_LOG_DEBUG : PMX_LOG_WARN) : PMX_LOG_ERROR,
-                "grafana: start annotation failed (attempt %u): %s%s", attempt, why,
-                again ? "; will retry" : "; giving up");
-        annotation_warned = true;
+        bool again = retry_after(job, "start annotation failed", &annotation_warned, rc, &res,
+                                 attempt, attempts, "; giving up");
         annotation_pending = again;
         pending = pending || again;
       }
@@ -158,12 +155,9 @@ static void *job_main(void *arg) {
       if (rc == PMX_OK) {
         folder_done = true;
       } else {
-        describe(why, sizeof why, rc, &res);
-        bool again = pmx__grafana_retryable(rc, res.http_status) && attempt < attempts;
-        job_log(job, again ? (folder_warned ? PMX_LOG_DEBUG : PMX_LOG_WARN) : PMX_LOG_ERROR,
-                "grafana: folder \"%s\" (attempt %u): %s%s", cfg->grafana.folder_name, attempt,
-                why, again ? "; will retry" : "; dashboards not uploaded");
-        folder_warned = true;
+        snprintf(what, sizeof what, "folder \"%s\"", cfg->grafana.folder_name);
+        bool again = retry_after(job, what, &folder_warned, rc, &res, attempt, attempts,
+                                 "; dashboards not uploaded");
         if (!again) {
           for (size_t i = 0; i < n; i++) {
             if (items[i].done) continue;
@@ -188,8 +182,8 @@ static void *job_main(void *arg) {
         it->name = NULL;
         int rc = job->hooks.source.render(job->hooks.source.ctx, cfg, i, &it->name, &it->json, &rerr);
         if (rc != PMX_OK) {
-          job_log(job, PMX_LOG_ERROR, "grafana: dashboard %s not uploaded: %s",
-                  it->name ? it->name : "?", rerr.text[0] ? rerr.text : pmx_strerror(rc));
+          pmx__config_log(cfg, PMX_LOG_ERROR, "grafana: dashboard %s not uploaded: %s",
+                          it->name ? it->name : "?", rerr.text[0] ? rerr.text : pmx_strerror(rc));
           emit_upload(job, it->name ? it->name : "?", false);
           it->done = true;
           continue;
@@ -200,16 +194,12 @@ static void *job_main(void *arg) {
       emit_upload(job, it->name, rc == PMX_OK);
       if (rc == PMX_OK) {
         it->done = true;
-        job_log(job, PMX_LOG_INFO, "grafana: dashboard %s uploaded%s%s", it->name,
-                folder[0] ? " into folder " : "", folder);
+        pmx__config_log(cfg, PMX_LOG_INFO, "grafana: dashboard %s uploaded%s%s", it->name,
+                        folder[0] ? " into folder " : "", folder);
         continue;
       }
-      describe(why, sizeof why, rc, &res);
-      bool again = pmx__grafana_retryable(rc, res.http_status) && attempt < attempts;
-      job_log(job, again ? (it->warned ? PMX_LOG_DEBUG : PMX_LOG_WARN) : PMX_LOG_ERROR,
-              "grafana: dashboard %s (attempt %u): %s%s", it->name, attempt, why,
-              again ? "; will retry" : "; giving up");
-      it->warned = true;
+      snprintf(what, sizeof what, "dashboard %s", it->name);
+      bool again = retry_after(job, what, &it->warned, rc, &res, attempt, attempts, "; giving up");
       if (!again) it->done = true;
       pending = pending || again;
     }
@@ -287,16 +277,16 @@ void pmx__grafana_stop(pmx__grafana_job_t *job) {
       int rc = annotate(job, g, "stop", now_ms(CLOCK_REALTIME), &res);
       emit_annotation(job, "stop", rc == PMX_OK);
       if (rc == PMX_OK) {
-        job_log(job, PMX_LOG_INFO, "grafana: stop annotation posted");
+        pmx__config_log(job->cfg, PMX_LOG_INFO, "grafana: stop annotation posted");
       } else {
         char why[700];
         describe(why, sizeof why, rc, &res);
-        job_log(job, PMX_LOG_WARN, "grafana: stop annotation failed: %s", why);
+        pmx__config_log(job->cfg, PMX_LOG_WARN, "grafana: stop annotation failed: %s", why);
       }
       pmx_grafana_free(g);
     } else {
       emit_annotation(job, "stop", false);
-      job_log(job, PMX_LOG_WARN, "grafana: stop annotation not posted: %s", err.text);
+      pmx__config_log(job->cfg, PMX_LOG_WARN, "grafana: stop annotation not posted: %s", err.text);
     }
   }
   pthread_mutex_destroy(&job->mu);

@@ -1,6 +1,6 @@
 /* Running the configured plugins' callbacks into one set of groups (used by pmx_start and
  * pmx_describe_metrics), with the per-plugin checks: ABI version, reserved slots, name, and the
- * common options metric_prefix and poll_rate. Also marks the groups named in
+ * common options metric_prefix, poll_rate and poll_timeout. Also marks the groups named in
  * drop_metrics_groups; a drop entry that names no group is only a warning (as in PromEx, where
  * dropping an unknown group is harmless), logged through the instance when there is one. */
 #include <errno.h>
@@ -18,15 +18,17 @@ static bool valid_plugin_name(const char *s) {
   return true;
 }
 
-/* Parses option poll_rate: a positive integer number of milliseconds that fits uint32_t. */
-static int parse_poll_rate(const char *plugin, const char *v, uint32_t *out, pmx_error_t *err) {
+/* Parses option poll_rate or poll_timeout: a positive integer number of milliseconds that fits
+ * uint32_t. */
+static int parse_ms(const char *plugin, const char *key, const char *v, uint32_t *out,
+                    pmx_error_t *err) {
   char *end = NULL;
   errno = 0;
   unsigned long long n = (v[0] >= '0' && v[0] <= '9') ? strtoull(v, &end, 10) : 0;
   if (end == NULL || *end != '\0' || errno != 0 || n == 0 || n > UINT32_MAX)
     return pmx__fail(err, PMX_ECONFIG, plugin,
-                     "plugin \"%s\": option poll_rate = \"%s\" must be a positive integer "
-                     "number of milliseconds", plugin, v);
+                     "plugin \"%s\": option %s = \"%s\" must be a positive integer "
+                     "number of milliseconds", plugin, key, v);
   *out = (uint32_t)n;
   return PMX_OK;
 }
@@ -63,7 +65,13 @@ static int run_plugin(const pmx_config_t *cfg, const pmx_plugin_use_t *use, pmx_
   ctx.poll_rate_ms = PMX_DEFAULT_POLL_RATE_MS;
   const char *rate = pmx_plugin_opt(&ctx, "poll_rate");
   if (rate != NULL) {
-    int rc = parse_poll_rate(pl->name, rate, &ctx.poll_rate_ms, err);
+    int rc = parse_ms(pl->name, "poll_rate", rate, &ctx.poll_rate_ms, err);
+    if (rc != PMX_OK) return rc;
+  }
+  uint32_t timeout_ms = 0; /* 0: each group's poll rate */
+  const char *timeout = pmx_plugin_opt(&ctx, "poll_timeout");
+  if (timeout != NULL) {
+    int rc = parse_ms(pl->name, "poll_timeout", timeout, &timeout_ms, err);
     if (rc != PMX_OK) return rc;
   }
   const char *prefix_opt = pmx_plugin_opt(&ctx, "metric_prefix");
@@ -74,7 +82,7 @@ static int run_plugin(const pmx_config_t *cfg, const pmx_plugin_use_t *use, pmx_
                        pl->name);
     ctx.metric_prefix = prefix_opt;
   } else {
-    prefix = pmx__rt_default_prefix(cfg->app, pl->name);
+    prefix = pmx__default_prefix(cfg->app, pl->name);
     if (prefix == NULL) return pmx__fail(err, PMX_ENOMEM, pl->name, "out of memory");
     ctx.metric_prefix = prefix;
   }
@@ -83,6 +91,7 @@ static int run_plugin(const pmx_config_t *cfg, const pmx_plugin_use_t *use, pmx_
   static const char *const cb_names[3] = {"event_metrics", "polling_metrics", "manual_metrics"};
   int rc = PMX_OK;
   g->cur = &ctx;
+  g->cur_poll_timeout_ms = timeout_ms;
   for (int i = 0; i < 3 && rc == PMX_OK; i++) {
     if (cbs[i] == NULL) continue;
     pmx_error_t before;
@@ -102,6 +111,7 @@ static int run_plugin(const pmx_config_t *cfg, const pmx_plugin_use_t *use, pmx_
     }
   }
   g->cur = NULL;
+  g->cur_poll_timeout_ms = 0;
   free(prefix);
   return rc;
 }
@@ -109,7 +119,7 @@ static int run_plugin(const pmx_config_t *cfg, const pmx_plugin_use_t *use, pmx_
 int pmx__rt_collect(const pmx_config_t *cfg, pmx_bus_t *bus, const pmx_t *p, pmx_groups_t **out,
                     pmx_error_t *err) {
   *out = NULL;
-  pmx_groups_t *g = calloc(1, sizeof *g);
+  pmx_groups_t *g = pmx__groups_new();
   if (g == NULL) return pmx__fail(err, PMX_ENOMEM, "", "out of memory");
   for (size_t i = 0; i < cfg->n_plugins; i++) {
     /* Duplicate plugins would register the same groups twice; name the plugin, not the group. */
@@ -118,13 +128,13 @@ int pmx__rt_collect(const pmx_config_t *cfg, pmx_bus_t *bus, const pmx_t *p, pmx
         pmx__fail(err, PMX_ECONFIG, cfg->plugins[i].plugin->name ? cfg->plugins[i].plugin->name : "",
                   "plugin \"%s\" is configured twice",
                   cfg->plugins[i].plugin->name ? cfg->plugins[i].plugin->name : "?");
-        pmx__rt_groups_free(g);
+        pmx__groups_free(g);
         return PMX_ECONFIG;
       }
     }
     int rc = run_plugin(cfg, &cfg->plugins[i], bus, g, err);
     if (rc != PMX_OK) {
-      pmx__rt_groups_free(g);
+      pmx__groups_free(g);
       return rc;
     }
   }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config_log.h"
 #include "internal.h"
 #include "runtime/runtime_internal.h"
 
@@ -63,6 +64,22 @@ void pmx_destroy(pmx_t *p) {
     return;
   }
   if (atomic_load(&p->running)) pmx_stop(p);
+  /* Callbacks abandoned by pmx_stop (scheduler.c) still hold the bus: the last one to return
+   * frees the instance instead. */
+  pthread_mutex_lock(&p->mu);
+  if (p->n_hung > 0) {
+    /* Logged before letting go of the lock: after that, p may be freed at any moment. */
+    pmx_log(p, PMX_LOG_WARN, "pmx_destroy: %zu measurement callback(s) still running; the "
+            "instance is freed when the last one returns", p->n_hung);
+    p->destroy_pending = true;
+    pthread_mutex_unlock(&p->mu);
+    return;
+  }
+  pthread_mutex_unlock(&p->mu);
+  pmx__rt_free_instance(p);
+}
+
+void pmx__rt_free_instance(pmx_t *p) {
   pmx_bus_destroy(p->bus);
   pthread_rwlock_destroy(&p->lock);
   pthread_mutex_destroy(&p->mu);
@@ -85,29 +102,10 @@ uint16_t pmx_metrics_port(const pmx_t *p) {
   return p != NULL ? (uint16_t)atomic_load(&((pmx_t *)p)->port) : 0;
 }
 
-static const char *level_name(pmx_log_level_t l) {
-  switch (l) {
-    case PMX_LOG_DEBUG: return "debug";
-    case PMX_LOG_INFO: return "info";
-    case PMX_LOG_WARN: return "warning";
-    default: return "error";
-  }
-}
-
 void pmx_log(const pmx_t *p, pmx_log_level_t level, const char *fmt, ...) {
-  if (p == NULL || fmt == NULL || level < p->cfg.log_level) return;
-  /* Without a sink, only warnings and errors reach stderr (config.h); that is the one place the
-   * library writes to a stream on its own. */
-  if (p->cfg.log == NULL && level < PMX_LOG_WARN) return;
-  char msg[1024];
+  if (p == NULL) return;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  pmx__config_vlog(&p->cfg, level, fmt, ap);
   va_end(ap);
-  if (p->cfg.log != NULL) {
-    p->cfg.log(p->cfg.log_ctx, level, msg);
-  } else {
-    fprintf(stderr, "promex[%s] %s: %s\n", p->cfg.app != NULL ? p->cfg.app : "?",
-            level_name(level), msg);
-  }
 }

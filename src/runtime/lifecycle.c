@@ -3,7 +3,7 @@
  * pmx_describe_metrics (the same plugin pass without starting).
  *
  * Start builds everything before making anything visible: plugins -> groups -> registry with
- * every metric defined and attached -> manual groups -> background thread -> `running` ->
+ * every metric defined and attached -> manual groups -> poller (scheduler.c) -> `running` ->
  * metrics server -> Grafana job (last: it talks to Grafana, and a start that fails must not).
  * Any failure tears down what exists in the reverse order (teardown()), so a failed start
  * leaves nothing running or allocated and err says which plugin, group or metric was at fault. */
@@ -13,6 +13,7 @@
 
 #include "grafana/lifecycle.h"
 #include "internal.h"
+#include "promex/promex.h"
 #include "runtime/runtime_internal.h"
 
 /* Stops and frees everything a (possibly partial) start created. `running` is already false. */
@@ -20,7 +21,7 @@ static void teardown(pmx_t *p) {
   pmx_server_stop(p->server);
   p->server = NULL;
   atomic_store(&p->port, 0);
-  pmx__rt_thread_stop(p);
+  pmx__rt_poller_stop(p); /* may take abandoned groups out of p->groups */
   if (p->grafana != NULL) {
     pmx__grafana_stop(p->grafana);
     p->grafana = NULL;
@@ -28,8 +29,10 @@ static void teardown(pmx_t *p) {
   pmx_registry_destroy(p->reg); /* detaches every metric from the bus first */
   p->reg = NULL;
   memset(&p->own, 0, sizeof p->own);
-  pmx__rt_groups_free(p->groups); /* runs every group's ctx_free */
+  pmx__groups_free(p->groups); /* runs every remaining group's ctx_free */
   p->groups = NULL;
+  free(p->runs);
+  p->runs = NULL;
 }
 
 /* Renders under the shared lock, timing the render into scrape_duration_seconds. */
@@ -114,36 +117,43 @@ int pmx_start(pmx_t *p, pmx_error_t *err) {
   if ((rc = pmx__rt_own_define(p->reg, p->bus, &p->cfg, &p->own, err)) != PMX_OK) goto fail;
   if ((rc = define_groups(p->reg, p->groups, p->bus, NULL, NULL, err)) != PMX_OK) goto fail;
 
-  int64_t now = pmx_monotonic_ns();
+  p->runs = calloc(p->groups->n > 0 ? p->groups->n : 1, sizeof *p->runs);
+  if (p->runs == NULL) {
+    rc = pmx__fail(err, PMX_ENOMEM, "", "out of memory");
+    goto fail;
+  }
   bool have_manual = false;
   for (size_t i = 0; i < p->groups->n; i++) {
-    pmx__group_t *g = &p->groups->items[i];
+    const pmx__group_t *g = &p->groups->items[i];
+    pmx__rt_run_t *r = &p->runs[i];
+    atomic_init(&r->failing, false);
+    atomic_init(&r->overrunning, false);
+    atomic_init(&r->timing_out, false);
     if (g->dropped || g->kind == PMX__GROUP_EVENT) continue;
     const char *v[] = {g->name};
     /* Series created up front so the counters read 0, not absent, until something happens. */
-    rc = pmx_metric_labels(p->own.poll_errors, v, 1, &g->errors_series);
-    if (rc == PMX_OK && g->kind == PMX__GROUP_POLLING)
-      rc = pmx_metric_labels(p->own.poll_overruns, v, 1, &g->overruns_series);
+    rc = pmx_metric_labels(p->own.poll_errors, v, 1, &r->errors_series);
+    if (rc == PMX_OK) rc = pmx_metric_labels(p->own.poll_duration, v, 1, &r->duration_series);
+    if (rc == PMX_OK) rc = pmx_metric_labels(p->own.poll_timeouts, v, 1, &r->timeouts_series);
+    if (rc == PMX_OK && g->kind == PMX__GROUP_POLLING) {
+      rc = pmx_metric_labels(p->own.poll_overruns, v, 1, &r->overruns_series);
+      if (rc == PMX_OK) rc = pmx_metric_labels(p->own.poll_skips, v, 1, &r->skips_series);
+    }
     if (rc != PMX_OK) {
       pmx__fail(err, rc, g->name, "group \"%s\": cannot create own series: %s", g->name,
                 pmx_strerror(rc));
       goto fail;
     }
-    atomic_store(&g->failing, false);
-    atomic_store(&g->overrunning, false);
-    g->next_due_ns = now; /* polling groups run once right away, then every poll_rate */
     if (g->kind == PMX__GROUP_MANUAL) have_manual = true;
   }
-  p->manual_pending = false;
+  int64_t manual_due = 0;
   if (have_manual) {
-    if (p->cfg.manual_metrics_start_delay_ms <= 0) {
+    if (p->cfg.manual_metrics_start_delay_ms <= 0)
       pmx__rt_run_manual(p);
-    } else {
-      p->manual_pending = true;
-      p->manual_due_ns = now + p->cfg.manual_metrics_start_delay_ms * 1000000;
-    }
+    else
+      manual_due = pmx_monotonic_ns() + p->cfg.manual_metrics_start_delay_ms * 1000000;
   }
-  if ((rc = pmx__rt_thread_start(p, err)) != PMX_OK) goto fail;
+  if ((rc = pmx__rt_poller_start(p, manual_due, err)) != PMX_OK) goto fail;
   pthread_rwlock_wrlock(&p->lock);
   atomic_store(&p->running, true);
   pthread_rwlock_unlock(&p->lock);
@@ -160,7 +170,9 @@ int pmx_start(pmx_t *p, pmx_error_t *err) {
   /* Last, once nothing else can fail: a failed start must not have told Grafana anything, and
    * undoing a started job posts the stop annotation on this thread (a network call). */
   if (p->cfg.grafana.enabled) {
-    rc = pmx__grafana_start(&p->cfg, p->bus, &p->grafana);
+    /* Which dashboards are first-party is data handed to the Grafana area (it does not call
+     * the plugins). */
+    rc = pmx__grafana_start(&p->cfg, p->bus, pmx_first_party_plugins(NULL), &p->grafana);
     if (rc != PMX_OK) {
       pmx__fail(err, rc, "grafana", "cannot start the Grafana job: %s", pmx_strerror(rc));
       pthread_rwlock_wrlock(&p->lock);
@@ -202,13 +214,21 @@ static void own_describe(const pmx_config_t *cfg, pmx_describe_cb cb, void *ctx)
   if (pmx_bus_new(&bus) != PMX_OK) return;
   if (registry_for(cfg, &reg, NULL) == PMX_OK &&
       pmx__rt_own_define(reg, bus, cfg, &own, NULL) == PMX_OK) {
-    pmx_metric_t *ms[] = {own.status_info,   own.scrape_duration,  own.poll_errors,
-                          own.poll_overruns, own.grafana_uploads, own.grafana_annotations};
+    pmx_metric_t *ms[] = {own.status_info,     own.scrape_duration, own.poll_errors,
+                          own.poll_overruns,   own.poll_timeouts,   own.poll_skips,
+                          own.poll_duration,   own.grafana_uploads, own.grafana_annotations};
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) {
       pmx_metric_kind_t k = pmx_metric_kind(ms[i]);
-      bool hist = ms[i] == own.scrape_duration;
-      cb(ctx, "prom_ex", pmx_metric_name(ms[i]), k, hist ? pmx__rt_scrape_buckets : NULL,
-         hist ? PMX__RT_N_SCRAPE_BUCKETS : 0);
+      const double *b = NULL;
+      size_t nb = 0;
+      if (ms[i] == own.scrape_duration) {
+        b = pmx__rt_scrape_buckets;
+        nb = PMX__RT_N_SCRAPE_BUCKETS;
+      } else if (ms[i] == own.poll_duration) {
+        b = pmx__rt_poll_buckets;
+        nb = PMX__RT_N_POLL_BUCKETS;
+      }
+      cb(ctx, "prom_ex", pmx_metric_name(ms[i]), k, b, nb);
     }
     /* And the families the registry itself renders (see expo.c: render_own). */
     static const struct {
@@ -244,7 +264,7 @@ int pmx_describe_metrics(const pmx_config_t *cfg, pmx_describe_cb cb, void *ctx,
   if (rc == PMX_OK) rc = registry_for(cfg, &reg, err);
   if (rc == PMX_OK) rc = define_groups(reg, groups, NULL, cb, ctx, err);
   pmx_registry_destroy(reg);
-  pmx__rt_groups_free(groups);
+  pmx__groups_free(groups);
   pmx_bus_destroy(bus);
   if (rc == PMX_OK) own_describe(cfg, cb, ctx);
   return rc;

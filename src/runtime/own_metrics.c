@@ -4,6 +4,9 @@
  *   scrape_duration_seconds                  histogram of each render (server or get_metrics)
  *   poll_errors_total{group}                 measurement callbacks that returned an error
  *   poll_overruns_total{group}               polling callbacks that took longer than their period
+ *   poll_timeouts_total{group}               runs on the poller still going after their timeout
+ *   poll_skips_total{group}                  polling runs skipped: the previous one still ran
+ *   poll_duration_seconds{group}             histogram of each measurement callback's time
  *   grafana_uploads_total{dashboard,result}  fed by PMX__GRAFANA_UPLOAD_EVENT
  *   grafana_annotations_total{kind,result}   fed by PMX__GRAFANA_ANNOTATION_EVENT
  * The registry adds metric_series, series_dropped_total and events_skipped_total itself.
@@ -19,6 +22,10 @@
 /* Renders take from well under a millisecond (small registries) to a second (huge ones). */
 const double pmx__rt_scrape_buckets[PMX__RT_N_SCRAPE_BUCKETS] = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
+
+/* Measurement callbacks: from microseconds (a /proc read) to seconds (a slow database). */
+const double pmx__rt_poll_buckets[PMX__RT_N_POLL_BUCKETS] = {0.0001, 0.0005, 0.001, 0.005, 0.01,
+                                                            0.05,   0.1,    0.5,   1,     5};
 
 int pmx__rt_own_define(pmx_registry_t *reg, pmx_bus_t *bus, const pmx_config_t *cfg,
                        pmx__own_metrics_t *own, pmx_error_t *err) {
@@ -43,6 +50,18 @@ int pmx__rt_own_define(pmx_registry_t *reg, pmx_bus_t *bus, const pmx_config_t *
       {.kind = PMX_COUNTER, .prefix = prefix, .name = "poll_overruns_total",
        .event_name = "promex.runtime.poll_overrun", .measurement = "count", .tags = group_tags,
        .n_tags = 1, .description = "Polling callbacks that took longer than their poll rate."},
+      {.kind = PMX_COUNTER, .prefix = prefix, .name = "poll_timeouts_total",
+       .event_name = "promex.runtime.poll_timeout", .measurement = "count", .tags = group_tags,
+       .n_tags = 1, .description = "Polling (or delayed manual) runs still going after their "
+                                   "timeout."},
+      {.kind = PMX_COUNTER, .prefix = prefix, .name = "poll_skips_total",
+       .event_name = "promex.runtime.poll_skip", .measurement = "count", .tags = group_tags,
+       .n_tags = 1,
+       .description = "Scheduled polling runs skipped because the previous run still went on."},
+      {.kind = PMX_DISTRIBUTION, .prefix = prefix, .name = "poll_duration_seconds",
+       .event_name = "promex.runtime.poll", .measurement = "duration", .tags = group_tags,
+       .n_tags = 1, .buckets = pmx__rt_poll_buckets, .n_buckets = PMX__RT_N_POLL_BUCKETS,
+       .description = "Time taken by each polling or manual measurement callback."},
       {.kind = PMX_COUNTER, .prefix = prefix, .name = "grafana_uploads_total",
        .event_name = PMX__GRAFANA_UPLOAD_EVENT, .measurement = "count", .tags = upload_tags,
        .n_tags = 2, .description = "Grafana dashboard upload attempts by dashboard and result."},
@@ -50,8 +69,9 @@ int pmx__rt_own_define(pmx_registry_t *reg, pmx_bus_t *bus, const pmx_config_t *
        .event_name = PMX__GRAFANA_ANNOTATION_EVENT, .measurement = "count", .tags = annot_tags,
        .n_tags = 2, .description = "Grafana lifecycle annotation attempts by kind and result."},
   };
-  pmx_metric_t **slots[] = {&own->status_info,   &own->scrape_duration,  &own->poll_errors,
-                            &own->poll_overruns, &own->grafana_uploads, &own->grafana_annotations};
+  pmx_metric_t **slots[] = {&own->status_info,     &own->scrape_duration, &own->poll_errors,
+                            &own->poll_overruns,   &own->poll_timeouts,   &own->poll_skips,
+                            &own->poll_duration,   &own->grafana_uploads, &own->grafana_annotations};
   for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
     int rc = pmx_metric_define(reg, &defs[i], slots[i], err);
     if (rc != PMX_OK) return rc;

@@ -1,13 +1,15 @@
-/* Private to src/runtime: the layout of metric groups, of a promex instance and the functions the
- * runtime's files share (pmx__rt_ prefix). Nothing here is API.
+/* Private to src/runtime: the layout of a promex instance and the functions the runtime's files
+ * share (pmx__rt_ prefix). Nothing here is API. The groups themselves (what plugins add) are the
+ * plugin API's (src/plugin_api/plugin_api_internal.h); the runtime keeps its per-group run state
+ * beside them, index for index.
  *
  * Invariants:
- *  - A pmx_groups_t owns deep copies of every metric definition added to it (strings, tag arrays,
- *    buckets); function pointers and their ctx are borrowed from the plugin.
- *  - Every group's ctx_free runs exactly once: in pmx__rt_groups_free().
  *  - pmx_t.lock (rwlock) guards `running` against pmx_stop(): readers (get_metrics, refresh,
  *    scrapes) hold it shared while they use the registry; stop takes it exclusive to flip
- *    `running` before tearing anything down, so no reader ever sees a freed registry. */
+ *    `running` before tearing anything down, so no reader ever sees a freed registry.
+ *  - pmx_t.mu guards the poller (scheduler.c) and the count of abandoned callbacks; it is the
+ *    one lock an abandoned poll worker takes after its callback returns, which is why it lives
+ *    in the instance (which outlives such workers) and not in the poller. */
 #ifndef PMX_RUNTIME_INTERNAL_H
 #define PMX_RUNTIME_INTERNAL_H
 
@@ -16,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "plugin_api/plugin_api_internal.h"
 #include "promex/config.h"
 #include "promex/plugin.h"
 #include "promex/runtime.h"
@@ -23,53 +26,31 @@
 
 struct pmx__grafana_job;
 
-typedef enum pmx__group_kind { PMX__GROUP_EVENT = 0, PMX__GROUP_POLLING, PMX__GROUP_MANUAL } pmx__group_kind_t;
-
-typedef struct pmx__group {
-  char *name;
-  char *plugin;                   /* name of the plugin that added it */
-  pmx__group_kind_t kind;
-  uint32_t poll_rate_ms;          /* polling: resolved (never 0) */
-  pmx_measure_cb measure;         /* polling, manual */
-  void *ctx;
-  void (*ctx_free)(void *);
-  pmx_metric_def_t *metrics;      /* deep copies */
-  size_t n_metrics;
-  bool dropped;                   /* named in drop_metrics_groups */
-  /* Scheduler state (background thread only, except `failing`, see lifecycle.c). */
-  int64_t next_due_ns;
-  atomic_bool failing;            /* last run failed: logged once until it succeeds again */
-  atomic_bool overrunning;        /* last run overran: logged once until one does not */
-  pmx_series_t *errors_series;    /* own metrics, NULL when not running */
+/* The runtime's state of group i of a running instance (pmx_t.runs[i]). The series are NULL
+ * for event and dropped groups. `failing` / `overrunning` / `timing_out` make each condition
+ * logged once until it clears; they are atomic because a manual group may run on the poller and
+ * in pmx_refresh_manual_metrics() at the same time. */
+typedef struct pmx__rt_run {
+  atomic_bool failing;
+  atomic_bool overrunning;
+  atomic_bool timing_out;
+  pmx_series_t *errors_series;
   pmx_series_t *overruns_series;
-} pmx__group_t;
-
-struct pmx_groups {
-  pmx__group_t *items;
-  size_t n, cap;
-  /* The plugin whose callback is running, and its context (for prefix, poll rate, err). */
-  const pmx_plugin_ctx_t *cur;
-  /* First error recorded by an add (kept even if the plugin ignores the return code). */
-  int sticky_code;
-  pmx_error_t sticky_err;
-};
+  pmx_series_t *timeouts_series;
+  pmx_series_t *skips_series;
+  pmx_series_t *duration_series;
+} pmx__rt_run_t;
 
 /* Runs every configured plugin's callbacks into a new groups set and marks dropped groups
  * (warning through `p` for drop entries that name no group; p may be NULL). On PMX_OK *out is
- * owned by the caller (pmx__rt_groups_free). On error nothing is left allocated and every ctx_free
+ * owned by the caller (pmx__groups_free). On error nothing is left allocated and every ctx_free
  * of groups added so far has run. `bus` is what plugins see as ctx->bus. */
 int pmx__rt_collect(const pmx_config_t *cfg, pmx_bus_t *bus, const pmx_t *p, pmx_groups_t **out,
                     pmx_error_t *err);
 
-/* Frees the set: runs every group's ctx_free, frees the copies. NULL is a no-op. */
-void pmx__rt_groups_free(pmx_groups_t *g);
-
 /* Deep copy / free of a configuration (owned strings and arrays). */
 int pmx__rt_config_copy(const pmx_config_t *src, pmx_config_t *dst);
 void pmx__rt_config_free(pmx_config_t *cfg);
-
-/* The default metric prefix of a plugin: "<app>_prom_ex_<plugin>" (malloc'd, NULL on ENOMEM). */
-char *pmx__rt_default_prefix(const char *app, const char *plugin);
 
 /* promex's own metrics (own_metrics.c). */
 typedef struct pmx__own_metrics {
@@ -78,12 +59,17 @@ typedef struct pmx__own_metrics {
   pmx_series_t *scrape_series;
   pmx_metric_t *poll_errors;
   pmx_metric_t *poll_overruns;
+  pmx_metric_t *poll_timeouts;
+  pmx_metric_t *poll_skips;
+  pmx_metric_t *poll_duration;
   pmx_metric_t *grafana_uploads;
   pmx_metric_t *grafana_annotations;
 } pmx__own_metrics_t;
 
 #define PMX__RT_N_SCRAPE_BUCKETS 12
 extern const double pmx__rt_scrape_buckets[PMX__RT_N_SCRAPE_BUCKETS];
+#define PMX__RT_N_POLL_BUCKETS 10
+extern const double pmx__rt_poll_buckets[PMX__RT_N_POLL_BUCKETS];
 
 /* Defines the own metrics in `reg` (prefix "<app>_prom_ex_prom_ex") and attaches the Grafana
  * result metrics to `bus`. */
@@ -105,25 +91,40 @@ struct pmx {
   pmx_server_t *server;
   struct pmx__grafana_job *grafana;
 
-  /* Background thread (scheduler.c). */
-  pthread_t thread;
-  bool thread_started;
-  pthread_mutex_t mu;
-  pthread_cond_t cond;            /* CLOCK_MONOTONIC */
-  bool stop_requested;            /* guarded by mu */
-  bool manual_pending;            /* delayed manual run not yet done; guarded by mu */
-  int64_t manual_due_ns;
+  pmx__rt_run_t *runs;            /* one per group, index-parallel to groups->items */
+
+  /* Polling (scheduler.c). */
+  pthread_mutex_t mu;             /* see invariants above */
+  pthread_cond_t cond;            /* CLOCK_MONOTONIC; the poller's dispatcher waits on it */
+  struct pmx__poller *poller;     /* NULL when not running */
+  size_t n_hung;                  /* abandoned callbacks that have not returned; guarded by mu */
+  bool destroy_pending;           /* pmx_destroy() ran while n_hung > 0; guarded by mu */
 };
 
-/* Runs one group's measurement callback with failure / overrun accounting. `period_ns` is 0 for
- * manual groups (no overrun check). Returns the callback's result. */
-int pmx__rt_run_group(pmx_t *p, pmx__group_t *g, int64_t period_ns);
+/* Frees what pmx_new() created. Called by pmx_destroy(), or by the last abandoned poll worker
+ * when pmx_destroy() ran before its callback returned. */
+void pmx__rt_free_instance(pmx_t *p);
+
+/* Runs group i's measurement callback on the calling thread with failure / duration / overrun
+ * accounting. Returns the callback's result. */
+int pmx__rt_run_group(pmx_t *p, size_t i);
+
+/* The accounting half of pmx__rt_run_group(), for a callback that returned `rc` after `dt_ns`. */
+void pmx__rt_account(pmx_t *p, size_t i, int rc, int64_t dt_ns);
 
 /* Runs every non-dropped manual group (all run even if one fails); returns the first error. */
 int pmx__rt_run_manual(pmx_t *p);
 
-/* Starts / stops the background thread. */
-int pmx__rt_thread_start(pmx_t *p, pmx_error_t *err);
-void pmx__rt_thread_stop(pmx_t *p);
+/* Starts the poller (scheduler.c): polling groups on their poll rates and the delayed first run
+ * of manual groups (when manual_due_ns > 0). */
+int pmx__rt_poller_start(pmx_t *p, int64_t manual_due_ns, pmx_error_t *err);
+
+/* Stops the poller: wakes and joins its threads; a worker still inside a callback after a grace
+ * period is abandoned (detached; it takes its group out of p->groups and frees it when the
+ * callback returns). NULL poller is a no-op. */
+void pmx__rt_poller_stop(pmx_t *p);
+
+/* How long pmx_stop() waits for running measurement callbacks before abandoning them. */
+#define PMX__RT_STOP_GRACE_MS 300
 
 #endif

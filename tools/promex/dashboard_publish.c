@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "promex/grafana.h"
+#include "promex/promex.h"
 
 const char CLI_HELP_PUBLISH[] =
     "Usage: promex dashboard publish [-c CONFIG] [-t MS]\n"
@@ -92,7 +93,8 @@ int cli_dashboard_publish(int argc, char **argv) {
   report_t r = {cfg->grafana.host, 0, 0};
   pmx_error_t err;
   memset(&err, 0, sizeof err);
-  int rc = pmx_grafana_publish(cfg, (unsigned)timeout, on_result, &r, &err);
+  int rc = pmx_grafana_publish(cfg, pmx_first_party_plugins(NULL), (unsigned)timeout, on_result,
+                               &r, &err);
   if (rc != PMX_OK && r.ok + r.failed == 0)
     fprintf(stderr, "promex dashboard publish: %s\n", err.text[0] ? err.text : pmx_strerror(rc));
   else

@@ -3,9 +3,11 @@
  * Grafana gets PMX_ENOTSUP, and start must then fail cleanly. */
 #include "grafana/lifecycle.h"
 
-int pmx__grafana_start(const pmx_config_t *cfg, pmx_bus_t *bus, pmx__grafana_job_t **out) {
+int pmx__grafana_start(const pmx_config_t *cfg, pmx_bus_t *bus,
+                       const pmx_plugin_t *const *first_party, pmx__grafana_job_t **out) {
   (void)cfg;
   (void)bus;
+  (void)first_party;
   *out = NULL;
   return PMX_ENOTSUP;
 }

@@ -1,5 +1,4 @@
-/* The groups builder that plugin callbacks fill (PromEx.MetricTypes.Event/Polling/Manual.build),
- * and the option helpers plugins use (pmx_plugin_opt / check_opts / fail).
+/* The groups builder that plugin callbacks fill (PromEx.MetricTypes.Event/Polling/Manual.build).
  *
  * Every metric definition is deep-copied when added, so plugins may build definitions on the
  * stack. A definition whose prefix is NULL gets the plugin's metric prefix. Group names are unique
@@ -11,11 +10,11 @@
 #include <string.h>
 
 #include "internal.h"
-#include "runtime/runtime_internal.h"
+#include "plugin_api/plugin_api_internal.h"
 
 #define GROUP_NAME_MAX 128
 
-char *pmx__rt_default_prefix(const char *app, const char *plugin) {
+char *pmx__default_prefix(const char *app, const char *plugin) {
   size_t n = strlen(app) + strlen(plugin) + sizeof "_prom_ex_";
   char *s = malloc(n);
   if (s != NULL) snprintf(s, n, "%s_prom_ex_%s", app, plugin);
@@ -78,7 +77,7 @@ static int copy_def(const pmx_metric_def_t *s, const char *prefix, pmx_metric_de
   return rc;
 }
 
-static void free_group(pmx__group_t *g) {
+void pmx__group_free(pmx__group_t *g) {
   if (g->ctx_free != NULL) g->ctx_free(g->ctx);
   g->ctx_free = NULL;
   for (size_t i = 0; i < g->n_metrics; i++) free_def(&g->metrics[i]);
@@ -87,9 +86,22 @@ static void free_group(pmx__group_t *g) {
   free(g->plugin);
 }
 
-void pmx__rt_groups_free(pmx_groups_t *g) {
+pmx_groups_t *pmx__groups_new(void) { return calloc(1, sizeof(pmx_groups_t)); }
+
+void pmx__groups_take(pmx_groups_t *g, size_t i, pmx__group_t *out) {
+  *out = g->items[i];
+  pmx__group_t *slot = &g->items[i];
+  slot->ctx = NULL;
+  slot->ctx_free = NULL;
+  slot->metrics = NULL;
+  slot->n_metrics = 0;
+  slot->name = NULL;
+  slot->plugin = NULL;
+}
+
+void pmx__groups_free(pmx_groups_t *g) {
   if (g == NULL) return;
-  for (size_t i = 0; i < g->n; i++) free_group(&g->items[i]);
+  for (size_t i = 0; i < g->n; i++) pmx__group_free(&g->items[i]);
   free(g->items);
   free(g);
 }
@@ -185,6 +197,7 @@ static int add_group(pmx_groups_t *out, pmx__group_kind_t kind, const char *grou
   memset(&g, 0, sizeof g);
   g.kind = kind;
   g.poll_rate_ms = poll_rate_ms != 0 ? poll_rate_ms : out->cur->poll_rate_ms;
+  g.poll_timeout_ms = out->cur_poll_timeout_ms != 0 ? out->cur_poll_timeout_ms : g.poll_rate_ms;
   g.measure = measure;
   g.name = pmx__strdup(group_name);
   g.plugin = pmx__strdup(plugin);
@@ -199,7 +212,7 @@ static int add_group(pmx_groups_t *out, pmx__group_kind_t kind, const char *grou
   return PMX_OK;
 
 nomem_g:
-  free_group(&g);
+  pmx__group_free(&g);
 nomem:
   rc = group_fail(out, PMX_ENOMEM, group_name, "plugin \"%s\" group \"%s\": out of memory", plugin,
                   group_name);
@@ -225,38 +238,4 @@ int pmx_groups_add_manual(pmx_groups_t *out, const char *group_name, pmx_measure
                           void *ctx, void (*ctx_free)(void *), const pmx_metric_def_t *metrics,
                           size_t n) {
   return add_group(out, PMX__GROUP_MANUAL, group_name, 0, measure, ctx, ctx_free, metrics, n);
-}
-
-const char *pmx_plugin_opt(const pmx_plugin_ctx_t *ctx, const char *key) {
-  if (ctx == NULL || key == NULL) return NULL;
-  const char *v = NULL;
-  for (size_t i = 0; i < ctx->n_opts; i++)
-    if (ctx->opts[i].key != NULL && strcmp(ctx->opts[i].key, key) == 0) v = ctx->opts[i].value;
-  return v;
-}
-
-int pmx_plugin_check_opts(const pmx_plugin_ctx_t *ctx, const char *const *allowed,
-                          size_t n_allowed) {
-  if (ctx == NULL || (allowed == NULL && n_allowed > 0)) return PMX_EINVAL;
-  for (size_t i = 0; i < ctx->n_opts; i++) {
-    const char *k = ctx->opts[i].key;
-    if (k == NULL)
-      return pmx__fail(ctx->err, PMX_ECONFIG, ctx->plugin_name,
-                       "plugin \"%s\": option with no name", ctx->plugin_name);
-    bool ok = strcmp(k, "metric_prefix") == 0 || strcmp(k, "poll_rate") == 0;
-    for (size_t j = 0; !ok && j < n_allowed; j++) ok = allowed[j] != NULL && strcmp(k, allowed[j]) == 0;
-    if (!ok)
-      return pmx__fail(ctx->err, PMX_ECONFIG, ctx->plugin_name, "plugin \"%s\": unknown option \"%s\"",
-                       ctx->plugin_name, k);
-  }
-  return PMX_OK;
-}
-
-int pmx_plugin_fail(const pmx_plugin_ctx_t *ctx, int code, const char *fmt, ...) {
-  if (ctx == NULL || fmt == NULL) return code;
-  va_list ap;
-  va_start(ap, fmt);
-  pmx__vfail(ctx->err, code, ctx->plugin_name, fmt, ap);
-  va_end(ap);
-  return code;
 }
