@@ -152,6 +152,9 @@ grep -q 'app_dir_prom_ex_os' app_dir/os.json && fail "-a app=zz kept the directo
   fail "-a app=zz without a config did not move the metric prefix"
 # Item 12: the template read is bounded.
 expect 1 'larger than 8388608 bytes; not a dashboard template' -- "$PROMEX" dashboard export -d /dev/zero -s
+expect 1 "cannot read rules file '/dev/zero': .*larger than 8388608 bytes" -- "$PROMEX" alerts export -d /dev/zero -s
+expect 1 "no first-party rules named 'nosuch', and no such file" -- "$PROMEX" alerts export -d nosuch -s
+expect 2 "missing -d/--rules" -- "$PROMEX" alerts export -s
 head -c 9000000 /dev/zero | tr '\0' ' ' >huge.json
 expect 1 'larger than 8388608 bytes' -- "$PROMEX" dashboard export -d ./huge.json -s
 rm -f huge.json
