@@ -1,5 +1,5 @@
 /* The first-party alert rule templates (alerts/<plugin>.rules.yml) compiled into the CLI by
- * cmake/embed_alerts.cmake. */
+ * cmake/embed_files.cmake. */
 #ifndef PMX_CLI_ALERTS_BUILTIN_H
 #define PMX_CLI_ALERTS_BUILTIN_H
 
