@@ -481,7 +481,7 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
   pthread_mutex_lock(&reg->mu);
   if (pmx__family_names(full, type, check_name, &c) != 0) {
     const pmx__name_entry_t *e = c.taken;
-    if (strcmp(e->owner, full) == 0) {
+    if (strcmp(e->owner, full) == 0 && !is_own_name(reg, e->owner)) {
       rc = pmx__fail(err, PMX_EEXIST, full, "metric \"%s\" (%s) is already defined in this registry",
                      full, kind_name(def->kind));
     } else {
