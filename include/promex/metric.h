@@ -154,7 +154,9 @@ typedef struct pmx_registry_opts {
 } pmx_registry_opts_t;
 
 /* Creates an empty registry. `opts` may be NULL (defaults) and is copied. *out is owned by the
- * caller (pmx_registry_destroy). Returns PMX_OK, PMX_EINVAL or PMX_ENOMEM. */
+ * caller (pmx_registry_destroy). Unless no_own_metrics, the names of the own families are
+ * reserved at once (no metric can be defined over them). Returns PMX_OK, PMX_EINVAL or
+ * PMX_ENOMEM. */
 PMX_EXTERN int pmx_registry_new(const pmx_registry_opts_t *opts, pmx_registry_t **out);
 
 /* Detaches every attached metric and frees the registry, its metrics and series. NULL is a no-op.
@@ -165,9 +167,10 @@ PMX_EXTERN void pmx_registry_destroy(pmx_registry_t *reg);
 
 /* Validates `def` and adds a family to `reg`. On PMX_OK *out (optional) is a handle owned by the
  * registry, valid until pmx_registry_destroy(). Errors (reg unchanged, *out NULL, `err` filled):
- * PMX_EINVAL (missing name, bad buckets, too many tags, ...), PMX_ENAME (bad metric or label
- * name), PMX_EUNIT, PMX_ENOTSUP (PMX_SUMMARY), PMX_EEXIST (a family of that name exists),
- * PMX_ENOMEM. */
+ * PMX_EINVAL (missing name, bad buckets, too many tags, bad HELP text, ...), PMX_ENAME (bad
+ * metric or label name, name too long), PMX_EUNIT, PMX_ENOTSUP (PMX_SUMMARY), PMX_EEXIST (a name
+ * the family would render is already rendered by another family, the registry's own included;
+ * see "Rendered names" above), PMX_ENOMEM. docs/metrics.md lists every limit. */
 PMX_EXTERN int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def,
                                  pmx_metric_t **out, pmx_error_t *err);
 
