@@ -189,7 +189,7 @@ int main(int argc, char **argv) {
   longest[PMX_MAX_LABEL_VALUE] = '\0';
   const char *vals[PMX_MAX_TAGS] = {"caf\xc3\xa9", "\"quoted\"", "back\\slash", "new\nline", "tab\there",
                                     "\xf0\x9f\x98\x80", "", "x", longest, "{}", "a=b,c", "#", " lead", "trail ",
-                                    "\xe2\x80\xa8", "z"};
+                                    "\xe2\x80\xa8", "ctl\x01\r\x7f"};
   pmx_series_set(series(wide, vals, PMX_MAX_TAGS), 42.5);
   char lab[PMX_MAX_TAGS * (PMX_MAX_LABEL_VALUE + 16)];
   join_labels(lab, sizeof lab, wide, many_tags, vals, PMX_MAX_TAGS);
