@@ -1,9 +1,9 @@
 /* Exposition: rendering a registry as Prometheus text 0.0.4 or OpenMetrics 1.0 text.
  *
- * Rendering reads the aggregates without stopping writers. Histograms are consistent while other
- * threads observe: buckets are cumulative, the +Inf bucket equals _count, and _sum belongs to the
- * same set of observations whenever a stable snapshot can be taken in a bounded number of retries
- * (under extreme contention on one series the _sum may lag _count by in-flight observations).
+ * Rendering reads the aggregates without stopping writers. Histogram snapshots are exact while
+ * other threads observe: buckets are cumulative, the +Inf bucket equals _count, and _sum is the
+ * sum of exactly those observations (see pmx_series_histogram). A histogram with a negative
+ * bucket bound has no _sum (and so no _count) in OpenMetrics, which forbids it there.
  * Families appear in definition order, series in creation order; the registry's own metrics last.
  * Floats use the shortest decimal form that reads back exactly, NaN/+Inf/-Inf spelled as
  * Prometheus wants, independent of the process locale. */

@@ -21,9 +21,25 @@
  *
  * Names: `name` is split into segments on '.' and joined with '_' (Telemetry.Metrics style:
  * "http.request.duration.seconds" -> http_request_duration_seconds); `prefix`, when given, is
- * prepended the same way. The result must match [a-zA-Z_:][a-zA-Z0-9_:]* and not start with "__";
- * label names must match [a-zA-Z_][a-zA-Z0-9_]*, not start with "__", not be "le" (reserved for
- * histograms) and be unique. A bad name is PMX_ENAME with err->text naming the metric and rule.
+ * prepended the same way. The result must match [a-zA-Z_:][a-zA-Z0-9_:]*, not start with "__"
+ * and be at most PMX_MAX_METRIC_NAME bytes; label names must match [a-zA-Z_][a-zA-Z0-9_]*, not start with "__",
+ * not be "le" (reserved for histograms) and be unique. A bad name is PMX_ENAME with err->text
+ * naming the metric and rule. The description (HELP) must be valid UTF-8 without control
+ * characters other than tab and newline, at most PMX_MAX_HELP bytes (else PMX_EINVAL). Label
+ * values must be valid UTF-8 (checked when their series is created, on every path).
+ *
+ * Rendered names: a family occupies its name and every name it renders in either format: a
+ * counter "x" (or "x_total") occupies x, x_total and x_created (OpenMetrics family x, samples
+ * x_total, reserved x_created); a histogram "h" occupies h, h_bucket, h_count, h_sum and
+ * h_created; a gauge only its name. The registry's own families (<own prefix>_metric_series,
+ * _series_dropped_total, _events_skipped_total) occupy theirs from the start. A definition that
+ * would share any of these names with another family of the registry is PMX_EEXIST, with
+ * err->text naming both families and the name they share.
+ *
+ * Values: counters and sums never go backwards and never wrap. Integral steps below 2^40 are
+ * counted exactly in 64-bit integers; once those reach 2^59 (and for larger or fractional steps)
+ * the value continues in a double, which saturates gracefully (steps below its precision, about
+ * value / 2^53, are lost rather than wrapping).
  *
  * Defaults as in Telemetry.Metrics: if `event_name` is NULL the event is the name without its last
  * segment and the measurement is the last segment (so "http.request.duration" listens to
@@ -45,9 +61,12 @@
 extern "C" {
 #endif
 
+/* Limits of a definition and its series; docs/metrics.md lists each with the error it gets. */
 #define PMX_MAX_TAGS 16               /* labels per metric */
 #define PMX_MAX_BUCKETS 128           /* finite buckets per histogram */
 #define PMX_MAX_LABEL_VALUE 1024      /* bytes; longer values skip the event (counted) */
+#define PMX_MAX_METRIC_NAME 256       /* bytes of the full name (prefix included) */
+#define PMX_MAX_HELP 4096             /* bytes of the description (HELP text) */
 #define PMX_DEFAULT_MAX_SERIES 10000  /* per family, unless the definition or registry says */
 
 typedef struct pmx_registry pmx_registry_t;
@@ -135,7 +154,9 @@ typedef struct pmx_registry_opts {
 } pmx_registry_opts_t;
 
 /* Creates an empty registry. `opts` may be NULL (defaults) and is copied. *out is owned by the
- * caller (pmx_registry_destroy). Returns PMX_OK, PMX_EINVAL or PMX_ENOMEM. */
+ * caller (pmx_registry_destroy). Unless no_own_metrics, the names of the own families are
+ * reserved at once (no metric can be defined over them). Returns PMX_OK, PMX_EINVAL or
+ * PMX_ENOMEM. */
 PMX_EXTERN int pmx_registry_new(const pmx_registry_opts_t *opts, pmx_registry_t **out);
 
 /* Detaches every attached metric and frees the registry, its metrics and series. NULL is a no-op.
@@ -146,9 +167,10 @@ PMX_EXTERN void pmx_registry_destroy(pmx_registry_t *reg);
 
 /* Validates `def` and adds a family to `reg`. On PMX_OK *out (optional) is a handle owned by the
  * registry, valid until pmx_registry_destroy(). Errors (reg unchanged, *out NULL, `err` filled):
- * PMX_EINVAL (missing name, bad buckets, too many tags, ...), PMX_ENAME (bad metric or label
- * name), PMX_EUNIT, PMX_ENOTSUP (PMX_SUMMARY), PMX_EEXIST (a family of that name exists),
- * PMX_ENOMEM. */
+ * PMX_EINVAL (missing name, bad buckets, too many tags, bad HELP text, ...), PMX_ENAME (bad
+ * metric or label name, name too long), PMX_EUNIT, PMX_ENOTSUP (PMX_SUMMARY), PMX_EEXIST (a name
+ * the family would render is already rendered by another family, the registry's own included;
+ * see "Rendered names" above), PMX_ENOMEM. docs/metrics.md lists every limit. */
 PMX_EXTERN int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def,
                                  pmx_metric_t **out, pmx_error_t *err);
 
@@ -162,6 +184,7 @@ PMX_EXTERN int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *de
  *   invalid_label        a label value is not valid UTF-8
  *   invalid_value        NaN (except for last_value), or a negative value for a counter sum
  *   series_limit         a new series past max_series (also in <own>_series_dropped_total)
+ *   out_of_memory        the new series could not be allocated
  * Events rejected by keep/drop are not counted: that is what the predicates are for.
  * Returns PMX_OK, PMX_EEXIST (already attached), PMX_EBUSY, PMX_EINVAL, PMX_ENOMEM. The metric
  * must be detached (or the registry destroyed) before `bus` is destroyed. Attach and detach of one
@@ -202,11 +225,18 @@ PMX_EXTERN int pmx_series_inc(pmx_series_t *s);
 PMX_EXTERN int pmx_series_set(pmx_series_t *s, double value);
 PMX_EXTERN int pmx_series_observe(pmx_series_t *s, double value);
 
-/* Current value of a counter/sum/gauge series, or the count of a histogram series. */
+/* Current value of a counter/sum/gauge series, or the number of observations begun on a
+ * histogram series (those still completing included). */
 PMX_EXTERN double pmx_series_value(const pmx_series_t *s);
 
-/* A consistent snapshot of a histogram series. `cumulative` receives n_buckets + 1 counts (the
- * last is +Inf and equals *count). Returns PMX_OK, PMX_ETYPE, PMX_EINVAL (cap too small). */
+/* An exact snapshot of a histogram series, even under concurrent observers: `cumulative`
+ * receives n_buckets + 1 counts (the last is +Inf and equals *count) and *sum is the sum of
+ * exactly the *count observations counted (per CPU shard, the state at one instant). Snapshots
+ * of one family are serialised by a mutex that observers never take. Returns PMX_OK, PMX_ETYPE,
+ * PMX_EINVAL (cap too small).
+ * Rendering: OpenMetrics forbids _sum on a histogram with a negative bucket bound, so such a
+ * family is rendered there with its buckets only (no _sum, and so no _count); text 0.0.4 keeps
+ * both. */
 PMX_EXTERN int pmx_series_histogram(const pmx_series_t *s, uint64_t *cumulative, size_t cap,
                                     uint64_t *count, double *sum);
 

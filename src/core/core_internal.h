@@ -35,6 +35,7 @@ typedef enum skip_reason {
   PMX__SKIP_INVALID_LABEL,   /* not UTF-8 */
   PMX__SKIP_INVALID_VALUE,   /* NaN, or negative for a counter */
   PMX__SKIP_SERIES_LIMIT,    /* also counted in dropped */
+  PMX__SKIP_OUT_OF_MEMORY,   /* the new series could not be allocated */
   PMX__SKIP_N
 } pmx__skip_reason_t;
 extern const char *const pmx__skip_reason_names[PMX__SKIP_N];
@@ -52,28 +53,48 @@ typedef struct pmx__arena {
 void *pmx__arena_alloc(pmx__arena_t *a, size_t size);
 void pmx__arena_free(pmx__arena_t *a);
 
-/* Counter/sum/gauge value: integral increments go to `ival` with one atomic add; everything else
- * (fractions, gauge sets) to `fval` as double bits via CAS. The value is ival + fval. */
+/* Counter/sum/gauge value: small integral increments go to `ival` with one atomic add; everything
+ * else (fractions, gauge sets, integral steps of PMX__INT_STEP_MAX or more) to `fbits` as double
+ * bits via CAS. The value is ival + fbits. `ival` never wraps: once an integer cell reaches
+ * PMX__INT_SPILL_AT the series' `int_closed` flag sends every later increment to `fbits` (see
+ * pmx__counter_add), so the cells stop growing and the value only ever goes up. */
 typedef struct pmx__scalar {
   _Atomic int64_t ival;
   _Atomic uint64_t fbits;
 } pmx__scalar_t;
 
-/* Histogram aggregate. An observation adds to its bucket, then to `sum`, then to `count` (each a
- * release); a render reads count, sum, the buckets and count again, and keeps the snapshot when
- * both counts and the bucket total agree (no observation in flight touched what it read).
- * buckets[n_buckets] is the +Inf bucket. Bucket counts are not cumulative here. */
+/* Integral counter steps below this take the integer fast path; larger ones the double path. */
+#define PMX__INT_STEP_MAX ((int64_t)1 << 40)
+/* An integer cell at or past this closes the integer path of its series. With PMX__SHARDS (8)
+ * cells of at most 2^59 plus in-flight steps (< 2^40 each, one per thread) the sum of the cells
+ * stays far below 2^63. */
+#define PMX__INT_SPILL_AT ((int64_t)1 << 59)
+
+/* One histogram shard, with two halves ("hot" and "cold"). `started` counts observations begun
+ * in this shard (low 63 bits) and its top bit says which half is hot. An observation increments
+ * `started` (learning the hot half), adds to that half's sum, then (release) to its bucket: the
+ * half's bucket total is the number of observations completed in it.
+ * A snapshot (readers serialised by the metric's snap_mu) flips the top bit, so new observations
+ * go to the other half; waits until the old half's bucket total reaches the started count it
+ * read (every observation that picked that half has finished); reads it (an exact state: count
+ * == bucket total, sum of exactly those observations); then adds it into the new hot half and
+ * zeroes it. Observers never wait and take no lock: still three atomic updates each.
+ * Half h is cells[h * (n_buckets + 2) ...]: [0] sum as double bits, [1 + i] bucket i (not
+ * cumulative), [1 + n_buckets] the +Inf bucket. */
 typedef struct pmx__hist {
-  _Atomic uint64_t count;
-  _Atomic uint64_t sum_bits;
-  _Atomic uint64_t buckets[];
+  _Atomic uint64_t started;
+  _Atomic uint64_t cells[];
 } pmx__hist_t;
+#define PMX__HIST_HOT_BIT ((uint64_t)1 << 63)
 
 struct pmx_series {
   pmx_metric_t *metric;
   _Atomic(pmx_series_t *) next; /* creation order */
   uint64_t hash;
   const char *labels;           /* n_tags NUL-terminated values, back to back */
+  /* Counters: set once an integer cell reaches PMX__INT_SPILL_AT; read by every integral add
+   * (this header line is read-mostly, unlike the value lines of a sharded counter). */
+  _Atomic unsigned char int_closed;
   /* A pmx__scalar_t or (distributions) a pmx__hist_t; see pmx__scalar()/pmx__hist(). */
   _Alignas(8) unsigned char value[];
 };
@@ -118,11 +139,13 @@ struct pmx_metric {
   size_t n_buckets;
   size_t hist_stride;  /* bytes per histogram shard, a multiple of PMX_CACHELINE */
   double *buckets;
+  bool negative_buckets; /* a bound below 0: OpenMetrics renders no _sum (nor _count) */
   char **le_text;      /* per bucket, 0.0.4 form */
   char **le_om;        /* per bucket, OpenMetrics canonical form */
   size_t max_series;
 
   pthread_mutex_t mu;  /* series creation */
+  pthread_mutex_t snap_mu; /* histogram snapshots (readers only; observers never take it) */
   pmx__arena_t arena;
   _Atomic(pmx__table_t *) table;
   _Atomic(pmx_series_t *) head; /* first series; readers load it with acquire */
@@ -137,6 +160,23 @@ struct pmx_metric {
   char *handler_id;
 };
 
+/* A set of rendered names (name_set.c). `owner` is the family that occupies the name (a metric's
+ * name, or a registry-owned string for the registry's own families), `owner_type` its exposed
+ * type; both live as long as the registry. */
+typedef struct pmx__name_entry {
+  char *name;
+  const char *owner;
+  const char *owner_type;
+} pmx__name_entry_t;
+typedef struct pmx__name_set {
+  pmx__name_entry_t *slots;
+  size_t cap, n;
+} pmx__name_set_t;
+const pmx__name_entry_t *pmx__names_find(const pmx__name_set_t *set, const char *name, size_t len);
+int pmx__names_add(pmx__name_set_t *set, const char *name, size_t len, const char *owner,
+                   const char *owner_type);
+void pmx__names_free(pmx__name_set_t *set);
+
 struct pmx_registry {
   pthread_mutex_t mu;  /* definitions */
   _Atomic(pmx_metric_t *) head;
@@ -144,16 +184,49 @@ struct pmx_registry {
   size_t default_max_series;
   char *own_prefix;
   bool no_own_metrics;
+  pmx__name_set_t names; /* every rendered name, under mu (see pmx__family_names) */
+  char *own_names[3];    /* names of the own families, the owners of their entries in `names` */
 };
+/* The families the registry renders itself (expo.c: render_own), by suffix of the own prefix. */
+typedef struct pmx__own_family {
+  const char *suffix, *type, *help;
+} pmx__own_family_t;
+extern const pmx__own_family_t pmx__own_families[3];
+
+/* The exposed type of a family: "counter", "gauge" or "histogram". */
+static inline const char *pmx__type_name(pmx_metric_kind_t kind, bool sum_as_gauge) {
+  switch (kind) {
+    case PMX_COUNTER:
+      return "counter";
+    case PMX_SUM:
+      return sum_as_gauge ? "gauge" : "counter";
+    case PMX_LAST_VALUE:
+      return "gauge";
+    default:
+      return "histogram";
+  }
+}
 
 static inline pmx__hist_t *pmx__hist(const pmx_series_t *s, size_t shard) {
   return (pmx__hist_t *)(void *)((unsigned char *)(uintptr_t)s + PMX_CACHELINE +
                                  shard * s->metric->hist_stride);
 }
 
+/* Outcome of a series lookup/creation: found or created, or why not (one value per cause, so a
+ * caller can neither mistake a refusal for success nor lose one uncounted). */
+typedef enum pmx__series_result {
+  PMX__SERIES_OK = 0,
+  PMX__SERIES_LABEL_TOO_LONG,  /* a value is longer than PMX_MAX_LABEL_VALUE */
+  PMX__SERIES_INVALID_LABEL,   /* a value is not valid UTF-8 */
+  PMX__SERIES_AT_LIMIT,        /* the family is at max_series (counted in dropped) */
+  PMX__SERIES_NO_MEMORY
+} pmx__series_result_t;
+/* The skip reason an event handler counts for a result other than PMX__SERIES_OK. */
+pmx__skip_reason_t pmx__series_skip_reason(pmx__series_result_t r);
+
 /* Series lookup/creation from label values whose lengths are known. */
-int pmx__series_get(pmx_metric_t *m, const char *const *values, const size_t *lens,
-                    pmx_series_t **out);
+pmx__series_result_t pmx__series_get(pmx_metric_t *m, const char *const *values, const size_t *lens,
+                                     pmx_series_t **out);
 /* Counter/sum (not gauge) updates and reads, aware of sharded series (see pmx_metric.sharded). */
 void pmx__counter_add(pmx_series_t *s, double v);
 void pmx__counter_inc(pmx_series_t *s);
@@ -161,7 +234,7 @@ double pmx__series_scalar(const pmx_series_t *s);
 void pmx__scalar_set(pmx__scalar_t *s, double v);
 void pmx__gauge_add(pmx__scalar_t *s, double v);
 void pmx__hist_observe(pmx_series_t *s, double v);
-/* Consistent snapshot: cumulative[0..n_buckets] (last = +Inf = count). */
+/* Exact snapshot: cumulative[0..n_buckets] (last = +Inf = count). Takes the metric's snap_mu. */
 void pmx__hist_snapshot(const pmx_series_t *s, uint64_t *cumulative, uint64_t *count, double *sum);
 void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config);
 
@@ -175,5 +248,17 @@ size_t pmx__fmt_i64(char *buf, int64_t v);
 const char *pmx__metric_name_rule(const char *name);
 const char *pmx__label_name_rule(const char *name);
 bool pmx__valid_utf8(const char *s, size_t len);
+/* HELP text rule (UTF-8, no control characters but tab and newline, at most PMX_MAX_HELP bytes).
+ * NULL if valid, else the rule broken. */
+const char *pmx__help_rule(const char *help);
+/* Length of the OpenMetrics family name of a metric of this name and exposed type ("counter"
+ * families drop a trailing "_total"). */
+size_t pmx__om_family_len(const char *name, bool counter);
+
+/* The names a family occupies in either format (family names, every sample name and the ones
+ * OpenMetrics reserves, such as _created); two families may not share any. Calls fn for each;
+ * stops and returns fn's first non-zero result. */
+typedef int (*pmx__name_fn)(void *ctx, const char *name, size_t len);
+int pmx__family_names(const char *name, const char *type, pmx__name_fn fn, void *ctx);
 
 #endif

@@ -87,25 +87,12 @@ static void put_sample(writer_t *w, const char *name, const char *suffix, const 
   put(w, "\n", 1);
 }
 
-static const char *type_name(const pmx_metric_t *m) {
-  switch (m->kind) {
-    case PMX_COUNTER:
-      return "counter";
-    case PMX_SUM:
-      return m->sum_as_gauge ? "gauge" : "counter";
-    case PMX_LAST_VALUE:
-      return "gauge";
-    default:
-      return "histogram";
-  }
-}
+static const char *type_name(const pmx_metric_t *m) { return pmx__type_name(m->kind, m->sum_as_gauge); }
 
 /* OpenMetrics names a counter family without its _total suffix; samples carry it. */
 static size_t family_len(const pmx_metric_t *m, bool om) {
-  size_t n = strlen(m->name);
   bool counter = strcmp(type_name(m), "counter") == 0;
-  if (om && counter && n > 6 && strcmp(m->name + n - 6, "_total") == 0) return n - 6;
-  return n;
+  return om ? pmx__om_family_len(m->name, counter) : strlen(m->name);
 }
 
 static void put_meta(writer_t *w, const char *family, size_t flen, const char *type, const char *help) {
@@ -158,6 +145,10 @@ static void render_metric(writer_t *w, const pmx_metric_t *m) {
     }
     size_t n = pmx__fmt_u64(num, count);
     put_sample(w, m->name, "_bucket", m, s, "+Inf", num, n);
+    /* OpenMetrics: a histogram with a negative bucket bound MUST NOT have a sum (it would not be
+     * a counter), and _count appears only with _sum. Text 0.0.4 has no such rule and Prometheus
+     * expects both there. */
+    if (w->om && m->negative_buckets) continue;
     put_sample(w, m->name, "_count", m, s, NULL, num, n);
     n = pmx__fmt_double(num, sum);
     put_sample(w, m->name, "_sum", m, s, NULL, num, n);
@@ -188,17 +179,18 @@ static bool shares_prefix(const pmx_registry_t *a, const pmx_registry_t *b) {
   return !a->no_own_metrics && !b->no_own_metrics && strcmp(a->own_prefix, b->own_prefix) == 0;
 }
 
+const pmx__own_family_t pmx__own_families[3] = {
+    {"_metric_series", "gauge", "Number of series stored per metric."},
+    {"_series_dropped_total", "counter", "New series not stored because the metric was at its series limit."},
+    {"_events_skipped_total", "counter",
+     "Events not recorded by a metric, by reason (missing measurement or tag, bad label or value, series "
+     "limit, out of memory)."},
+};
+
 static void render_own(writer_t *w, pmx_registry_t *const *regs, size_t n, size_t first) {
   const char *p = regs[first]->own_prefix;
   char fam[320];
-  static const struct {
-    const char *suffix, *type, *help;
-  } fams[3] = {
-      {"_metric_series", "gauge", "Number of series stored per metric."},
-      {"_series_dropped_total", "counter", "New series not stored because the metric was at its series limit."},
-      {"_events_skipped_total", "counter",
-       "Events not recorded by a metric, by reason (missing measurement or tag, bad label or value, series limit)."},
-  };
+  const pmx__own_family_t *fams = pmx__own_families;
   for (int f = 0; f < 3; f++) {
     snprintf(fam, sizeof fam, "%s%s", p, fams[f].suffix);
     size_t flen = strlen(fam) - (w->om && f > 0 ? 6 : 0);

@@ -107,9 +107,9 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
   }
 
   pmx_series_t *s;
-  int rc = pmx__series_get(m, values, lens, &s);
-  if (PMX_UNLIKELY(rc != PMX_OK)) {
-    if (rc > 0) skip(m, (pmx__skip_reason_t)rc);
+  pmx__series_result_t got = pmx__series_get(m, values, lens, &s);
+  if (PMX_UNLIKELY(got != PMX__SERIES_OK)) {
+    skip(m, pmx__series_skip_reason(got));
     return;
   }
   switch (m->kind) {

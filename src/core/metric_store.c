@@ -10,7 +10,20 @@
 
 const char *const pmx__skip_reason_names[PMX__SKIP_N] = {
     "missing_measurement", "missing_tag", "label_too_long", "invalid_label",
-    "invalid_value",       "series_limit"};
+    "invalid_value",       "series_limit", "out_of_memory"};
+
+pmx__skip_reason_t pmx__series_skip_reason(pmx__series_result_t r) {
+  switch (r) {
+    case PMX__SERIES_LABEL_TOO_LONG:
+      return PMX__SKIP_LABEL_TOO_LONG;
+    case PMX__SERIES_INVALID_LABEL:
+      return PMX__SKIP_INVALID_LABEL;
+    case PMX__SERIES_AT_LIMIT:
+      return PMX__SKIP_SERIES_LIMIT;
+    default:
+      return PMX__SKIP_OUT_OF_MEMORY;
+  }
+}
 
 /* ---- hashing ------------------------------------------------------------------------------ */
 
@@ -81,6 +94,49 @@ static inline bool labels_equal(const pmx_series_t *s, const char *const *values
 
 /* ---- registry ----------------------------------------------------------------------------- */
 
+typedef struct claim {
+  pmx__name_set_t *set;
+  const char *owner, *owner_type;
+  const pmx__name_entry_t *taken; /* check: the first name already occupied */
+  const char *taken_name;         /* the name of ours it clashes with */
+} claim_t;
+
+static int check_name(void *ctx, const char *name, size_t len) {
+  claim_t *c = ctx;
+  const pmx__name_entry_t *e = pmx__names_find(c->set, name, len);
+  if (e == NULL) return 0;
+  c->taken = e;
+  c->taken_name = e->name;
+  return 1;
+}
+
+static int add_name(void *ctx, const char *name, size_t len) {
+  claim_t *c = ctx;
+  if (pmx__names_find(c->set, name, len) != NULL) return 0; /* the family's own duplicate */
+  return pmx__names_add(c->set, name, len, c->owner, c->owner_type) == PMX_OK ? 0 : 1;
+}
+
+/* The registry's own families take their names first, so no metric can be defined over them. */
+static int reserve_own_names(pmx_registry_t *reg) {
+  if (reg->no_own_metrics) return PMX_OK;
+  for (size_t i = 0; i < 3; i++) {
+    size_t len = strlen(reg->own_prefix) + strlen(pmx__own_families[i].suffix) + 1;
+    reg->own_names[i] = malloc(len);
+    if (reg->own_names[i] == NULL) return PMX_ENOMEM;
+    snprintf(reg->own_names[i], len, "%s%s", reg->own_prefix, pmx__own_families[i].suffix);
+    claim_t c = {&reg->names, reg->own_names[i], pmx__own_families[i].type, NULL, NULL};
+    if (pmx__family_names(reg->own_names[i], pmx__own_families[i].type, add_name, &c) != 0) return PMX_ENOMEM;
+  }
+  return PMX_OK;
+}
+
+static bool is_own_name(const pmx_registry_t *reg, const char *owner) {
+  for (size_t i = 0; i < 3; i++) {
+    if (owner == reg->own_names[i]) return true;
+  }
+  return false;
+}
+
 int pmx_registry_new(const pmx_registry_opts_t *opts, pmx_registry_t **out) {
   if (out == NULL) return PMX_EINVAL;
   *out = NULL;
@@ -103,6 +159,10 @@ int pmx_registry_new(const pmx_registry_opts_t *opts, pmx_registry_t **out) {
     free(reg);
     return PMX_ENOMEM;
   }
+  if (reserve_own_names(reg) != PMX_OK) {
+    pmx_registry_destroy(reg);
+    return PMX_ENOMEM;
+  }
   atomic_init(&reg->head, NULL);
   *out = reg;
   return PMX_OK;
@@ -123,6 +183,7 @@ static void metric_free(pmx_metric_t *m) {
   free(m->buckets);
   pmx__arena_free(&m->arena); /* series and tables */
   pthread_mutex_destroy(&m->attach_mu);
+  pthread_mutex_destroy(&m->snap_mu);
   pthread_mutex_destroy(&m->mu);
   free(m);
 }
@@ -138,6 +199,8 @@ void pmx_registry_destroy(pmx_registry_t *reg) {
     m = next;
   }
   free(reg->own_prefix);
+  pmx__names_free(&reg->names);
+  for (size_t i = 0; i < 3; i++) free(reg->own_names[i]);
   pthread_mutex_destroy(&reg->mu);
   free(reg);
 }
@@ -277,6 +340,9 @@ static int check_def(const pmx_metric_def_t *def, const char *full, pmx_error_t 
   } else if (def->n_buckets != 0) {
     return pmx__fail(err, PMX_EINVAL, full, "metric \"%s\": buckets are only valid for a distribution", full);
   }
+  if (def->description != NULL && (rule = pmx__help_rule(def->description)) != NULL) {
+    return pmx__fail(err, PMX_EINVAL, full, "metric \"%s\": %s", full, rule);
+  }
   if (def->sum_as_gauge && def->kind != PMX_SUM) {
     return pmx__fail(err, PMX_EINVAL, full, "metric \"%s\": sum_as_gauge is only valid for a sum", full);
   }
@@ -350,12 +416,20 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
     free(full);
     return pmx__fail(err, PMX_ENOMEM, def->name, "out of memory");
   }
+  if (pthread_mutex_init(&m->snap_mu, NULL) != 0) {
+    pthread_mutex_destroy(&m->attach_mu);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+    free(full);
+    return pmx__fail(err, PMX_ENOMEM, def->name, "out of memory");
+  }
   m->reg = reg;
   m->name = full;
   m->kind = def->kind;
   m->sum_as_gauge = def->sum_as_gauge;
   m->sharded = def->n_tags == 0 && (def->kind == PMX_COUNTER || (def->kind == PMX_SUM && !def->sum_as_gauge));
   m->help = pmx__strdup(def->description && *def->description ? def->description : full);
+  m->negative_buckets = def->kind == PMX_DISTRIBUTION && def->buckets[0] < 0;
   m->measure = def->measure;
   m->measure_ctx = def->measure_ctx;
   m->tag_values = def->tag_values;
@@ -373,7 +447,8 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
   }
   if (rc == PMX_OK && def->kind == PMX_DISTRIBUTION) {
     m->n_buckets = def->n_buckets;
-    m->hist_stride = (sizeof(pmx__hist_t) + (def->n_buckets + 1) * sizeof(uint64_t) + PMX_CACHELINE - 1) &
+    /* started, then two halves of sum + n_buckets + 1 bucket cells. */
+    m->hist_stride = (sizeof(pmx__hist_t) + 2 * (def->n_buckets + 2) * sizeof(uint64_t) + PMX_CACHELINE - 1) &
                      ~(size_t)(PMX_CACHELINE - 1);
     m->buckets = malloc(def->n_buckets * sizeof *m->buckets);
     m->le_text = calloc(def->n_buckets, sizeof *m->le_text);
@@ -399,13 +474,33 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
   for (size_t i = 0; i <= t->mask; i++) atomic_init(&t->slots[i], NULL);
   atomic_init(&m->table, t);
 
+  /* Every name the family renders (both formats) must be free: two families sharing a sample
+   * name make Prometheus keep one and drop the other, or refuse the scrape. */
+  const char *type = pmx__type_name(m->kind, m->sum_as_gauge);
+  claim_t c = {&reg->names, m->name, type, NULL, NULL};
   pthread_mutex_lock(&reg->mu);
-  if (pmx_registry_find(reg, full) != NULL) {
+  if (pmx__family_names(full, type, check_name, &c) != 0) {
+    const pmx__name_entry_t *e = c.taken;
+    if (strcmp(e->owner, full) == 0 && !is_own_name(reg, e->owner)) {
+      rc = pmx__fail(err, PMX_EEXIST, full, "metric \"%s\" (%s) is already defined in this registry",
+                     full, kind_name(def->kind));
+    } else {
+      rc = pmx__fail(err, PMX_EEXIST, full,
+                     "metric \"%s\" (%s) would render the name \"%s\", which %s \"%s\" (%s) already "
+                     "renders: the two would collide in the exposition",
+                     full, type, c.taken_name, is_own_name(reg, e->owner) ? "promex's own family" : "metric",
+                     e->owner, e->owner_type);
+    }
     pthread_mutex_unlock(&reg->mu);
-    rc = pmx__fail(err, PMX_EEXIST, full, "metric \"%s\" (%s) is already defined in this registry",
-                   full, kind_name(def->kind));
     metric_free(m);
     return rc;
+  }
+  if (pmx__family_names(full, type, add_name, &c) != 0) {
+    /* Out of memory part-way: the names added so far stay reserved for a family that does not
+     * exist (harmless: only a later definition of those very names would be refused). */
+    pthread_mutex_unlock(&reg->mu);
+    metric_free(m);
+    return pmx__fail(err, PMX_ENOMEM, def->name, "out of memory");
   }
   if (reg->tail) {
     atomic_store_explicit(&reg->tail->next, m, memory_order_release);
@@ -454,24 +549,24 @@ static size_t series_size(const pmx_metric_t *m) {
 }
 
 /* Creates the series; m->mu held. */
-static int series_create(pmx_metric_t *m, uint64_t h, const char *const *values, const size_t *lens,
-                         pmx_series_t **out) {
+static pmx__series_result_t series_create(pmx_metric_t *m, uint64_t h, const char *const *values,
+                                          const size_t *lens, pmx_series_t **out) {
   size_t n = m->n_tags, label_bytes = 0;
   for (size_t i = 0; i < n; i++) {
-    if (lens[i] > PMX_MAX_LABEL_VALUE) return PMX__SKIP_LABEL_TOO_LONG;
-    if (!pmx__valid_utf8(values[i], lens[i])) return PMX__SKIP_INVALID_LABEL;
+    if (lens[i] > PMX_MAX_LABEL_VALUE) return PMX__SERIES_LABEL_TOO_LONG;
+    if (!pmx__valid_utf8(values[i], lens[i])) return PMX__SERIES_INVALID_LABEL;
     label_bytes += lens[i] + 1;
   }
   if (atomic_load_explicit(&m->n_series, memory_order_relaxed) >= m->max_series) {
     atomic_fetch_add_explicit(&m->dropped, 1, memory_order_relaxed);
-    return PMX__SKIP_SERIES_LIMIT;
+    return PMX__SERIES_AT_LIMIT;
   }
   pmx__table_t *t = atomic_load_explicit(&m->table, memory_order_relaxed);
   size_t count = atomic_load_explicit(&m->n_series, memory_order_relaxed) + 1;
   if (count * 4 > (t->mask + 1) * 3) { /* keep load under 3/4: grow and rehash */
     size_t cap = (t->mask + 1) * 2;
     pmx__table_t *nt = pmx__arena_alloc(&m->arena, sizeof *nt + cap * sizeof nt->slots[0]);
-    if (nt == NULL) return -1;
+    if (nt == NULL) return PMX__SERIES_NO_MEMORY;
     nt->mask = cap - 1;
     for (size_t i = 0; i < cap; i++) atomic_init(&nt->slots[i], NULL);
     for (pmx_series_t *s = atomic_load_explicit(&m->head, memory_order_relaxed); s != NULL; s = atomic_load_explicit(&s->next, memory_order_relaxed)) {
@@ -484,20 +579,20 @@ static int series_create(pmx_metric_t *m, uint64_t h, const char *const *values,
   pmx_series_t *s;
   if (m->kind == PMX_DISTRIBUTION) {
     unsigned char *raw = pmx__arena_alloc(&m->arena, sz + label_bytes + PMX_CACHELINE);
-    if (raw == NULL) return -1;
+    if (raw == NULL) return PMX__SERIES_NO_MEMORY;
     s = (pmx_series_t *)(((uintptr_t)raw + PMX_CACHELINE - 1) & ~(uintptr_t)(PMX_CACHELINE - 1));
   } else if (n == 0) {
     /* An unlabelled series is typically one hot counter updated from every thread. Its value
      * gets cache lines of its own, so that reading the header (kind checks) never waits for the
      * line another core is writing. Few metrics are unlabelled, so the padding is cheap. */
     unsigned char *raw = pmx__arena_alloc(&m->arena, sz + 2 * PMX_CACHELINE);
-    if (raw == NULL) return -1;
+    if (raw == NULL) return PMX__SERIES_NO_MEMORY;
     uintptr_t value = ((uintptr_t)raw + offsetof(pmx_series_t, value) + PMX_CACHELINE - 1) &
                       ~(uintptr_t)(PMX_CACHELINE - 1);
     s = (pmx_series_t *)(value - offsetof(pmx_series_t, value));
   } else {
     s = pmx__arena_alloc(&m->arena, sz + label_bytes);
-    if (s == NULL) return -1;
+    if (s == NULL) return PMX__SERIES_NO_MEMORY;
   }
   memset(s, 0, sz);
   s->metric = m;
@@ -520,32 +615,31 @@ static int series_create(pmx_metric_t *m, uint64_t h, const char *const *values,
   table_put(t, s);
   if (n == 0) atomic_store_explicit(&m->single, s, memory_order_release);
   *out = s;
-  return PMX_OK;
+  return PMX__SERIES_OK;
 }
 
-/* Returns PMX_OK, a skip reason when the series cannot be created (LABEL_TOO_LONG,
- * INVALID_LABEL or SERIES_LIMIT: all > 0, so never confused with PMX_OK), or -1 on ENOMEM. */
-int pmx__series_get(pmx_metric_t *m, const char *const *values, const size_t *lens, pmx_series_t **out) {
+pmx__series_result_t pmx__series_get(pmx_metric_t *m, const char *const *values, const size_t *lens,
+                                     pmx_series_t **out) {
   size_t n = m->n_tags;
   if (n == 0) { /* unlabelled: one series, no hashing */
     pmx_series_t *only = atomic_load_explicit(&m->single, memory_order_acquire);
     if (PMX_LIKELY(only != NULL)) {
       *out = only;
-      return PMX_OK;
+      return PMX__SERIES_OK;
     }
   }
   uint64_t h = hash_values(values, lens, n);
   pmx_series_t *s = table_find(atomic_load_explicit(&m->table, memory_order_acquire), h, values, lens, n);
   if (PMX_LIKELY(s != NULL)) {
     *out = s;
-    return PMX_OK;
+    return PMX__SERIES_OK;
   }
   pthread_mutex_lock(&m->mu);
   s = table_find(atomic_load_explicit(&m->table, memory_order_relaxed), h, values, lens, n);
-  int rc = PMX_OK;
+  pmx__series_result_t rc = PMX__SERIES_OK;
   if (s == NULL) rc = series_create(m, h, values, lens, &s);
   pthread_mutex_unlock(&m->mu);
-  if (rc == PMX_OK) *out = s;
+  if (rc == PMX__SERIES_OK) *out = s;
   return rc;
 }
 
@@ -557,11 +651,16 @@ int pmx_metric_labels(pmx_metric_t *m, const char *const *values, size_t n, pmx_
     if (values[i] == NULL) return PMX_EINVAL;
     lens[i] = strlen(values[i]);
   }
-  int rc = pmx__series_get(m, values, lens, out);
-  if (PMX_LIKELY(rc == PMX_OK)) return PMX_OK;
-  if (rc == PMX__SKIP_SERIES_LIMIT) return PMX_ELIMIT;
-  if (rc < 0) return PMX_ENOMEM;
-  return PMX_EINVAL; /* too long or not UTF-8 */
+  switch (pmx__series_get(m, values, lens, out)) {
+    case PMX__SERIES_OK:
+      return PMX_OK;
+    case PMX__SERIES_AT_LIMIT:
+      return PMX_ELIMIT;
+    case PMX__SERIES_NO_MEMORY:
+      return PMX_ENOMEM;
+    default:
+      return PMX_EINVAL; /* too long or not UTF-8 */
+  }
 }
 
 /* ---- values ------------------------------------------------------------------------------- */
@@ -597,16 +696,30 @@ static inline _Atomic int64_t *int_cell(pmx_series_t *s) {
   return (_Atomic int64_t *)(void *)(s->value + (size_t)my_shard * PMX_CACHELINE);
 }
 
+/* One integral step (0 <= v < PMX__INT_STEP_MAX) on the integer path, unless it is closed. The
+ * cell that crosses PMX__INT_SPILL_AT closes the path for the whole series: steps already past
+ * the check still land in their cells (each < 2^40, one per thread at a time, far inside the
+ * 2^63 - 8 * 2^59 headroom), every later one goes to the double part. The integer cells are never
+ * decremented, so no reader ever sees the value go down. */
+static inline void int_step(pmx_series_t *s, int64_t v) {
+  if (PMX_UNLIKELY(atomic_load_explicit(&s->int_closed, memory_order_relaxed))) {
+    atomic_add_double(&pmx__scalar(s)->fbits, (double)v);
+    return;
+  }
+  int64_t old = atomic_fetch_add_explicit(int_cell(s), v, memory_order_relaxed);
+  if (PMX_UNLIKELY(old + v >= PMX__INT_SPILL_AT)) atomic_store_explicit(&s->int_closed, 1, memory_order_relaxed);
+}
+
 void pmx__counter_add(pmx_series_t *s, double v) {
-  /* Integral steps (the common case: +1, bytes) take one atomic integer add. */
-  if (fabs(v) < 9007199254740992.0 && v == (double)(int64_t)v) {
-    atomic_fetch_add_explicit(int_cell(s), (int64_t)v, memory_order_relaxed);
+  /* Small integral steps (the common case: +1, bytes) take one atomic integer add. */
+  if (v < (double)PMX__INT_STEP_MAX && v == (double)(int64_t)v) {
+    int_step(s, (int64_t)v);
   } else {
     atomic_add_double(&pmx__scalar(s)->fbits, v);
   }
 }
 
-void pmx__counter_inc(pmx_series_t *s) { atomic_fetch_add_explicit(int_cell(s), 1, memory_order_relaxed); }
+void pmx__counter_inc(pmx_series_t *s) { int_step(s, 1); }
 
 /* Gauges keep their whole value in fbits (ival stays 0), so a set is one store. */
 void pmx__scalar_set(pmx__scalar_t *s, double v) {
@@ -648,47 +761,66 @@ static inline size_t bucket_index(const pmx_metric_t *m, double v) {
   return lo;
 }
 
+static inline _Atomic uint64_t *hist_half(pmx__hist_t *h, size_t n_buckets, uint64_t hot) {
+  return h->cells + (hot ? n_buckets + 2 : 0);
+}
+
 void pmx__hist_observe(pmx_series_t *s, double v) {
   const pmx_metric_t *m = s->metric;
   int cpu = sched_getcpu(); /* glibc reads it from rseq: no system call */
   pmx__hist_t *h = pmx__hist(s, cpu > 0 ? (size_t)cpu % PMX__HIST_SHARDS : 0);
-  /* Order matters (see hist_shard_snapshot): bucket, then sum, then count, each a release. */
-  atomic_fetch_add_explicit(&h->buckets[bucket_index(m, v)], 1, memory_order_release);
-  atomic_add_double(&h->sum_bits, v);
-  atomic_fetch_add_explicit(&h->count, 1, memory_order_release);
+  /* See pmx__hist_t: pick the hot half, add the sum, then complete with the bucket (release, so
+   * a snapshot that sees the bucket sees the sum). */
+  uint64_t started = atomic_fetch_add_explicit(&h->started, 1, memory_order_relaxed);
+  _Atomic uint64_t *half = hist_half(h, m->n_buckets, started & PMX__HIST_HOT_BIT);
+  atomic_add_double(&half[0], v);
+  atomic_fetch_add_explicit(&half[1 + bucket_index(m, v)], 1, memory_order_release);
 }
 
-/* Adds one shard's consistent snapshot to cum/count/sum. */
-static void hist_shard_snapshot(const pmx__hist_t *h, size_t n, uint64_t *cum, uint64_t *count,
-                                double *sum) {
-  /* Read count, sum, buckets, count. An observation whose sum we saw had its bucket add visible
-   * too (release/acquire), so bucket total == count before == count after means no observation
-   * was half-seen: sum, buckets and count describe the same set. Retry until that holds; after
-   * that many tries keep a snapshot that is still internally consistent (cumulative buckets,
-   * +Inf == count by construction) whose sum may include a few in-flight observations. */
-  uint64_t part[PMX_MAX_BUCKETS + 1], total = 0;
-  double s = 0;
-  for (int attempt = 0; attempt < 200; attempt++) {
-    uint64_t before = atomic_load_explicit(&h->count, memory_order_acquire);
-    s = bits_to_double(atomic_load_explicit(&h->sum_bits, memory_order_acquire));
+/* Adds one shard's exact snapshot to cum/count/sum; m->snap_mu held. */
+static void hist_shard_snapshot(pmx__hist_t *h, size_t nb, uint64_t *cum, uint64_t *count, double *sum) {
+  uint64_t old = atomic_fetch_add_explicit(&h->started, PMX__HIST_HOT_BIT, memory_order_acq_rel);
+  uint64_t expect = old & ~PMX__HIST_HOT_BIT; /* every observation ever begun in this shard */
+  _Atomic uint64_t *cold = hist_half(h, nb, old & PMX__HIST_HOT_BIT);
+  _Atomic uint64_t *hot = hist_half(h, nb, (old & PMX__HIST_HOT_BIT) ^ PMX__HIST_HOT_BIT);
+  uint64_t part[PMX_MAX_BUCKETS + 1], total;
+  /* The cold half holds everything merged so far plus the observations that picked it; wait for
+   * the ones still in flight (a few instructions each, unless their thread was preempted). */
+  for (unsigned spin = 0;; spin++) {
     total = 0;
-    for (size_t i = 0; i < n; i++) {
-      total += atomic_load_explicit(&h->buckets[i], memory_order_acquire);
-      part[i] = total;
+    for (size_t i = 0; i <= nb; i++) {
+      part[i] = atomic_load_explicit(&cold[1 + i], memory_order_acquire);
+      total += part[i];
     }
-    if (total == before && atomic_load_explicit(&h->count, memory_order_acquire) == before) break;
+    if (total == expect) break;
+    if (spin > 64) sched_yield();
   }
-  for (size_t i = 0; i < n; i++) cum[i] += part[i];
+  double s = bits_to_double(atomic_load_explicit(&cold[0], memory_order_relaxed));
+  uint64_t running = 0;
+  for (size_t i = 0; i <= nb; i++) {
+    running += part[i];
+    cum[i] += running;
+  }
   *count += total;
   *sum += s;
+  /* Move the cold half into the hot one, so the next snapshot finds all of it there. */
+  for (size_t i = 0; i <= nb; i++) {
+    if (part[i]) atomic_fetch_add_explicit(&hot[1 + i], part[i], memory_order_relaxed);
+    atomic_store_explicit(&cold[1 + i], 0, memory_order_relaxed);
+  }
+  atomic_add_double(&hot[0], s);
+  atomic_store_explicit(&cold[0], 0, memory_order_relaxed);
 }
 
 void pmx__hist_snapshot(const pmx_series_t *s, uint64_t *cum, uint64_t *count, double *sum) {
-  size_t n = s->metric->n_buckets + 1;
-  memset(cum, 0, n * sizeof *cum);
+  pmx_metric_t *m = s->metric;
+  size_t nb = m->n_buckets;
+  memset(cum, 0, (nb + 1) * sizeof *cum);
   *count = 0;
   *sum = 0;
-  for (size_t k = 0; k < PMX__HIST_SHARDS; k++) hist_shard_snapshot(pmx__hist(s, k), n, cum, count, sum);
+  pthread_mutex_lock(&m->snap_mu);
+  for (size_t k = 0; k < PMX__HIST_SHARDS; k++) hist_shard_snapshot(pmx__hist(s, k), nb, cum, count, sum);
+  pthread_mutex_unlock(&m->snap_mu);
 }
 
 int pmx_series_add(pmx_series_t *s, double v) {
@@ -741,7 +873,10 @@ double pmx_series_value(const pmx_series_t *s) {
   if (s == NULL) return NAN;
   if (s->metric->kind == PMX_DISTRIBUTION) {
     uint64_t n = 0;
-    for (size_t k = 0; k < PMX__HIST_SHARDS; k++) n += atomic_load_explicit(&pmx__hist(s, k)->count, memory_order_acquire);
+    /* Observations begun (the last few may still be completing). */
+    for (size_t k = 0; k < PMX__HIST_SHARDS; k++) {
+      n += atomic_load_explicit(&pmx__hist(s, k)->started, memory_order_acquire) & ~PMX__HIST_HOT_BIT;
+    }
     return (double)n;
   }
   return pmx__series_scalar(s);

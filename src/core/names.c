@@ -1,6 +1,7 @@
-/* Metric and label name rules (Prometheus legacy character set) and UTF-8 validation of label
- * values: a single invalid byte sequence would make Prometheus reject the whole scrape, so values
- * are checked once, when their series is created. */
+/* Metric and label name rules (Prometheus legacy character set), HELP text rules, the names a
+ * family occupies once rendered, and UTF-8 validation of label values: a single invalid byte
+ * sequence would make Prometheus reject the whole scrape, so every string is checked once, when
+ * its metric or series is created, never while rendering. */
 #include <string.h>
 
 #include "core/core_internal.h"
@@ -10,6 +11,7 @@ static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 const char *pmx__metric_name_rule(const char *name) {
   if (name == NULL || *name == '\0') return "a metric name must not be empty";
+  if (strlen(name) > PMX_MAX_METRIC_NAME) return "a metric name may be at most PMX_MAX_METRIC_NAME (256) bytes long";
   if (!(is_alpha_(name[0]) || name[0] == ':')) {
     return "a metric name must start with a letter, '_' or ':' ([a-zA-Z_:][a-zA-Z0-9_:]*)";
   }
@@ -70,4 +72,55 @@ bool pmx__valid_utf8(const char *str, size_t len) {
     i += n + 1;
   }
   return true;
+}
+
+/* HELP text: Prometheus rejects a whole scrape whose HELP is not UTF-8, and a control character
+ * (other than the tab, kept as is, and the newline, escaped) has no escape in either format. */
+const char *pmx__help_rule(const char *help) {
+  size_t len = strlen(help);
+  if (len > PMX_MAX_HELP) return "the description (HELP) is longer than PMX_MAX_HELP (4096) bytes";
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)help[i];
+    if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7F) {
+      return "the description (HELP) contains a control character (only tab and newline are allowed)";
+    }
+  }
+  if (!pmx__valid_utf8(help, len)) return "the description (HELP) is not valid UTF-8";
+  return NULL;
+}
+
+size_t pmx__om_family_len(const char *name, bool counter) {
+  size_t n = strlen(name);
+  if (counter && n > 6 && strcmp(name + n - 6, "_total") == 0) return n - 6;
+  return n;
+}
+
+/* Calls fn for `base` (len bytes) followed by `suffix`. */
+static int emit(pmx__name_fn fn, void *ctx, char *buf, const char *base, size_t len, const char *suffix) {
+  size_t sl = strlen(suffix);
+  memmove(buf, base, len);
+  memcpy(buf + len, suffix, sl + 1);
+  return fn(ctx, buf, len + sl);
+}
+
+int pmx__family_names(const char *name, const char *type, pmx__name_fn fn, void *ctx) {
+  size_t n = strlen(name);
+  if (n > PMX_MAX_METRIC_NAME) return -1;
+  char buf[PMX_MAX_METRIC_NAME + 16];
+  int rc = emit(fn, ctx, buf, name, n, ""); /* the 0.0.4 family and, but for counters, samples */
+  if (rc) return rc;
+  if (strcmp(type, "counter") == 0) {
+    /* OpenMetrics: family without _total; samples <family>_total and <family>_created. */
+    size_t f = pmx__om_family_len(name, true);
+    if (f != n && (rc = emit(fn, ctx, buf, name, f, ""))) return rc;
+    if (f == n && (rc = emit(fn, ctx, buf, name, f, "_total"))) return rc;
+    return emit(fn, ctx, buf, name, f, "_created");
+  }
+  if (strcmp(type, "histogram") == 0) {
+    static const char *const suffixes[] = {"_bucket", "_count", "_sum", "_created"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+      if ((rc = emit(fn, ctx, buf, name, n, suffixes[i]))) return rc;
+    }
+  }
+  return 0;
 }

@@ -65,6 +65,21 @@ int main(int argc, char **argv) {
     if (check(pmx_metric_labels(sm, v, 1, &s), "labels") || check(pmx_series_set(s, vals[i]), "set")) return 1;
   }
   pmx_emit_name(bus, "sample.queue", (pmx_measurement_t[]){{"depth", 3}}, 1, NULL, 0);
+  /* Issue 8 edges: a histogram with negative bounds (no _sum/_count in OpenMetrics) and a counter
+   * whose total passes 2^63 (must not wrap negative). */
+  static const double delta_b[] = {-1, 0, 1};
+  pmx_metric_def_t delta = {.kind = PMX_DISTRIBUTION, .name = "sample_temperature_delta_celsius",
+                            .buckets = delta_b, .n_buckets = 3, .description = "Temperature changes."};
+  pmx_metric_def_t big = {.kind = PMX_SUM, .name = "sample_big_bytes_total", .description = "1101 adds of 9e15."};
+  pmx_metric_t *dm, *bm;
+  pmx_series_t *ds, *bs;
+  if (check(pmx_metric_define(reg, &delta, &dm, NULL), "delta") || check(pmx_metric_labels(dm, NULL, 0, &ds), "labels") ||
+      check(pmx_metric_define(reg, &big, &bm, NULL), "big") || check(pmx_metric_labels(bm, NULL, 0, &bs), "labels")) {
+    return 1;
+  }
+  pmx_series_observe(ds, -2.5);
+  pmx_series_observe(ds, 0.5);
+  for (int i = 0; i < 1101; i++) pmx_series_add(bs, 9e15);
 
   pmx_buf_t buf = {0};
   if (check(pmx_render(reg, fmt, &buf), "render")) return 1;
