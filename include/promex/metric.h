@@ -235,8 +235,9 @@ PMX_EXTERN double pmx_series_value(const pmx_series_t *s);
  * of one family are serialised by a mutex that observers never take. Returns PMX_OK, PMX_ETYPE,
  * PMX_EINVAL (cap too small).
  * Rendering: OpenMetrics forbids _sum on a histogram with a negative bucket bound, so such a
- * family is rendered there with its buckets only (no _sum, and so no _count); text 0.0.4 keeps
- * both. */
+ * family is rendered there with its buckets only (no _sum, and so no _count); so is a family
+ * without one once a negative value was observed into it (its sum could go down). Text 0.0.4
+ * keeps both. */
 PMX_EXTERN int pmx_series_histogram(const pmx_series_t *s, uint64_t *cumulative, size_t cap,
                                     uint64_t *count, double *sum);
 

@@ -140,6 +140,9 @@ struct pmx_metric {
   size_t hist_stride;  /* bytes per histogram shard, a multiple of PMX_CACHELINE */
   double *buckets;
   bool negative_buckets; /* a bound below 0: OpenMetrics renders no _sum (nor _count) */
+  /* Set once a negative value is observed into a histogram without a negative bound: its sum may
+   * then go down, so OpenMetrics renders no _sum (nor _count) for the family from then on. */
+  atomic_bool negative_observed;
   char **le_text;      /* per bucket, 0.0.4 form */
   char **le_om;        /* per bucket, OpenMetrics canonical form */
   size_t max_series;

@@ -128,6 +128,7 @@ static void render_metric(writer_t *w, const pmx_metric_t *m) {
   const char *suffix = (w->om && counter && flen == strlen(m->name)) ? "_total" : NULL;
   char num[48];
   uint64_t cum[PMX_MAX_BUCKETS + 1];
+  bool no_om_sum = m->negative_buckets || atomic_load_explicit(&m->negative_observed, memory_order_relaxed);
   for (const pmx_series_t *s = atomic_load_explicit(&((pmx_metric_t *)m)->head, memory_order_acquire); s != NULL;
        s = atomic_load_explicit(&((pmx_series_t *)s)->next, memory_order_acquire)) {
     if (m->kind != PMX_DISTRIBUTION) {
@@ -146,9 +147,10 @@ static void render_metric(writer_t *w, const pmx_metric_t *m) {
     size_t n = pmx__fmt_u64(num, count);
     put_sample(w, m->name, "_bucket", m, s, "+Inf", num, n);
     /* OpenMetrics: a histogram with a negative bucket bound MUST NOT have a sum (it would not be
-     * a counter), and _count appears only with _sum. Text 0.0.4 has no such rule and Prometheus
-     * expects both there. */
-    if (w->om && m->negative_buckets) continue;
+     * a counter), and _count appears only with _sum. The same holds once a negative value was
+     * observed into any histogram (its sum can go down). Text 0.0.4 has no such rule and
+     * Prometheus expects both there. */
+    if (w->om && no_om_sum) continue;
     put_sample(w, m->name, "_count", m, s, NULL, num, n);
     n = pmx__fmt_double(num, sum);
     put_sample(w, m->name, "_sum", m, s, NULL, num, n);

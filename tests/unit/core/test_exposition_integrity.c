@@ -418,6 +418,33 @@ static void test_negative_buckets_no_om_sum(void **state) {
   assert_true(ct_has_line(text, "temp_delta_count 2"));
   free(om);
   free(text);
+  /* A histogram without a negative bound that is given a negative value loses its OpenMetrics
+   * _sum from then on (for every series of the family), and keeps it in text 0.0.4. */
+  static const char *const tag[] = {"k"};
+  pmx_metric_def_t dl = {.kind = PMX_DISTRIBUTION, .name = "lag.seconds", .buckets = pos,
+                         .n_buckets = 2, .tags = tag, .n_tags = 1};
+  pmx_metric_t *ml;
+  assert_int_equal(pmx_metric_define(f->reg, &dl, &ml, NULL), PMX_OK);
+  pmx_series_t *sa, *sb;
+  const char *va[] = {"a"}, *vb[] = {"b"};
+  assert_int_equal(pmx_metric_labels(ml, va, 1, &sa), PMX_OK);
+  assert_int_equal(pmx_metric_labels(ml, vb, 1, &sb), PMX_OK);
+  pmx_series_observe(sa, 0.25);
+  pmx_series_observe(sb, 0.5);
+  om = ct_render(f->reg, PMX_FORMAT_OPENMETRICS);
+  assert_true(ct_has_line(om, "lag_seconds_sum{k=\"a\"} 0.25"));
+  free(om);
+  pmx_series_observe(sa, -2);
+  om = ct_render(f->reg, PMX_FORMAT_OPENMETRICS);
+  assert_null(strstr(om, "lag_seconds_sum"));
+  assert_null(strstr(om, "lag_seconds_count"));
+  assert_true(ct_has_line(om, "lag_seconds_bucket{k=\"a\",le=\"+Inf\"} 2"));
+  assert_true(ct_has_line(om, "wait_time_sum 0.5")); /* other families keep theirs */
+  text = ct_render(f->reg, PMX_FORMAT_TEXT);
+  assert_true(ct_has_line(text, "lag_seconds_sum{k=\"a\"} -1.75"));
+  assert_true(ct_has_line(text, "lag_seconds_count{k=\"b\"} 1"));
+  free(om);
+  free(text);
 }
 
 /* ---- item 5: exact histogram snapshots ------------------------------------------------------- */
