@@ -15,6 +15,7 @@
 #include "promex/error.h"
 #include "promex/expo.h"
 #include "promex/export.h"
+#include "promex/negotiate.h"
 
 #ifdef __cplusplus
 extern "C" {
