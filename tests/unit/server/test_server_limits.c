@@ -65,6 +65,9 @@ static int teardown(void **state) {
   return 0;
 }
 
+/* Upper time bounds widen under valgrind (scripts/valgrind-unit.sh sets PMX_UNDER_VALGRIND). */
+static double slack(void) { return getenv("PMX_UNDER_VALGRIND") ? 5.0 : 1.0; }
+
 static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -165,13 +168,13 @@ static int status_of(const char *raw, size_t raw_len) {
   send_all(fd, raw, raw_len);
   size_t len;
   bool closed;
-  char *got = read_all(fd, 3.0, &len, &closed);
+  char *got = read_all(fd, 3.0 * slack(), &len, &closed);
   close(fd);
   answer_t a;
   int st = parse_answers(got, len, NULL, &a, 1) == 1 ? a.status : 0;
   /* Each request asks for Connection: close, so the answer ends with the close, at once. */
   if (st != 0) assert_true(closed);
-  assert_true(now_s() - t0 < 2.0);
+  assert_true(now_s() - t0 < 2.0 * slack());
   free(got);
   return st;
 }
@@ -406,7 +409,7 @@ static void test_header_deadline_not_extended(void **state) {
   double took = now_s() - t0;
   close(fd);
   assert_true(closed);
-  assert_true(took >= 0.8 && took < 2.0);
+  assert_true(took >= 0.8 && took < 2.0 * slack());
   answer_t a;
   assert_int_equal(parse_answers(got.data, got.len, NULL, &a, 1), 1);
   assert_int_equal(a.status, 408);
@@ -437,7 +440,7 @@ static void test_header_deadline_per_request(void **state) {
   bool closed;
   char *got = read_all(fd, 3.0, &len, &closed);
   assert_true(closed);
-  assert_true(now_s() - t0 < 1.6);
+  assert_true(now_s() - t0 < 1.6 * slack());
   free(got);
   close(fd);
 }
@@ -494,7 +497,8 @@ static void test_trickling_clients_cannot_keep_scrapes_out(void **state) {
     double t0 = now_s();
     int st = status_of_str("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     double took = now_s() - t0;
-    if (st != 200 || took > 1.8) fail_msg("scrape %d: status %d after %.2f s", k, st, took);
+    print_message("scrape %d: %.2f s\n", k, took);
+    if (st != 200 || took > 2.0 * slack()) fail_msg("scrape %d: status %d after %.2f s", k, st, took);
   }
   atomic_store(&stop, true);
   unsigned cut = 0;
