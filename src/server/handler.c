@@ -2,8 +2,9 @@
  * own libmicrohttpd daemon (include/promex/mhd.h): method, body, auth, negotiation, scrape,
  * compression, response headers.
  *
- * Every answer is queued on the first access-handler call, before libmicrohttpd reads any request
- * body: a scrape never needs one, and refusing early means a client cannot make us buffer data.
+ * Answers are queued before libmicrohttpd reads any request body: a scrape never needs one, and
+ * refusing early means a client cannot make us buffer data. (The standalone server defers bodiless
+ * requests to the access handler's second call, for keep-alive; see server.c.)
  * Order of checks: method (405), announced body (413), credentials (401), then the scrape. The
  * caller has already matched the path. */
 #include <stdbool.h>
