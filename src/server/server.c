@@ -260,14 +260,14 @@ static void *req_tag(int second_call, pmx__target_t verdict) {
 }
 
 static pmx__target_t req_verdict(const void *tag, bool *second_call) {
-  const char *t = tag, *base = &REQ_TAGS[0][0];
-  if (t < base || t >= base + sizeof REQ_TAGS) { /* never set: treat as malformed */
-    *second_call = true;
-    return PMX__TARGET_BAD;
-  }
-  size_t i = (size_t)(t - base);
-  *second_call = i >= 3;
-  return (pmx__target_t)(i % 3);
+  for (int call = 0; call < 2; call++)
+    for (int v = 0; v < 3; v++)
+      if (tag == &REQ_TAGS[call][v]) {
+        *second_call = call == 1;
+        return (pmx__target_t)v;
+      }
+  *second_call = true; /* never set (no request line reached on_uri): treat as malformed */
+  return PMX__TARGET_BAD;
 }
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
