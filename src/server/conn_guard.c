@@ -19,6 +19,7 @@
  * watchdog never touches a descriptor that may have been reused. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -34,6 +35,7 @@ struct pmx__conn {
   bool in_request;          /* the header is complete; the deadline does not apply */
   bool expired;             /* the watchdog closed it: never answer on it */
   unsigned requests;        /* requests begun on this connection */
+  size_t target_len;        /* strlen of the current raw request-target (server.c) */
   pmx__conn_t *prev, *next;
 };
 
@@ -203,3 +205,9 @@ void pmx__guard_end(pmx__guard_t *g, pmx__conn_t *c) {
   }
   pthread_mutex_unlock(&g->mu);
 }
+
+void pmx__guard_set_target_len(pmx__conn_t *c, size_t len) {
+  if (c != NULL) c->target_len = len;
+}
+
+size_t pmx__guard_target_len(const pmx__conn_t *c) { return c ? c->target_len : SIZE_MAX; }

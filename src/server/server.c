@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <gnutls/gnutls.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,11 +271,18 @@ static pmx__target_t req_verdict(const void *tag, bool *second_call) {
   return PMX__TARGET_BAD;
 }
 
+static pmx__conn_t *conn_of(struct MHD_Connection *c) {
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return ci ? ci->socket_context : NULL;
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
-  (void)c;
   pmx_server_t *s = cls;
   if (uri == NULL) return req_tag(0, PMX__TARGET_BAD);
   pmx__target_t v = pmx__target_check(uri, s->path);
+  /* A raw NUL byte in the target ends this C string early; on_request() finds out by comparing
+   * the length with where the HTTP version starts (see there). */
+  pmx__guard_set_target_len(conn_of(c), strlen(uri));
   /* libmicrohttpd 0.9.75 stores every query argument as a record in the connection's memory pool
    * and, when the pool runs out (about 250 arguments in 16 KiB), queues a 431 and then carries on
    * parsing in a state it cannot leave: the client gets no answer at all. No pool size fixes that
@@ -287,16 +295,20 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
   return req_tag(0, v);
 }
 
-static pmx__conn_t *conn_of(struct MHD_Connection *c) {
-  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-  return ci ? ci->socket_context : NULL;
+/* True if the raw request-target held a NUL byte. libmicrohttpd parses the request line in place:
+ * `url` is the target's first byte (decoded in place since, so its length changed) and `version`
+ * follows the target's terminating NUL (the space it replaced). The target as on_uri() saw it
+ * reached exactly to that NUL unless a NUL byte inside it cut it short. */
+static bool target_has_nul(struct MHD_Connection *c, const char *url, const char *version) {
+  size_t len = pmx__guard_target_len(conn_of(c));
+  if (len == SIZE_MAX || url == NULL || version == NULL) return false; /* untracked: cannot tell */
+  return (size_t)(version - url) != len + 1;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls) {
-  (void)url; /* decoded by libmicrohttpd and cut at a %00: on_uri judged the raw target */
-  (void)version;
+  /* `url` is decoded by libmicrohttpd and cut at a %00: on_uri judged the raw target. */
   (void)upload_data;
   pmx_server_t *s = cls;
   bool second_call, last;
@@ -313,6 +325,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return MHD_YES;
   }
   bool close = last || body;
+  if (verdict != PMX__TARGET_BAD && target_has_nul(c, url, version)) verdict = PMX__TARGET_BAD;
   if (verdict == PMX__TARGET_BAD)
     return pmx__mhd_simple(c, MHD_HTTP_BAD_REQUEST, "malformed request target\n", NULL, NULL, close);
   if (verdict == PMX__TARGET_OTHER)

@@ -62,6 +62,10 @@ void pmx__guard_close(pmx__guard_t *g, pmx__conn_t *c);
 bool pmx__guard_begin(pmx__guard_t *g, pmx__conn_t *c, bool *last);
 /* The request on `c` is over (MHD_OPTION_NOTIFY_COMPLETED): the next header's deadline starts. */
 void pmx__guard_end(pmx__guard_t *g, pmx__conn_t *c);
+/* The length of the current request's raw target as a C string, noted by the URI callback (only
+ * the connection's own thread uses it). NULL `c`: set is a no-op, get returns SIZE_MAX. */
+void pmx__guard_set_target_len(pmx__conn_t *c, size_t len);
+size_t pmx__guard_target_len(const pmx__conn_t *c);
 
 /* ---- Responses (src/server/handler.c) ---- */
 #include <microhttpd.h>

@@ -252,6 +252,23 @@ static void test_targets_over_http(void **state) {
     int st = status_of_str(req);
     if (st != cases[i].status) fail_msg("%s: got %d, want %d", cases[i].target, st, cases[i].status);
   }
+  /* A raw NUL byte in the target (not %00) is refused too, wherever it sits, even followed by
+   * something that looks like the HTTP version. */
+#define RAW(lit) {lit, sizeof(lit) - 1}
+  static const struct {
+    const char *line;
+    size_t len;
+  } raw_nul[] = {RAW("GET /metrics\0foo HTTP/1.1\r\n"), RAW("GET /metrics\0 HTTP/1.1\r\n"),
+                 RAW("GET /metrics\0HTTP/1.1\0 HTTP/1.1\r\n"), RAW("GET /metrics?a\0b HTTP/1.1\r\n")};
+#undef RAW
+  for (size_t i = 0; i < sizeof raw_nul / sizeof raw_nul[0]; i++) {
+    pmx_buf_t b = {0};
+    pmx__buf_append(&b, raw_nul[i].line, raw_nul[i].len);
+    pmx__buf_appendf(&b, "Host: x\r\nConnection: close\r\n\r\n");
+    int st = status_of(b.data, b.len);
+    if (st != 400) fail_msg("raw NUL case %zu: got %d, want 400", i, st);
+    pmx_buf_free(&b);
+  }
 }
 
 /* ---- Oversized request lines and headers: an answer at once, never silence ---- */
