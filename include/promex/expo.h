@@ -26,16 +26,9 @@ typedef enum pmx_format {
   PMX_FORMAT_OPENMETRICS  /* application/openmetrics-text; version=1.0.0 */
 } pmx_format_t;
 
-/* The Content-Type header value for a format. Static storage. */
-PMX_EXTERN const char *pmx_format_content_type(pmx_format_t fmt);
-
-/* Picks the format for an HTTP Accept header: OpenMetrics 1.0.0 when it is acceptable with a
- * q-value higher than (or equal to, by order) text 0.0.4, otherwise text. NULL/empty/unparsable:
- * text. Pure, thread-safe. */
-PMX_EXTERN pmx_format_t pmx_format_negotiate(const char *accept);
-
-/* True if an Accept-Encoding header value accepts gzip (q > 0). Pure, thread-safe. */
-PMX_EXTERN bool pmx_accepts_gzip(const char *accept_encoding);
+/* The HTTP side of a format (Content-Type, Accept negotiation) and gzip are declared in
+ * promex/negotiate.h: the server area implements them, so a program linking only the core
+ * resolves everything this header declares. */
 
 /* A growable output buffer. Zero-initialise for a library-owned buffer (free with
  * pmx_buf_free); or point `data`/`cap` at caller memory and set `fixed` to forbid growth, in which
@@ -58,10 +51,6 @@ PMX_EXTERN int pmx_render(pmx_registry_t *reg, pmx_format_t fmt, pmx_buf_t *buf)
 /* Like pmx_render() for several registries into one exposition (one # EOF for OpenMetrics). */
 PMX_EXTERN int pmx_render_many(pmx_registry_t *const *regs, size_t n, pmx_format_t fmt,
                                pmx_buf_t *buf);
-
-/* Compresses `in` as a gzip member into `out` (appended; library-owned or fixed as above).
- * Returns PMX_OK, PMX_ENOMEM, PMX_ELIMIT, PMX_EIO (zlib failure). */
-PMX_EXTERN int pmx_gzip(const char *in, size_t len, pmx_buf_t *out);
 
 #ifdef __cplusplus
 }

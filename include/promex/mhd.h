@@ -15,6 +15,12 @@
  *     ... the application's own routes ...
  *   }
  *
+ * Keep-alive: libmicrohttpd 0.9.75 closes a connection whose response was queued on the first
+ * access-handler call. To keep connections alive, return MHD_YES once for a request without a body
+ * (mark *req_cls) and call pmx_mhd_handle() on the second call. `url` is libmicrohttpd's decoding
+ * of the path, which ends at a %00; judge the raw target in an MHD_OPTION_URI_LOG_CALLBACK if that
+ * matters (the standalone server does, see docs/server.md).
+ *
  * Including this header requires <microhttpd.h> (libmicrohttpd >= 0.9.71, for enum MHD_Result). */
 #ifndef PROMEX_MHD_H
 #define PROMEX_MHD_H

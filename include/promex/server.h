@@ -1,11 +1,16 @@
 /* The standalone metrics server (PromEx's metrics_server) on libmicrohttpd.
  *
- * GET and HEAD on the configured path only: 404 for other paths, 405 (with Allow) for other
+ * GET and HEAD on the configured path only (the decoded path must equal it exactly): 404 for
+ * other paths, 400 for a malformed request target (%00, bad escapes), 405 (with Allow) for other
  * methods, 401 with WWW-Authenticate when auth fails (tokens and passwords compared in constant
  * time), 503 when the scrape callback reports PMX_ESTOPPED. The body format is negotiated from
  * Accept (text 0.0.4 or OpenMetrics 1.0) and gzip-compressed when Accept-Encoding allows it.
- * Connections are served by a pool of `pool_size` threads with a per-connection timeout and a
- * connection limit, and request bodies are refused, so a slow or hostile client cannot hold it. */
+ * Connections are served by a pool of `pool_size` threads and kept alive as HTTP/1.1 expects (up
+ * to 100 requests each, pipelining included). Limits: max_connections (half of them per client
+ * address), a deadline for each whole request header (header_timeout_s: trickling does not extend
+ * it; 408), an idle timeout (timeout_s), 16 KiB of memory per connection for the request line and
+ * headers (414/431), no request bodies (413); so slow or hostile clients cannot keep scrapes out
+ * for longer than the header deadline. docs/server.md states each limit and its answer. */
 #ifndef PROMEX_SERVER_H
 #define PROMEX_SERVER_H
 
@@ -15,6 +20,7 @@
 #include "promex/error.h"
 #include "promex/expo.h"
 #include "promex/export.h"
+#include "promex/negotiate.h"
 
 #ifdef __cplusplus
 extern "C" {

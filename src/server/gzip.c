@@ -11,7 +11,7 @@
 #include <zlib.h>
 
 #include "internal.h"
-#include "promex/expo.h"
+#include "promex/negotiate.h"
 
 /* Level 6 (zlib's default) gives most of the ratio on repetitive exposition text; higher levels
  * cost CPU on every scrape for a few percent. */

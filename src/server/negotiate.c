@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "promex/expo.h"
+#include "promex/negotiate.h"
 
 const char *pmx_format_content_type(pmx_format_t fmt) {
   if (fmt == PMX_FORMAT_OPENMETRICS) return "application/openmetrics-text; version=1.0.0; charset=utf-8";

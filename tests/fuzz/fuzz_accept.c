@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "promex/expo.h"
+#include "promex/negotiate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,7 +15,7 @@
 #include "server_test_util.h"
 
 #include "internal.h"
-#include "promex/expo.h"
+#include "promex/negotiate.h"
 #include "server/server_internal.h"
 
 #define OM PMX_FORMAT_OPENMETRICS

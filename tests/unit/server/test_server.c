@@ -476,6 +476,8 @@ static void test_large_body(void **state) {
 
 /* ---- TLS ---- */
 
+static double now_s(void);
+
 static char g_tmpdir[64];
 static char g_cert[128], g_key[128];
 
@@ -514,6 +516,84 @@ static void test_https(void **state) {
   do_req(&(req_t){.headers = {"Authorization: Bearer tls-token"}}, &r);
   assert_true(r.status != 200);
   resp_free(&r);
+}
+
+/* Keep-alive over TLS: several scrapes on one libcurl handle share one connection (one
+ * handshake); before keep-alive every scrape paid a new one. */
+static void test_https_keepalive(void **state) {
+  (void)state;
+  if (!make_cert()) skip();
+  pmx_server_config_t cfg;
+  base_config(&cfg);
+  cfg.protocol = PMX_PROTO_HTTPS;
+  cfg.cert_file = g_cert;
+  cfg.key_file = g_key;
+  start(&cfg);
+  char url[64];
+  snprintf(url, sizeof url, "https://127.0.0.1:%u/metrics", g_port);
+  CURL *c = curl_easy_init();
+  pmx_buf_t body = {0};
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_CAINFO, g_cert);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+  long opened = 0;
+  for (int i = 0; i < 5; i++) {
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    long code = 0, nc = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &nc);
+    assert_int_equal(code, 200);
+    opened += nc;
+  }
+  curl_easy_cleanup(c);
+  pmx_buf_free(&body);
+  assert_int_equal(opened, 1);
+}
+
+/* The header deadline covers the TLS handshake: a client trickling a ClientHello is cut after
+ * header_timeout_s, without any plaintext written into the TLS stream. */
+static void test_https_header_deadline(void **state) {
+  (void)state;
+  if (!make_cert()) skip();
+  pmx_server_config_t cfg;
+  base_config(&cfg);
+  cfg.protocol = PMX_PROTO_HTTPS;
+  cfg.cert_file = g_cert;
+  cfg.key_file = g_key;
+  cfg.header_timeout_s = 1;
+  start(&cfg);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(g_port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+  /* A TLS record header announcing a 512-byte handshake message, then one byte per 100 ms. */
+  static const unsigned char hello[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc};
+  double t0 = now_s();
+  bool closed = false;
+  size_t sent = 0;
+  pmx_buf_t got = {0};
+  while (!closed && now_s() - t0 < 5.0) {
+    unsigned char byte = sent < sizeof hello ? hello[sent] : 0x00;
+    if (send(fd, &byte, 1, MSG_NOSIGNAL) == 1) sent++;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 100) == 1) {
+      char buf[256];
+      ssize_t n = recv(fd, buf, sizeof buf, 0);
+      if (n <= 0)
+        closed = true;
+      else
+        pmx__buf_append(&got, buf, (size_t)n);
+    }
+  }
+  double took = now_s() - t0;
+  close(fd);
+  assert_true(closed);
+  assert_true(took >= 0.8 && took < (getenv("PMX_UNDER_VALGRIND") ? 10.0 : 2.5));
+  assert_true(got.len < 5 || memcmp(got.data, "HTTP/", 5) != 0);
+  pmx_buf_free(&got);
 }
 
 static void test_bad_tls_files(void **state) {
@@ -861,6 +941,8 @@ int main(void) {
       cmocka_unit_test_teardown(test_scrape_errors, teardown),
       cmocka_unit_test_teardown(test_large_body, teardown),
       cmocka_unit_test_teardown(test_https, teardown),
+      cmocka_unit_test_teardown(test_https_keepalive, teardown),
+      cmocka_unit_test_teardown(test_https_header_deadline, teardown),
       cmocka_unit_test_teardown(test_bad_tls_files, teardown),
       cmocka_unit_test_teardown(test_port_in_use, teardown),
       cmocka_unit_test_teardown(test_bad_config, teardown),
