@@ -5,7 +5,9 @@
  *   - an event contract (below) that any code may emit: a program that uses no adapter emits
  *     these events itself; the plugin does not care where they come from;
  *   - adapters that make a server library emit the contract without timing code in the
- *     application: libmicrohttpd (promex/http_mhd.h, part of libpromex).
+ *     application: libmicrohttpd (promex/http_mhd.h, part of libpromex), libevent evhttp
+ *     (promex/http_evhttp.h, library promex_evhttp), CivetWeb (promex/http_civetweb.h, library
+ *     promex_civetweb). docs/http_server.md shows them and the mapping to PromEx's metrics.
  *
  * Enabling it: pmx_plugin_use_t use = {&pmx_plugin_http_server, opts, n_opts, &data}; where
  * `data` is an optional pmx_http_server_data_t (a route resolver), or in the INI file a
@@ -86,7 +88,8 @@
  *       PromEx: PlugRouter counted router exceptions as status 500; they are separate here.
  *   M_requests_in_flight                                  gauge    starts minus stops and
  *       exceptions seen since pmx_start (the plugin forwards start/stop/exception to the
- *       internal event P.request.in_flight). PromEx: none.
+ *       internal event P.request.in_flight); ignore_routes does not apply to it, so a scrape
+ *       served by the same server sees itself in flight. PromEx: none.
  * http_server_endpoint_event_metrics:
  *   M_endpoint_url_info{endpoint,url}    gauge 1 per announced listener. PromEx:
  *       phoenix_endpoint_url_info.
