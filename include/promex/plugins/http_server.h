@@ -7,7 +7,8 @@
  *   - adapters that make a server library emit the contract without timing code in the
  *     application: libmicrohttpd (promex/http_mhd.h, part of libpromex), libevent evhttp
  *     (promex/http_evhttp.h, library promex_evhttp), CivetWeb (promex/http_civetweb.h, library
- *     promex_civetweb). docs/http_server.md shows them and the mapping to PromEx's metrics.
+ *     promex_civetweb), libwebsockets for the socket events (promex/http_lws.h, library
+ *     promex_lws). docs/http_server.md shows them and the mapping to PromEx's metrics.
  *
  * Enabling it: pmx_plugin_use_t use = {&pmx_plugin_http_server, opts, n_opts, &data}; where
  * `data` is an optional pmx_http_server_data_t (a route resolver), or in the INI file a
