@@ -184,4 +184,13 @@ check "$P""_requests_in_flight" 0
 check "$P""_endpoint_port_info{endpoint=\"api\",port=\"$app_port\"}" 1
 check "$P""_endpoint_url_info{endpoint=\"api\",url=\"http://127.0.0.1:$app_port\"}" 1
 check "$P""_route_templates{kind=\"route\"}" 5
+# The service must stop cleanly on SIGTERM: under ASan/UBSan this is where leaks and errors show.
+kill -TERM "$app_pid"
+app_rc=0
+wait "$app_pid" || app_rc=$?
+app_pid=""
+[ "$app_rc" = 0 ] || fail "the service exited with status $app_rc after SIGTERM"
+if grep -Eq 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' "$tmp/app.err"; then
+  fail "sanitizer report from the service"
+fi
 echo "PASS ($APP_NAME)"

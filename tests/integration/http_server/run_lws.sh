@@ -120,4 +120,13 @@ check "$P""_channel_joined_total{result=\"ok\"}" "$N_CONN"
 check "$P""_channel_handled_in_duration_seconds_count{handler=\"echo\",event=\"text\"}" "$((N_CONN * N_TEXT))"
 check "$P""_channel_handled_in_duration_seconds_count{handler=\"echo\",event=\"binary\"}" "$((N_CONN * N_BIN))"
 check "count($P""_channel_handled_in_duration_seconds_count)" 2
+# The service must stop cleanly on SIGTERM: under ASan/UBSan this is where leaks and errors show.
+kill -TERM "$app_pid"
+app_rc=0
+wait "$app_pid" || app_rc=$?
+app_pid=""
+[ "$app_rc" = 0 ] || fail "the service exited with status $app_rc after SIGTERM"
+if grep -Eq 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' "$tmp/app.err"; then
+  fail "sanitizer report from the service"
+fi
 echo "PASS (wsapp)"
