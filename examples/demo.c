@@ -5,7 +5,8 @@
  * Worker threads run synthetic jobs (1-50 ms sleeps) inside spans ("demo.job"); every tenth job
  * fails. The demo plugin (demo_plugin.c) turns the span events into a histogram and counters,
  * polls the queue and reports the worker count; the first-party plugins (application, process,
- * os) are enabled too. With --jobs N the workers run exactly N jobs (N - N/10 succeed, N/10
+ * os, http_server) are enabled too. A small HTTP API (demo_http.c) on another free port is
+ * instrumented through the http_server plugin's libmicrohttpd adapter and kept under load. With --jobs N the workers run exactly N jobs (N - N/10 succeed, N/10
  * fail) and then idle, so tests can check the counts Prometheus scraped. The program runs until
  * SIGINT or SIGTERM (taken with sigwait in the main thread) and then stops cleanly.
  *
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "demo_http.h"
 #include "demo_plugin.h"
 #include "promex/promex.h"
 
@@ -183,6 +185,9 @@ int main(int argc, char **argv) {
       if (strcmp(fp[i]->name, "application") == 0) {
         uses[n_uses].opts = app_opts;
         uses[n_uses].n_opts = 1;
+      } else if (strcmp(fp[i]->name, "http_server") == 0) {
+        uses[n_uses].opts = demo_http_plugin_opts;
+        uses[n_uses].n_opts = demo_http_plugin_n_opts;
       }
       n_uses++;
     }
@@ -220,11 +225,16 @@ int main(int argc, char **argv) {
   for (; started < workers; started++)
     if (pthread_create(&threads[started], NULL, worker, &d) != 0) break;
 
+  demo_http_t *http = NULL;
+  if (demo_http_start(d.p, bind, &http) != 0) fprintf(stderr, "demo: continuing without the HTTP API\n");
+
   const pmx_config_t *c = pmx_config(d.p);
   printf("demo: %ld workers%s; metrics at http://%s:%u%s\n", started,
          jobs > 0 ? " (fixed number of jobs)" : "",
          c->metrics_server.bind_address ? c->metrics_server.bind_address : "127.0.0.1",
          (unsigned)pmx_metrics_port(d.p), c->metrics_server.path ? c->metrics_server.path : "/metrics");
+  if (http != NULL)
+    printf("demo: HTTP API at http://%s:%u/api/items (under load)\n", bind, (unsigned)demo_http_port(http));
   fflush(stdout);
 
   int sig = 0;
@@ -232,6 +242,7 @@ int main(int argc, char **argv) {
   fprintf(stderr, "demo: got signal %d, stopping\n", sig);
   atomic_store(&d.stop, true);
   for (long i = 0; i < started; i++) pthread_join(threads[i], NULL);
+  demo_http_stop(http);
   pmx_stop(d.p);
   pmx_destroy(d.p);
   return 0;

@@ -55,7 +55,7 @@ static bool valid_value(const char *s) {
   return true;
 }
 
-static const char *const DEFAULT_PLUGINS[] = {"application", "process", "os"};
+static const char *const DEFAULT_PLUGINS[] = {"application", "process", "os", "http_server"};
 #define N_DEFAULT_PLUGINS (sizeof DEFAULT_PLUGINS / sizeof DEFAULT_PLUGINS[0])
 
 static int write_ini(FILE *f, const char *app, const char *ds) {

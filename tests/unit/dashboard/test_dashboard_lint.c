@@ -395,6 +395,31 @@ static void add_plugin_metrics(pmx_dashboard_linter_t *l, const char *app) {
   snprintf(name, sizeof name, "%s_prom_ex_prom_ex_scrape_duration_seconds", app);
   pmx_dashboard_linter_add_metric(l, NULL, name, PMX_DISTRIBUTION, scrape_buckets,
                                   sizeof scrape_buckets / sizeof scrape_buckets[0]);
+  /* http_server (issue 10): histograms with the plugin's default buckets. */
+  static const double http_duration[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  static const double http_size[] = {100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
+  static const double http_socket[] = {0.01, 0.1, 0.5, 1, 5, 10};
+  static const struct {
+    const char *name;
+    pmx_metric_kind_t kind;
+    const double *b;
+    size_t nb;
+  } http[] = {{"requests_total", PMX_COUNTER, NULL, 0},
+              {"request_duration_seconds", PMX_DISTRIBUTION, http_duration, 11},
+              {"request_size_bytes", PMX_DISTRIBUTION, http_size, 7},
+              {"response_size_bytes", PMX_DISTRIBUTION, http_size, 7},
+              {"exceptions_total", PMX_COUNTER, NULL, 0},
+              {"requests_in_flight", PMX_LAST_VALUE, NULL, 0},
+              {"endpoint_url_info", PMX_LAST_VALUE, NULL, 0},
+              {"endpoint_port_info", PMX_LAST_VALUE, NULL, 0},
+              {"socket_connected_duration_seconds", PMX_DISTRIBUTION, http_socket, 6},
+              {"channel_joined_total", PMX_COUNTER, NULL, 0},
+              {"channel_handled_in_duration_seconds", PMX_DISTRIBUTION, http_socket, 6},
+              {"route_templates", PMX_LAST_VALUE, NULL, 0}};
+  for (size_t i = 0; i < sizeof http / sizeof http[0]; i++) {
+    snprintf(name, sizeof name, "%s_prom_ex_http_server_%s", app, http[i].name);
+    pmx_dashboard_linter_add_metric(l, NULL, name, http[i].kind, http[i].b, http[i].nb);
+  }
 }
 
 static void test_first_party_lint_clean(void **state) {
