@@ -7,11 +7,12 @@
 #include "promex/plugins/os.h"
 #include "promex/plugins/process.h"
 #include "promex/plugins/jobs.h" /* issue 14 */
+#include "promex/plugins/amqp.h" /* issue 14 */
 #include "promex/promex.h"
 
 static const pmx_plugin_t *const k_plugins[] = {&pmx_plugin_application, &pmx_plugin_process,
                                                 &pmx_plugin_os,
-                                                &pmx_plugin_jobs, /* issue 14 */
+                                                &pmx_plugin_jobs, &pmx_plugin_amqp, /* issue 14 */
                                                 NULL};
 
 const pmx_plugin_t *const *pmx_first_party_plugins(size_t *n) {

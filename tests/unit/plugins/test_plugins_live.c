@@ -24,6 +24,7 @@
 #include "plugin_test_util.h"
 #include "promex/plugins/application.h"
 #include "promex/plugins/jobs.h"
+#include "promex/plugins/amqp.h"
 #include "promex/plugins/os.h"
 #include "promex/plugins/process.h"
 #include "promex/promex.h"
@@ -551,6 +552,7 @@ static void test_registry(void **state) {
   assert_true(n >= 3); /* more plugins are appended by later issues */
   assert_null(all[n]);
   assert_ptr_equal(pmx_first_party_plugin("jobs"), &pmx_plugin_jobs);
+  assert_ptr_equal(pmx_first_party_plugin("amqp"), &pmx_plugin_amqp);
   assert_ptr_equal(pmx_first_party_plugin("os"), &pmx_plugin_os);
   assert_ptr_equal(pmx_first_party_plugin("process"), &pmx_plugin_process);
   assert_ptr_equal(pmx_first_party_plugin("application"), &pmx_plugin_application);
