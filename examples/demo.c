@@ -127,10 +127,14 @@ static void demo_jobs_start(pmx_t *p) {
   for (int i = 0; i < 2; i++) {
     pmx_pool_opts_t o = {.queue = queues[i], .concurrency = 2, .max_attempts = 3,
                          .bus = pmx_bus(p)};
-    if (pmx_pool_new(&o, &g_jobs.pools[i]) != PMX_OK) {
+    pmx_pool_t *pool = NULL;
+    if (pmx_pool_new(&o, &pool) != PMX_OK) {
       fprintf(stderr, "demo: cannot start the %s work queue\n", queues[i]);
       return;
     }
+    pthread_mutex_lock(&g_jobs.mu); /* the poller reads the slots */
+    g_jobs.pools[i] = pool;
+    pthread_mutex_unlock(&g_jobs.mu);
   }
   g_jobs.feeding = pthread_create(&g_jobs.feeder, NULL, demo_jobs_feeder, NULL) == 0;
 }

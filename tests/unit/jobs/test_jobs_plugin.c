@@ -335,10 +335,10 @@ static void test_pool_exact_counts(void **state) {
 
 /* The pool's lengths through the plugin: jobs held in the pool show as executing and available,
  * every other state of the queue as 0. */
-static pmx_pool_t *g_pool;
+static _Atomic(pmx_pool_t *) g_pool; /* published to the poller thread */
 static int pool_lengths(pmx_jobs_lengths_t *out, void *ctx) {
   (void)ctx;
-  pmx_pool_t *pool = g_pool;
+  pmx_pool_t *pool = atomic_load(&g_pool);
   return pool ? pmx_pool_report_lengths(pool, out) : PMX_OK;
 }
 
@@ -355,7 +355,7 @@ static void test_pool_queue_lengths(void **state) {
   static atomic_bool release;
   for (int i = 0; i < 4; i++)
     assert_int_equal(pmx_pool_submit(pool, "block", blocking_job, &release), PMX_OK);
-  __atomic_store_n(&g_pool, pool, __ATOMIC_SEQ_CST);
+  atomic_store(&g_pool, pool);
   const char *name = P "queue_length";
   char *t = wait_for(p, name, "queue=\"held\"", "state=\"available\"", 3);
   assert_double_equal(val(t, name, "queue=\"held\"", "state=\"available\"", NULL), 3, 0);
@@ -368,7 +368,7 @@ static void test_pool_queue_lengths(void **state) {
   assert_double_equal(val(t, name, "queue=\"held\"", "state=\"executing\"", NULL), 0, 0);
   free(t);
   pmx_stop(p); /* no poll runs after stop: the pool can go */
-  __atomic_store_n(&g_pool, NULL, __ATOMIC_SEQ_CST);
+  atomic_store(&g_pool, NULL);
   pmx_pool_destroy(pool, NULL);
   pmx_destroy(p);
 }
