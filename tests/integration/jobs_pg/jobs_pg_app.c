@@ -1,8 +1,11 @@
 /* The program under test of the jobs_pg integration test (run.sh): a promex instance with the
  * jobs plugin fed by the PostgreSQL queue adapter, and one worker that runs a known set of jobs.
  *
- *   jobs_pg_app CONNINFO PORT
+ *   jobs_pg_app CONNINFO PORT TABLE active|finished
  *
+ * active: the adapter counts live states only and the plugin zero-fills available, scheduled,
+ * executing, retryable; finished: it also counts completed and discarded, and the plugin
+ * zero-fills Oban's seven states.
  * Enqueues into a fresh table: queue "default": 4 "ok" jobs, 1 "flaky" job (fails its first
  * attempt, max 3), 1 "broken" job (always fails, max 2); queue "mailers": 3 "send_email" jobs
  * that nobody runs. Runs "default" until it is empty, prints "ready", then serves /metrics on
@@ -24,10 +27,11 @@ static int handler(const char *worker, const char *args, void *ctx) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: jobs_pg_app CONNINFO PORT\n");
+  if (argc != 5 || (strcmp(argv[4], "active") != 0 && strcmp(argv[4], "finished") != 0)) {
+    fprintf(stderr, "usage: jobs_pg_app CONNINFO PORT TABLE active|finished\n");
     return 2;
   }
+  bool finished = strcmp(argv[4], "finished") == 0;
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGTERM);
@@ -36,8 +40,8 @@ int main(int argc, char **argv) {
 
   char why[512];
   pmx_jobs_pg_t *poll_conn = NULL, *work_conn = NULL;
-  if (pmx_jobs_pg_open(argv[1], "test_jobs", &poll_conn, why, sizeof why) != PMX_OK ||
-      pmx_jobs_pg_open(argv[1], "test_jobs", &work_conn, why, sizeof why) != PMX_OK) {
+  if (pmx_jobs_pg_open(argv[1], argv[3], &poll_conn, why, sizeof why) != PMX_OK ||
+      pmx_jobs_pg_open(argv[1], argv[3], &work_conn, why, sizeof why) != PMX_OK) {
     fprintf(stderr, "jobs_pg_app: connect: %s\n", why);
     return 1;
   }
@@ -55,8 +59,11 @@ int main(int argc, char **argv) {
   static const pmx_jobs_opts_t jo_tmpl = {pmx_jobs_pg_queue_lengths, NULL};
   pmx_jobs_opts_t jo = jo_tmpl;
   jo.ctx = poll_conn;
-  const pmx_kv_t opts[] = {{"queues", "default, mailers"}, {"poll_rate", "200"}};
-  pmx_plugin_use_t use = {&pmx_plugin_jobs, opts, 2, &jo};
+  pmx_jobs_pg_count_finished(poll_conn, finished);
+  const pmx_kv_t opts[] = {{"queues", "default, mailers"},
+                           {"poll_rate", "200"},
+                           {"states", "available, scheduled, executing, retryable"}};
+  pmx_plugin_use_t use = {&pmx_plugin_jobs, opts, finished ? 2 : 3, &jo};
   pmx_config_t cfg;
   pmx_config_defaults(&cfg);
   cfg.app = "jpg";

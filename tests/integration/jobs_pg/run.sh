@@ -59,16 +59,23 @@ pg_port=$(free_port)
   fail "PostgreSQL did not start"
 pg_started=1
 
+# Two apps, each with its own table: "active" counts live states only (the default), "finished"
+# also counts completed and discarded rows.
+conninfo="host=127.0.0.1 port=$pg_port user=promex dbname=postgres connect_timeout=5"
 app_port=$(free_port)
-"$APP" "host=127.0.0.1 port=$pg_port user=promex dbname=postgres connect_timeout=5" "$app_port" \
-  >"$tmp/app.out" 2>"$tmp/app.err" &
+"$APP" "$conninfo" "$app_port" jobs_active active >"$tmp/app.out" 2>"$tmp/app.err" &
 app_pid=$!
-for _ in $(seq 200); do
-  grep -q '^ready$' "$tmp/app.out" && break
-  kill -0 "$app_pid" 2>/dev/null || fail "the app exited early"
-  sleep 0.1
+app2_port=$(free_port)
+"$APP" "$conninfo" "$app2_port" jobs_all finished >"$tmp/app2.out" 2>>"$tmp/app.err" &
+app_pid="$app_pid $!"
+for out in app app2; do
+  for _ in $(seq 200); do
+    grep -q '^ready$' "$tmp/$out.out" && break
+    for pid in $app_pid; do kill -0 "$pid" 2>/dev/null || fail "an app exited early"; done
+    sleep 0.1
+  done
+  grep -q '^ready$' "$tmp/$out.out" || fail "the $out did not get ready"
 done
-grep -q '^ready$' "$tmp/app.out" || fail "the app did not get ready"
 
 prom_port=$(free_port)
 cat >"$tmp/prometheus.yml" <<YAML
@@ -80,7 +87,7 @@ scrape_configs:
     scrape_interval: 1s
     scrape_timeout: 1s
     static_configs:
-      - targets: ["127.0.0.1:$app_port"]
+      - targets: ["127.0.0.1:$app_port", "127.0.0.1:$app2_port"]
 YAML
 prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/tsdb" \
   --web.listen-address="127.0.0.1:$prom_port" --log.level=warn >"$tmp/prom.log" 2>&1 &
@@ -112,7 +119,8 @@ check() { # check EXPR WANT: retried for up to 30 s (the first scrapes and polls
   done
   fail "$1 = $got, want $2"
 }
-S='job="jobs_pg"'
+for inst in "127.0.0.1:$app_port" "127.0.0.1:$app2_port"; do
+S="job=\"jobs_pg\", instance=\"$inst\""
 # runs: 4 ok + flaky (2nd attempt) succeed; flaky's 1st and broken's 1st fail; broken's 2nd is
 # discarded
 check "sum(${P}_job_processing_duration_seconds_count{$S, queue=\"default\", state=\"success\"})" 5
@@ -126,16 +134,26 @@ check "sum(${P}_job_queue_time_seconds_count{$S})" 5
 check "sum(${P}_producer_duration_seconds_count{$S, queue=\"default\"})" 9
 check "sum(${P}_producer_dispatched_jobs_sum{$S, queue=\"default\"})" 8
 check "${P}_init_queue_concurrency_limit{$S, queue=\"default\"}" 1
-# queue lengths from the table (one GROUP BY per poll), zero-filled: 2 queues x 7 states
-check "${P}_queue_length{$S, queue=\"default\", state=\"completed\"}" 5
-check "${P}_queue_length{$S, queue=\"default\", state=\"discarded\"}" 1
+# queue lengths from the table (one GROUP BY per poll), zero-filled for every queue and state
 check "${P}_queue_length{$S, queue=\"mailers\", state=\"available\"}" 3
 check "${P}_queue_length{$S, queue=\"default\", state=\"available\"}" 0
 check "${P}_queue_length{$S, queue=\"mailers\", state=\"executing\"}" 0
+check "${P}_queue_length{$S, queue=\"default\", state=\"scheduled\"}" 0
+done
+# active: 2 queues x 4 live states, finished rows not read
+S="job=\"jobs_pg\", instance=\"127.0.0.1:$app_port\""
+check "count(${P}_queue_length{$S})" 8
+check "sum(${P}_queue_length{$S})" 3
+# finished: 2 queues x Oban's 7 states, the 5 completed and 1 discarded rows counted
+S="job=\"jobs_pg\", instance=\"127.0.0.1:$app2_port\""
+check "${P}_queue_length{$S, queue=\"default\", state=\"completed\"}" 5
+check "${P}_queue_length{$S, queue=\"default\", state=\"discarded\"}" 1
 check "count(${P}_queue_length{$S})" 14
 check "sum(${P}_queue_length{$S})" 9
 
-kill -TERM "$app_pid"
-wait "$app_pid" || fail "the app exited with status $? on SIGTERM"
+for pid in $app_pid; do
+  kill -TERM "$pid"
+  wait "$pid" || fail "an app exited with status $? on SIGTERM"
+done
 app_pid=""
 echo "jobs_pg: $checks PromQL checks passed"
