@@ -8,10 +8,12 @@
  *   and 1 mandatory message to the unbound routing key "nowhere" (returned, then confirmed);
  *   consume "work": messages 0-6 acked, 7 nacked with requeue once (then redelivered and acked),
  *   8 and 9 rejected: 11 deliveries. Queues "work, idle, missing" are polled every 200 ms.
- * Then prints "ready" and "metrics at http://127.0.0.1:PORT/metrics" and waits. On SIGUSR1 (after
- * the test closed every connection on the broker) it publishes once (must fail: the connection
- * is gone), reconnects the publisher and the poller, publishes once more (must be confirmed) and
- * prints "recovered". SIGTERM stops it (exit 0). Any unexpected result: message, exit 1. */
+ * Then prints "ready" and "metrics at http://127.0.0.1:PORT/metrics" and waits. On SIGUSR1 (the
+ * test stopped the broker) it publishes once (must fail: the connection is gone), lets the poller
+ * notice, tries to reconnect (must fail: nobody listens) and prints "down". On SIGUSR2 (the broker
+ * is back) it reconnects the publisher and the poller, declares "idle" again, publishes once more
+ * (must be confirmed) and prints "recovered". SIGTERM stops it (exit 0). Any unexpected result:
+ * message, exit 1. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +60,7 @@ int main(int argc, char **argv) {
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGUSR1);
+  sigaddset(&sigs, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
   static pmx_amqp_opts_t ao; /* ctx set once the poller connection exists */
@@ -125,24 +128,39 @@ int main(int argc, char **argv) {
   for (;;) {
     int sig = 0;
     sigwait(&sigs, &sig);
-    if (sig != SIGUSR1) break;
-    /* The broker closed every connection: the next publish fails and is counted as an error. */
-    rc = pmx_amqp_publish(pub, "", "work", "after", 5, false, &res);
-    if (rc != PMX_EIO) {
-      code = fail("publish after the broker closed the connection did not fail", rc);
+    if (sig == SIGUSR1) {
+      /* The broker went away: the next publish fails and is counted as an error. */
+      rc = pmx_amqp_publish(pub, "", "work", "after", 5, false, &res);
+      if (rc != PMX_EIO) {
+        code = fail("publish with the broker gone did not fail", rc);
+        break;
+      }
+      if ((rc = pmx_amqp_publish(pub, "", "work", "after", 5, false, &res)) != PMX_ESTATE) {
+        code = fail("publish on a lost connection did not say so", rc);
+        break;
+      }
+      double m, c;
+      for (int i = 0; i < 50 && pmx_amqp_is_up(poll); i++)
+        pmx_amqp_queue_stats("work", &m, &c, poll);
+      if ((rc = pmx_amqp_connect(pub)) != PMX_EIO) {
+        code = fail("connecting to a stopped broker did not fail", rc);
+        break;
+      }
+      printf("down\n");
+    } else if (sig == SIGUSR2) {
+      if ((rc = pmx_amqp_connect(pub)) != PMX_OK || (rc = pmx_amqp_connect(poll)) != PMX_OK) {
+        code = fail("reconnect", rc);
+        break;
+      }
+      if ((rc = pmx_amqp_declare_queue(pub, "idle")) != PMX_OK ||
+          (rc = pmx_amqp_publish(pub, "", "idle", "after", 5, false, &res)) != PMX_OK || !res.acked) {
+        code = fail("publish after reconnect", rc);
+        break;
+      }
+      printf("recovered\n");
+    } else {
       break;
     }
-    double m, c;
-    for (int i = 0; i < 50 && pmx_amqp_is_up(poll); i++) pmx_amqp_queue_stats("work", &m, &c, poll);
-    if ((rc = pmx_amqp_connect(pub)) != PMX_OK || (rc = pmx_amqp_connect(poll)) != PMX_OK) {
-      code = fail("reconnect", rc);
-      break;
-    }
-    if ((rc = pmx_amqp_publish(pub, "", "idle", "after", 5, false, &res)) != PMX_OK || !res.acked) {
-      code = fail("publish after reconnect", rc);
-      break;
-    }
-    printf("recovered\n");
     fflush(stdout);
   }
   pmx_stop(p); /* no poll after this */
