@@ -26,6 +26,7 @@
 #include "demo_http.h"
 #include "demo_plugin.h"
 #include "promex/promex.h"
+#include "promex/jobs_pool.h" /* the jobs workload below */
 
 typedef struct demo {
   pmx_t *p;
@@ -67,6 +68,87 @@ static void *worker(void *arg) {
     atomic_fetch_sub(&d->state.in_flight, 1);
   }
   return NULL;
+}
+
+/* ---- The jobs workload (issue 14): two instrumented work queues (promex/jobs_pool.h) fed by a
+ * thread, so the jobs dashboard has data. Jobs sleep 1-30 ms; every 7th fails once and succeeds
+ * on its retry, every 25th fails on each of its 3 attempts and is discarded. The queue lengths
+ * reach the jobs plugin through its callback; the pools are swapped out under a lock before they
+ * are destroyed, so a poll never sees a freed pool. */
+static struct {
+  pthread_mutex_t mu;
+  pmx_pool_t *pools[2];
+  pthread_t feeder;
+  bool feeding;
+  atomic_bool stop;
+  atomic_long seq;
+} g_jobs = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static int demo_queue_lengths(pmx_jobs_lengths_t *out, void *ctx) {
+  (void)ctx;
+  int rc = PMX_OK;
+  pthread_mutex_lock(&g_jobs.mu);
+  for (int i = 0; i < 2 && rc == PMX_OK; i++)
+    if (g_jobs.pools[i] != NULL) rc = pmx_pool_report_lengths(g_jobs.pools[i], out);
+  pthread_mutex_unlock(&g_jobs.mu);
+  return rc;
+}
+static const pmx_jobs_opts_t k_demo_jobs_opts = {demo_queue_lengths, NULL};
+
+/* Each job's argument is its sequence number; a retry of a fail-once job succeeds. */
+static _Atomic unsigned char g_job_failed_once[1024];
+static int demo_job(void *arg) {
+  long n = (long)(intptr_t)arg;
+  sleep_ms(1 + n % 30);
+  if (n % 25 == 24) return 1;
+  if (n % 7 == 6) return atomic_exchange(&g_job_failed_once[n % 1024], 1) == 0 ? 1 : 0;
+  return 0;
+}
+
+static void *demo_jobs_feeder(void *arg) {
+  (void)arg;
+  static const char *const workers[] = {"resize_image", "send_email", "build_report"};
+  while (!atomic_load(&g_jobs.stop)) {
+    long n = atomic_fetch_add(&g_jobs.seq, 1);
+    atomic_store(&g_job_failed_once[n % 1024], 0);
+    pmx_pool_submit(g_jobs.pools[n % 2], workers[n % 3], demo_job, (void *)(intptr_t)n);
+    sleep_ms(15);
+  }
+  return NULL;
+}
+
+/* Gives the jobs plugin its callback (whether it came from the first-party list or a file). */
+static void demo_jobs_attach(pmx_plugin_use_t *uses, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (uses[i].plugin == &pmx_plugin_jobs && uses[i].user_data == NULL)
+      uses[i].user_data = (void *)&k_demo_jobs_opts;
+}
+
+static void demo_jobs_start(pmx_t *p) {
+  static const char *const queues[] = {"default", "mailers"};
+  for (int i = 0; i < 2; i++) {
+    pmx_pool_opts_t o = {.queue = queues[i], .concurrency = 2, .max_attempts = 3,
+                         .bus = pmx_bus(p)};
+    pmx_pool_t *pool = NULL;
+    if (pmx_pool_new(&o, &pool) != PMX_OK) {
+      fprintf(stderr, "demo: cannot start the %s work queue\n", queues[i]);
+      return;
+    }
+    pthread_mutex_lock(&g_jobs.mu); /* the poller reads the slots */
+    g_jobs.pools[i] = pool;
+    pthread_mutex_unlock(&g_jobs.mu);
+  }
+  g_jobs.feeding = pthread_create(&g_jobs.feeder, NULL, demo_jobs_feeder, NULL) == 0;
+}
+
+static void demo_jobs_stop(void) {
+  atomic_store(&g_jobs.stop, true);
+  if (g_jobs.feeding) pthread_join(g_jobs.feeder, NULL);
+  pthread_mutex_lock(&g_jobs.mu);
+  pmx_pool_t *pools[2] = {g_jobs.pools[0], g_jobs.pools[1]};
+  g_jobs.pools[0] = g_jobs.pools[1] = NULL;
+  pthread_mutex_unlock(&g_jobs.mu);
+  for (int i = 0; i < 2; i++) pmx_pool_destroy(pools[i], NULL);
 }
 
 static void usage(FILE *f) {
@@ -198,6 +280,7 @@ int main(int argc, char **argv) {
   if (!have_demo) uses[n_uses++] = (pmx_plugin_use_t){.plugin = &demo_plugin, .user_data = &d.state};
   cfg.plugins = uses;
   cfg.n_plugins = n_uses;
+  demo_jobs_attach(uses, n_uses);
   if (config_path == NULL || port_given) cfg.metrics_server.port = (uint16_t)port;
   if (port_given) cfg.metrics_server.enabled = true;
   if (config_path == NULL || bind_given) cfg.metrics_server.bind_address = bind;
@@ -220,6 +303,7 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  demo_jobs_start(d.p);
   pthread_t threads[256];
   long started = 0;
   for (; started < workers; started++)
@@ -241,6 +325,7 @@ int main(int argc, char **argv) {
   sigwait(&sigs, &sig);
   fprintf(stderr, "demo: got signal %d, stopping\n", sig);
   atomic_store(&d.stop, true);
+  demo_jobs_stop();
   for (long i = 0; i < started; i++) pthread_join(threads[i], NULL);
   demo_http_stop(http);
   pmx_stop(d.p);

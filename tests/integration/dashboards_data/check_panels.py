@@ -502,6 +502,9 @@ def main():
     ap.add_argument("--prometheus", default="", help="prometheus binary (default: from PATH)")
     ap.add_argument("--first-party", action="store_true",
                     help="DIR is the first-party set: compare it with the CLI's compiled-in copies")
+    ap.add_argument("--exclude", action="append", default=[], metavar="NAME",
+                    help="skip the data check of dashboard NAME (e.g. amqp.json: it needs a broker "
+                         "the demo does not have; its own integration test checks its panels)")
     ap.add_argument("--grace", type=float, default=30.0,
                     help="seconds to keep retrying queries that return no series (default 30)")
     args = ap.parse_args()
@@ -542,6 +545,7 @@ def main():
                     for n in names}
         if args.first_party:
             check_first_party(args.promex, tmp, config, names, rendered)
+        names = [n for n in names if n not in args.exclude]
         wait_for_scrapes(base, instance)
         log(f"{time.monotonic() - t0:.1f} s: >= 5 scrapes stored; checking queries")
         expected = {"job": JOB, "instance": instance}

@@ -392,6 +392,40 @@ static void add_plugin_metrics(pmx_dashboard_linter_t *l, const char *app) {
       pmx_dashboard_linter_add_metric(l, NULL, name, sets[s].list[i].kind, NULL, 0);
     }
   }
+  /* jobs plugin (issue 14) */
+  static const m_t jobs[] = {{"init_queue_concurrency_limit", PMX_LAST_VALUE},
+                             {"job_processing_duration_seconds", PMX_DISTRIBUTION},
+                             {"job_queue_time_seconds", PMX_DISTRIBUTION},
+                             {"job_complete_attempts", PMX_DISTRIBUTION},
+                             {"job_exception_duration_seconds", PMX_DISTRIBUTION},
+                             {"job_exception_queue_time_seconds", PMX_DISTRIBUTION},
+                             {"job_exception_attempts", PMX_DISTRIBUTION},
+                             {"producer_duration_seconds", PMX_DISTRIBUTION},
+                             {"producer_dispatched_jobs", PMX_DISTRIBUTION},
+                             {"producer_exception_duration_seconds", PMX_DISTRIBUTION},
+                             {"queue_length", PMX_LAST_VALUE}};
+  for (size_t i = 0; i < sizeof jobs / sizeof jobs[0]; i++) {
+    snprintf(name, sizeof name, "%s_prom_ex_jobs_%s", app, jobs[i].name);
+    pmx_dashboard_linter_add_metric(l, NULL, name, jobs[i].kind, NULL, 0); /* no le= queries */
+  }
+  /* amqp plugin (issue 14) */
+  static const m_t amqp[] = {{"published_messages_total", PMX_COUNTER},
+                             {"published_bytes_total", PMX_SUM},
+                             {"publish_duration_seconds", PMX_DISTRIBUTION},
+                             {"publish_confirms_total", PMX_COUNTER},
+                             {"publish_returns_total", PMX_COUNTER},
+                             {"consumed_messages_total", PMX_COUNTER},
+                             {"consumed_bytes_total", PMX_SUM},
+                             {"handling_duration_seconds", PMX_DISTRIBUTION},
+                             {"redelivered_messages_total", PMX_COUNTER},
+                             {"connection_up", PMX_LAST_VALUE},
+                             {"connection_events_total", PMX_COUNTER},
+                             {"queue_messages", PMX_LAST_VALUE},
+                             {"queue_consumers", PMX_LAST_VALUE}};
+  for (size_t i = 0; i < sizeof amqp / sizeof amqp[0]; i++) {
+    snprintf(name, sizeof name, "%s_prom_ex_amqp_%s", app, amqp[i].name);
+    pmx_dashboard_linter_add_metric(l, NULL, name, amqp[i].kind, NULL, 0);
+  }
   snprintf(name, sizeof name, "%s_prom_ex_prom_ex_scrape_duration_seconds", app);
   pmx_dashboard_linter_add_metric(l, NULL, name, PMX_DISTRIBUTION, scrape_buckets,
                                   sizeof scrape_buckets / sizeof scrape_buckets[0]);

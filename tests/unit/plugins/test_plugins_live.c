@@ -23,6 +23,8 @@
 
 #include "plugin_test_util.h"
 #include "promex/plugins/application.h"
+#include "promex/plugins/jobs.h"
+#include "promex/plugins/amqp.h"
 #include "promex/plugins/os.h"
 #include "promex/plugins/process.h"
 #include "promex/promex.h"
@@ -549,6 +551,8 @@ static void test_registry(void **state) {
   const pmx_plugin_t *const *all = pmx_first_party_plugins(&n);
   assert_true(n >= 3); /* later issues append plugins */
   assert_null(all[n]);
+  assert_ptr_equal(pmx_first_party_plugin("jobs"), &pmx_plugin_jobs);
+  assert_ptr_equal(pmx_first_party_plugin("amqp"), &pmx_plugin_amqp);
   assert_ptr_equal(pmx_first_party_plugin("os"), &pmx_plugin_os);
   assert_ptr_equal(pmx_first_party_plugin("process"), &pmx_plugin_process);
   assert_ptr_equal(pmx_first_party_plugin("application"), &pmx_plugin_application);
