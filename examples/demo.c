@@ -23,6 +23,9 @@
 #include <time.h>
 
 #include "demo_plugin.h"
+#ifdef PMX_DEMO_DB
+#include "demo_db.h" /* issue 11: SQLite workload for the db plugin */
+#endif
 #include "promex/promex.h"
 
 typedef struct demo {
@@ -215,6 +218,9 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+#ifdef PMX_DEMO_DB
+  demo_db_t *dbw = demo_db_start(d.p); /* the db plugin's workload (NULL: logged, demo goes on) */
+#endif
   pthread_t threads[256];
   long started = 0;
   for (; started < workers; started++)
@@ -232,6 +238,9 @@ int main(int argc, char **argv) {
   fprintf(stderr, "demo: got signal %d, stopping\n", sig);
   atomic_store(&d.stop, true);
   for (long i = 0; i < started; i++) pthread_join(threads[i], NULL);
+#ifdef PMX_DEMO_DB
+  demo_db_stop(dbw);
+#endif
   pmx_stop(d.p);
   pmx_destroy(d.p);
   return 0;

@@ -126,6 +126,7 @@ int cli_dashboard_lint(int argc, char **argv) {
   }
   pmx_dashboard_linter_free(linter);
   pmx_config_file_free(cf);
+  fflush(stdout); /* findings (stdout) before the summary (stderr), whole lines */
   fprintf(stderr, "%zu dashboard%s linted, %zu finding%s\n", linted, linted == 1 ? "" : "s",
           lc.findings, lc.findings == 1 ? "" : "s");
   return (ok && lc.findings == 0) ? CLI_OK : CLI_FAIL;
