@@ -3,6 +3,7 @@
  *
  *   db_workload sqlite PORT FILE         SQLite database file FILE
  *   db_workload pq PORT CONNINFO         PostgreSQL (libpq conninfo)
+ *   db_workload mariadb PORT SERVER_PORT MariaDB on 127.0.0.1:SERVER_PORT, user root
  *
  * Serves /metrics on 127.0.0.1:PORT, runs the workload once, prints "workload done" and waits for
  * SIGTERM. Per engine (repo = engine name), the counts are the same:
@@ -20,6 +21,9 @@
 #endif
 #ifdef PMX_HAVE_PQ
 #include "promex/db_pq.h"
+#endif
+#ifdef PMX_HAVE_MARIADB
+#include "promex/db_mariadb.h"
 #endif
 
 static int failures;
@@ -147,6 +151,62 @@ static void run_pq(pmx_t *p, const char *conninfo) {
 }
 #endif
 
+#ifdef PMX_HAVE_MARIADB
+static void my_q(pmx_mysql_t *c, MYSQL *m, const char *sql, bool ok, const char *what) {
+  int rc = pmx_mysql_real_query(c, sql, (unsigned long)strlen(sql));
+  if ((rc == 0) != ok) {
+    fprintf(stderr, "db_workload: %s: rc %d %s\n", what, rc, mysql_error(m));
+    failures++;
+  }
+  if (rc == 0 && mysql_field_count(m) > 0) mysql_free_result(pmx_mysql_store_result(c));
+}
+
+static void run_mariadb(pmx_t *p, const char *port) {
+  MYSQL *m = mysql_init(NULL);
+  pmx_mysql_t *c = NULL;
+  if (mysql_real_connect(m, "127.0.0.1", "root", "", NULL, (unsigned)atoi(port), NULL, 0) == NULL ||
+      mysql_query(m, "CREATE DATABASE shop") != 0 || mysql_select_db(m, "shop") != 0 ||
+      pmx_mysql_attach(pmx_bus(p), "mariadb", m, &c) != PMX_OK) {
+    fprintf(stderr, "db_workload: cannot connect: %s\n", mysql_error(m));
+    exit(1);
+  }
+  my_q(c, m, "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)", true, "create");
+  my_q(c, m, "BEGIN", true, "begin");
+  MYSQL_STMT *ins = mysql_stmt_init(m);
+  const char *isql = "INSERT INTO items (id, name) VALUES (?, 'n')";
+  EXPECT(pmx_mysql_stmt_prepare(c, ins, isql, (unsigned long)strlen(isql)) == 0, "prepare insert");
+  for (int i = 1; i <= 12; i++) { /* 11 and 12 repeat ids 1 and 2 */
+    int id = i <= 10 ? i : i - 10;
+    MYSQL_BIND b;
+    memset(&b, 0, sizeof b);
+    b.buffer_type = MYSQL_TYPE_LONG;
+    b.buffer = &id;
+    mysql_stmt_bind_param(ins, &b);
+    EXPECT((pmx_mysql_stmt_execute(c, ins) == 0) == (i <= 10), "insert result");
+  }
+  pmx_mysql_stmt_close(c, ins);
+  my_q(c, m, "COMMIT", true, "commit");
+  /* five selects: three text, two prepared */
+  for (int i = 0; i < 3; i++) my_q(c, m, "SELECT id, name FROM items", true, "select");
+  MYSQL_STMT *sel = mysql_stmt_init(m);
+  const char *ssql = "SELECT id, name FROM shop.items";
+  EXPECT(pmx_mysql_stmt_prepare(c, sel, ssql, (unsigned long)strlen(ssql)) == 0, "prepare select");
+  for (int i = 0; i < 2; i++) {
+    EXPECT(pmx_mysql_stmt_execute(c, sel) == 0, "execute select");
+    EXPECT(pmx_mysql_stmt_store_result(c, sel) == 0, "store select");
+    EXPECT(mysql_stmt_num_rows(sel) == 10, "ten rows");
+    mysql_stmt_free_result(sel);
+  }
+  pmx_mysql_stmt_close(c, sel);
+  my_q(c, m, "UPDATE items SET name = 'x' WHERE id <= 3", true, "update");
+  my_q(c, m, "DELETE FROM items WHERE id = 10", true, "delete");
+  my_q(c, m, "SELECT * FROM missing_table", false, "missing table");
+  my_q(c, m, "SELECT SLEEP(0.3)", true, "slow");
+  pmx_mysql_detach(c);
+  mysql_close(m);
+}
+#endif
+
 int main(int argc, char **argv) {
   if (argc != 4) {
     fprintf(stderr, "usage: db_workload sqlite|pq PORT TARGET\n");
@@ -179,6 +239,9 @@ int main(int argc, char **argv) {
 #endif
 #ifdef PMX_HAVE_PQ
   if (strcmp(engine, "pq") == 0) run_pq(p, argv[3]), known = true;
+#endif
+#ifdef PMX_HAVE_MARIADB
+  if (strcmp(engine, "mariadb") == 0) run_mariadb(p, argv[3]), known = true;
 #endif
   if (!known) {
     fprintf(stderr, "db_workload: engine %s not built\n", engine);

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# db plugin integration test: run_db.sh ENGINE DB_WORKLOAD_BINARY   (ENGINE: sqlite | pq)
+# db plugin integration test: run_db.sh ENGINE DB_WORKLOAD_BINARY (ENGINE: sqlite | pq | mariadb)
 #
 # For pq, starts a real PostgreSQL on a free 127.0.0.1 port in a temp dir (as the postgres user:
-# it refuses root). For sqlite, the workload uses a database file in the temp dir. Then runs
+# it refuses root); for mariadb, a real MariaDB the same way (as root, --user=root). For sqlite, the workload uses a database file in the temp dir. Then runs
 # db_workload (its known workload, see db_workload.c) serving /metrics, has Debian's prometheus
 # scrape it every second, and checks through /api/v1/query that the counts per table, command,
 # result and error class are exactly the workload's. Everything started is stopped (trap).
@@ -21,7 +21,13 @@ chmod 755 "$tmp"
 wl_pid=""
 prom_pid=""
 pg_bin=""
+my_pid=""
 cleanup() {
+  if [ -n "$my_pid" ]; then
+    kill -TERM "$my_pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$my_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$my_pid" 2>/dev/null || true
+  fi
   for pid in $wl_pid $prom_pid; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in $wl_pid $prom_pid; do wait "$pid" 2>/dev/null || true; done
   if [ -n "$pg_bin" ] && [ -f "$tmp/pg/data/postmaster.pid" ]; then
@@ -63,6 +69,26 @@ case "$ENGINE" in
       fail "PostgreSQL did not start"
     target="host=127.0.0.1 port=$pg_port dbname=postgres user=postgres connect_timeout=10"
     DUP=23505 MISSING=42P01 SLOW_SRC=source_unavailable DBNAME=postgres
+    ;;
+  mariadb)
+    command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || { echo "skip: MariaDB server not installed" >&2; exit 77; }
+    mariadbd=$(command -v mariadbd || echo /usr/sbin/mariadbd)
+    my_port=$(free_port)
+    mkdir -p "$tmp/my"
+    mariadb-install-db --no-defaults --datadir="$tmp/my/data" --user=root \
+      --auth-root-authentication-method=normal >"$tmp/my/install.log" 2>&1 ||
+      { cat "$tmp/my/install.log" >&2; fail "mariadb-install-db failed"; }
+    "$mariadbd" --no-defaults --datadir="$tmp/my/data" --user=root --port="$my_port" \
+      --bind-address=127.0.0.1 --socket="$tmp/my/sock" --pid-file="$tmp/my/pid" \
+      --skip-name-resolve >"$tmp/my/log" 2>&1 &
+    my_pid=$!
+    for _ in $(seq 150); do
+      [ -S "$tmp/my/sock" ] && break
+      kill -0 "$my_pid" 2>/dev/null || { cat "$tmp/my/log" >&2; fail "mariadbd exited"; }
+      sleep 0.1
+    done
+    target=$my_port
+    DUP=23000 MISSING=42S02 SLOW_SRC=source_unavailable DBNAME=shop
     ;;
   *) echo "unknown engine $ENGINE" >&2; exit 2 ;;
 esac
