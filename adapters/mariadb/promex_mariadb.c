@@ -113,7 +113,8 @@ int pmx_mysql_real_query(pmx_mysql_t *c, const char *sql, unsigned long len) {
   begin(c, &c->text, &cls);
   int rc = mysql_real_query(c->m, sql, len);
   if (rc != 0) report(c, &c->text, -1, mysql_sqlstate(c->m));
-  else if (mysql_field_count(c->m) == 0) report(c, &c->text, affected(mysql_affected_rows(c->m)), NULL);
+  else if (mysql_field_count(c->m) == 0)
+    report(c, &c->text, affected(mysql_affected_rows(c->m)), NULL);
   return rc;
 }
 
@@ -171,7 +172,8 @@ int pmx_mysql_stmt_execute(pmx_mysql_t *c, MYSQL_STMT *st) {
   begin(c, me, &cls);
   int rc = mysql_stmt_execute(st);
   if (rc != 0) report(c, me, -1, mysql_stmt_sqlstate(st));
-  else if (mysql_stmt_field_count(st) == 0) report(c, me, affected(mysql_stmt_affected_rows(st)), NULL);
+  else if (mysql_stmt_field_count(st) == 0)
+    report(c, me, affected(mysql_stmt_affected_rows(st)), NULL);
   else if (e == NULL) report(c, me, -1, NULL); /* nowhere to keep it: report now */
   return rc;
 }

@@ -250,7 +250,8 @@ int pmx_sqlite_exec(pmx_sqlite_t *c, const char *sql, int (*cb)(void *, int, cha
     if (st == NULL) continue; /* only whitespace or a comment */
     int ncol = sqlite3_column_count(st);
     char **cols = NULL;
-    if (cb != NULL && ncol > 0 && (cols = sqlite3_malloc64(2 * (sqlite3_uint64)ncol * sizeof *cols)) == NULL) {
+    if (cb != NULL && ncol > 0 &&
+        (cols = sqlite3_malloc64(2 * (sqlite3_uint64)ncol * sizeof *cols)) == NULL) {
       pmx_sqlite_finalize(c, st);
       rc = SQLITE_NOMEM;
       break;

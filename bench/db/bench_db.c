@@ -71,9 +71,11 @@ int main(int argc, char **argv) {
   if (pmx_new(&cfg, &p, &err) != PMX_OK || pmx_start(p, &err) != PMX_OK ||
       sqlite3_open(":memory:", &db) != SQLITE_OK ||
       pmx_sqlite_attach(pmx_bus(p), "bench", db, &c) != PMX_OK ||
-      sqlite3_exec(db, "CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT);"
-                       "WITH RECURSIVE s(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM s WHERE x < 999)"
-                       " INSERT INTO kv SELECT x, 'value' FROM s", NULL, NULL, NULL) != SQLITE_OK ||
+      sqlite3_exec(db,
+                   "CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT);"
+                   "WITH RECURSIVE s(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM s WHERE x < 999)"
+                   " INSERT INTO kv SELECT x, 'value' FROM s",
+                   NULL, NULL, NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(db, "SELECT v FROM kv WHERE k = ?", -1, &st, NULL) != SQLITE_OK) {
     fprintf(stderr, "bench_db: setup failed\n");
     return 1;
@@ -101,10 +103,13 @@ int main(int argc, char **argv) {
   pmx_get_metrics(p, PMX_FORMAT_TEXT, &b);
   char want[64];
   snprintf(want, sizeof want, "} %ld\n", n / 10 + (long)ROUNDS * n);
-  const char *line = b.data ? strstr(b.data, "bench_prom_ex_db_repo_query_execution_time_seconds_count{") : NULL;
+  const char *line =
+      b.data ? strstr(b.data, "bench_prom_ex_db_repo_query_execution_time_seconds_count{") : NULL;
   const char *eol = line ? strchr(line, '\n') : NULL;
   int ok = line != NULL && eol != NULL && strncmp(strchr(line, '}'), want, strlen(want)) == 0;
-  if (!ok) fprintf(stderr, "bench_db: VERIFY FAILED: execution count is not %ld\n", n / 10 + (long)ROUNDS * n);
+  if (!ok)
+    fprintf(stderr, "bench_db: VERIFY FAILED: execution count is not %ld\n",
+            n / 10 + (long)ROUNDS * n);
   pmx_buf_free(&b);
   sqlite3_finalize(st);
   pmx_sqlite_detach(c);

@@ -45,7 +45,8 @@ PMX_EXTERN int pmx_mysql_attach(pmx_bus_t *bus, const char *repo_name, MYSQL *m,
                                 pmx_mysql_t **out);
 /* Same, into an existing repo (borrowed). */
 PMX_EXTERN int pmx_mysql_attach_repo(pmx_db_repo_t *repo, MYSQL *m, pmx_mysql_t **out);
-/* Reports what is pending, frees the handle (and the repo pmx_mysql_attach created). NULL: no-op. */
+/* Reports what is pending, frees the handle (and the repo pmx_mysql_attach created). NULL: no-op.
+ */
 PMX_EXTERN void pmx_mysql_detach(pmx_mysql_t *c);
 PMX_EXTERN pmx_db_repo_t *pmx_mysql_repo(pmx_mysql_t *c);
 /* For programs with a pool: the next statement reports these as queue_time / idle_time (ns). */

@@ -47,7 +47,8 @@ typedef struct pmx_sqlite pmx_sqlite_t;
  * reporting database_name = the main database file's base name (":memory:" when none), host
  * "localhost", pool size 1. Returns PMX_OK, PMX_EINVAL (NULL argument, bad repo name) or
  * PMX_ENOMEM; *out is owned by the caller (pmx_sqlite_detach). */
-PMX_EXTERN int pmx_sqlite_attach(pmx_bus_t *bus, const char *repo_name, sqlite3 *db, pmx_sqlite_t **out);
+PMX_EXTERN int pmx_sqlite_attach(pmx_bus_t *bus, const char *repo_name, sqlite3 *db,
+                                 pmx_sqlite_t **out);
 
 /* Same, reporting into an existing repo (a pool of connections sharing one repo; `repo` is
  * borrowed and must outlive the handle). */
@@ -67,8 +68,8 @@ PMX_EXTERN void pmx_sqlite_checkout(pmx_sqlite_t *c, int64_t queue_ns, int64_t i
 /* sqlite3_exec: runs every statement of `sql` in turn (one event each), calling `cb` per row
  * with the column texts and names as sqlite3_exec does; stops at the first error. *errmsg (if
  * not NULL) gets an sqlite3_malloc'd message on error, to free with sqlite3_free. */
-PMX_EXTERN int pmx_sqlite_exec(pmx_sqlite_t *c, const char *sql, int (*cb)(void *, int, char **, char **),
-                    void *arg, char **errmsg);
+PMX_EXTERN int pmx_sqlite_exec(pmx_sqlite_t *c, const char *sql,
+                               int (*cb)(void *, int, char **, char **), void *arg, char **errmsg);
 
 /* sqlite3_prepare_v2. A failure is reported as an error event. */
 PMX_EXTERN int pmx_sqlite_prepare(pmx_sqlite_t *c, const char *sql, int nbyte, sqlite3_stmt **stmt,

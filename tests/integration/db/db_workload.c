@@ -58,7 +58,8 @@ static void run_sqlite(pmx_t *p, const char *file) {
   pmx_sqlite_finalize(c, ins);
   EXPECT(pmx_sqlite_exec(c, "COMMIT", NULL, NULL, NULL) == SQLITE_OK, "commit");
   for (int i = 0; i < 5; i++)
-    EXPECT(pmx_sqlite_exec(c, "SELECT id, name FROM items", NULL, NULL, NULL) == SQLITE_OK, "select");
+    EXPECT(pmx_sqlite_exec(c, "SELECT id, name FROM items", NULL, NULL, NULL) == SQLITE_OK,
+           "select");
   EXPECT(pmx_sqlite_exec(c, "UPDATE items SET name = 'x' WHERE id <= 3", NULL, NULL, NULL) ==
              SQLITE_OK, "update");
   EXPECT(pmx_sqlite_exec(c, "DELETE FROM items WHERE id = 10", NULL, NULL, NULL) == SQLITE_OK,

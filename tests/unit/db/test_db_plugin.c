@@ -106,7 +106,8 @@ static void test_queries_to_metrics(void **state) {
   assert_true(fabs(val(t, P "repo_query_total_time_seconds_sum", repo, "command=\"insert\"", NULL) -
                    4e-6) < 1e-12);
   assert_true(isnan(val(t, P "repo_query_decode_time_seconds_count", repo, NULL, NULL)));
-  assert_true(isnan(val(t, P "repo_query_results_returned_count", repo, "command=\"insert\"", NULL)));
+  assert_true(
+      isnan(val(t, P "repo_query_results_returned_count", repo, "command=\"insert\"", NULL)));
   assert_true(val(t, P "repo_pool_connections_in_use", repo, NULL, NULL) == 3);
   assert_true(val(t, P "repo_pool_saturation_ratio", repo, NULL, NULL) == 0.75);
   /* init info of both repos, the early one through the manual run at start */

@@ -149,7 +149,8 @@ static void test_workload(void **state) {
   /* selects on items: 3 full prepared runs (4 rows), 1 cut short (1 row), exec (10 rows),
    * aborted exec (1 row) */
   assert_true(v(t, ex, "select", "items", NULL) == 6);
-  assert_true(v(t, P "repo_query_results_returned_sum", "select", "items", NULL) == 12 + 1 + 10 + 1);
+  assert_true(v(t, P "repo_query_results_returned_sum", "select", "items", NULL) ==
+              12 + 1 + 10 + 1);
   assert_true(v(t, P "repo_query_results_returned_sum", "update", "items", NULL) == 3);
   assert_true(v(t, P "repo_query_results_returned_sum", "delete", "items", NULL) == 1);
   assert_true(pt_value(t, P "repo_query_queue_time_seconds_sum", (const char *[]){"repo=\"shop\""},
@@ -157,7 +158,8 @@ static void test_workload(void **state) {
   assert_true(pt_value(t, P "repo_query_idle_time_seconds_count", (const char *[]){"repo=\"shop\""},
                        1) == 1);
   assert_true(v(t, P "repo_query_total_time_seconds_sum", "delete", "items", NULL) >= 0.005);
-  const char *info[] = {"repo=\"shop\"", "database_name=\"shop.db\"", "database_host=\"localhost\""};
+  const char *info[] = {"repo=\"shop\"", "database_name=\"shop.db\"",
+                        "database_host=\"localhost\""};
   assert_true(pt_value(t, P "repo_init_status_info", info, 3) == 1);
   assert_null(strstr(t, "'n1'"));
   free(t);
