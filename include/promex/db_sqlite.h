@@ -25,6 +25,11 @@
  * resolution; the cost is two clock reads per step) and see every return code. The trace slot
  * stays free for the program.
  *
+ * A run is tracked by statement pointer until it ends: finalize and reset statements through
+ * pmx_sqlite_finalize / pmx_sqlite_reset. A statement finalized with the bare call while a run
+ * was open leaves that run open until the handle needs its slot (16 per handle, oldest first) or
+ * is detached; it is then reported as it stood (ok, rows seen so far).
+ *
  * Threading: a pmx_sqlite_t may be used from several threads if the connection may (SQLite's
  * serialized mode): its run table has its own mutex. Errors: functions returning an SQLite code
  * return exactly what the wrapped call returned; instrumentation failures never change it. */
