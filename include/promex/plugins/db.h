@@ -130,8 +130,9 @@ PMX_EXTERN void pmx_db_classify(const char *sql, size_t len, pmx_db_class_t *out
 
 typedef struct pmx_db_repo pmx_db_repo_t;
 
-/* What db.repo.init reports. Strings are copied; NULL means "unknown" for strings, 0 for
- * numbers (pool_size 0 is reported as 1: a single connection). */
+/* What db.repo.init reports. Strings are copied; NULL, or a value that is not 1-128 printable
+ * ASCII bytes (a file name with other characters), is reported as "unknown"; numbers may be 0
+ * (pool_size 0 is reported as 1: a single connection; timeout 0: none). */
 typedef struct pmx_db_repo_info {
   const char *database_name;
   const char *database_host;
