@@ -25,6 +25,9 @@
 
 #include "demo_http.h"
 #include "demo_plugin.h"
+#ifdef PMX_DEMO_DB
+#include "demo_db.h" /* issue 11: SQLite workload for the db plugin */
+#endif
 #include "promex/promex.h"
 #include "promex/jobs_pool.h" /* the jobs workload below */
 
@@ -304,6 +307,9 @@ int main(int argc, char **argv) {
   }
 
   demo_jobs_start(d.p);
+#ifdef PMX_DEMO_DB
+  demo_db_t *dbw = demo_db_start(d.p); /* the db plugin's workload (NULL: logged, demo goes on) */
+#endif
   pthread_t threads[256];
   long started = 0;
   for (; started < workers; started++)
@@ -328,6 +334,9 @@ int main(int argc, char **argv) {
   demo_jobs_stop();
   for (long i = 0; i < started; i++) pthread_join(threads[i], NULL);
   demo_http_stop(http);
+#ifdef PMX_DEMO_DB
+  demo_db_stop(dbw);
+#endif
   pmx_stop(d.p);
   pmx_destroy(d.p);
   return 0;

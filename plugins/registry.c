@@ -5,6 +5,7 @@
 
 #include "promex/plugins/amqp.h"
 #include "promex/plugins/application.h"
+#include "promex/plugins/db.h"
 #include "promex/plugins/http_server.h"
 #include "promex/plugins/jobs.h"
 #include "promex/plugins/os.h"
@@ -13,7 +14,8 @@
 
 static const pmx_plugin_t *const k_plugins[] = {&pmx_plugin_application, &pmx_plugin_process,
                                                 &pmx_plugin_os, &pmx_plugin_http_server,
-                                                &pmx_plugin_jobs, &pmx_plugin_amqp, NULL};
+                                                &pmx_plugin_jobs, &pmx_plugin_amqp, &pmx_plugin_db,
+                                                NULL};
 
 const pmx_plugin_t *const *pmx_first_party_plugins(size_t *n) {
   if (n != NULL) *n = sizeof k_plugins / sizeof k_plugins[0] - 1;

@@ -377,16 +377,30 @@ static void add_plugin_metrics(pmx_dashboard_linter_t *l, const char *app) {
                             {"metric_series", PMX_LAST_VALUE},
                             {"series_dropped_total", PMX_COUNTER},
                             {"events_skipped_total", PMX_COUNTER}};
+  /* the db plugin (issue 11) */
+  static const m_t db[] = {{"repo_init_status_info", PMX_LAST_VALUE},
+                           {"repo_init_pool_size", PMX_LAST_VALUE},
+                           {"repo_init_timeout_seconds", PMX_LAST_VALUE},
+                           {"repo_query_idle_time_seconds", PMX_DISTRIBUTION},
+                           {"repo_query_queue_time_seconds", PMX_DISTRIBUTION},
+                           {"repo_query_decode_time_seconds", PMX_DISTRIBUTION},
+                           {"repo_query_execution_time_seconds", PMX_DISTRIBUTION},
+                           {"repo_query_total_time_seconds", PMX_DISTRIBUTION},
+                           {"repo_query_results_returned", PMX_DISTRIBUTION},
+                           {"repo_query_errors_total", PMX_COUNTER},
+                           {"repo_pool_connections_in_use", PMX_LAST_VALUE},
+                           {"repo_pool_saturation_ratio", PMX_LAST_VALUE}};
   struct {
     const char *plugin;
     const m_t *list;
     size_t n;
-  } sets[] = {{"application", application, sizeof application / sizeof application[0]},
+  } sets[] = {{"db", db, sizeof db / sizeof db[0]},
+              {"application", application, sizeof application / sizeof application[0]},
               {"process", process, sizeof process / sizeof process[0]},
               {"os", os, sizeof os / sizeof os[0]},
               {"prom_ex", own, sizeof own / sizeof own[0]}};
   char name[256];
-  for (size_t s = 0; s < 4; s++) {
+  for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++) {
     for (size_t i = 0; i < sets[s].n; i++) {
       snprintf(name, sizeof name, "%s_prom_ex_%s_%s", app, sets[s].plugin, sets[s].list[i].name);
       pmx_dashboard_linter_add_metric(l, NULL, name, sets[s].list[i].kind, NULL, 0);

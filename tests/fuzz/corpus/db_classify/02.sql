@@ -1,0 +1,1 @@
+select * from "public"."Order Items" o join users u on u.id = o.user_id

@@ -1,0 +1,1 @@
+UPDATE OR IGNORE `tbl` SET v = E'it\'s' WHERE k = 1; SELECT 1 FROM other

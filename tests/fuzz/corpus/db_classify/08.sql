@@ -1,0 +1,1 @@
+DELETE FROM ONLY public.sessions WHERE expires < now()
