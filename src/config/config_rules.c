@@ -335,12 +335,12 @@ static int check_pem(const char *key, const char *path, const char **kout, char 
 static char *read_small(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   if (f == NULL) return NULL;
-  char *buf = malloc(PMX__CONFIG_PEM_MAX + 1);
+  char *buf = pmx__malloc(PMX__CONFIG_PEM_MAX + 1);
   size_t n = buf != NULL ? fread(buf, 1, PMX__CONFIG_PEM_MAX, f) : 0;
   bool ok = buf != NULL && !ferror(f);
   fclose(f);
   if (!ok) {
-    free(buf);
+    pmx__free(buf);
     return NULL;
   }
   buf[n] = '\0';
@@ -372,8 +372,8 @@ static int check_pem_pair(const char *cert_file, const char *key_file, const cha
                cert_file, key_file, gnutls_strerror(grc));
   }
   if (key != NULL) explicit_bzero(key, kl); /* do not leave the private key in freed memory */
-  free(key);
-  free(cert);
+  pmx__free(key);
+  pmx__free(cert);
   return rc;
 }
 

@@ -176,15 +176,15 @@ bool pmx__valid_event_name(const char *name) {
 int pmx_bus_new(pmx_bus_t **out) {
   if (out == NULL) return PMX_EINVAL;
   *out = NULL;
-  pmx_bus_t *bus = calloc(1, sizeof *bus);
+  pmx_bus_t *bus = pmx__calloc(1, sizeof *bus);
   if (bus == NULL) return PMX_ENOMEM;
   if (pthread_mutex_init(&bus->mu, NULL) != 0) {
-    free(bus);
+    pmx__free(bus);
     return PMX_ENOMEM;
   }
   if (pthread_mutex_init(&bus->writer_mu, NULL) != 0) {
     pthread_mutex_destroy(&bus->mu);
-    free(bus);
+    pmx__free(bus);
     return PMX_ENOMEM;
   }
   bus->membarrier = membarrier_ready();
@@ -194,9 +194,9 @@ int pmx_bus_new(pmx_bus_t **out) {
 
 static void handler_free(handler_t *h) {
   if (h == NULL) return;
-  free(h->id);
-  free(h->events);
-  free(h);
+  pmx__free(h->id);
+  pmx__free(h->events);
+  pmx__free(h);
 }
 
 void pmx_bus_destroy(pmx_bus_t *bus) {
@@ -205,8 +205,8 @@ void pmx_bus_destroy(pmx_bus_t *bus) {
     pmx_event_t *ev = bus->buckets[i];
     while (ev != NULL) {
       pmx_event_t *next = ev->hash_next;
-      free(atomic_load(&ev->snap));
-      free(ev);
+      pmx__free(atomic_load(&ev->snap));
+      pmx__free(ev);
       ev = next;
     }
   }
@@ -217,7 +217,7 @@ void pmx_bus_destroy(pmx_bus_t *bus) {
   }
   pthread_mutex_destroy(&bus->writer_mu);
   pthread_mutex_destroy(&bus->mu);
-  free(bus);
+  pmx__free(bus);
 }
 
 /* Finds or creates an event; bus->mu must be held. */
@@ -230,7 +230,7 @@ static int event_get_locked(pmx_bus_t *bus, const char *name, pmx_event_t **out)
     }
   }
   size_t len = strlen(name);
-  pmx_event_t *ev = calloc(1, sizeof *ev + len + 1);
+  pmx_event_t *ev = pmx__calloc(1, sizeof *ev + len + 1);
   if (ev == NULL) return PMX_ENOMEM;
   memcpy(ev->name, name, len + 1);
   ev->bus = bus;
@@ -283,7 +283,7 @@ static snapshot_t *build_snapshot(pmx_bus_t *bus, pmx_event_t *ev, const handler
     if (h == skip) continue;
     for (size_t i = 0; i < h->n_events; i++) n += h->events[i] == ev;
   }
-  snapshot_t *s = malloc(sizeof *s + n * sizeof s->items[0]);
+  snapshot_t *s = pmx__malloc(sizeof *s + n * sizeof s->items[0]);
   if (s == NULL) return NULL;
   s->n = 0;
   for (handler_t *h = bus->handlers; h != NULL; h = h->next) {
@@ -303,7 +303,7 @@ static snapshot_t *build_snapshot(pmx_bus_t *bus, pmx_event_t *ev, const handler
  * returns the replaced ones in *old (free them after a grace period: see retire()). bus->mu
  * held. All-or-nothing: every new snapshot is built before any is published. */
 static int publish(pmx_bus_t *bus, handler_t *h, bool removing, snapshot_t ***old_out) {
-  snapshot_t **fresh = calloc(h->n_events, sizeof *fresh);
+  snapshot_t **fresh = pmx__calloc(h->n_events, sizeof *fresh);
   if (fresh == NULL) return PMX_ENOMEM;
   for (size_t i = 0; i < h->n_events; i++) {
     bool dup = false; /* the same event listed twice: build it once */
@@ -311,8 +311,8 @@ static int publish(pmx_bus_t *bus, handler_t *h, bool removing, snapshot_t ***ol
     if (dup) continue;
     fresh[i] = build_snapshot(bus, h->events[i], removing ? h : NULL);
     if (fresh[i] == NULL) {
-      for (size_t j = 0; j < i; j++) free(fresh[j]);
-      free(fresh);
+      for (size_t j = 0; j < i; j++) pmx__free(fresh[j]);
+      pmx__free(fresh);
       return PMX_ENOMEM;
     }
   }
@@ -321,7 +321,7 @@ static int publish(pmx_bus_t *bus, handler_t *h, bool removing, snapshot_t ***ol
     if (fresh[i] == NULL) continue;
     snapshot_t *s = fresh[i];
     if (s->n == 0) {
-      free(s);
+      pmx__free(s);
       s = NULL;
     }
     old[i] = atomic_exchange_explicit(&h->events[i]->snap, s, memory_order_seq_cst);
@@ -335,8 +335,8 @@ static int publish(pmx_bus_t *bus, handler_t *h, bool removing, snapshot_t ***ol
  * pmx_emit_name) to finish, and the grace period waits for it to finish. */
 static void retire(pmx_bus_t *bus, snapshot_t **old, size_t n) {
   synchronize(bus);
-  for (size_t i = 0; i < n; i++) free(old[i]);
-  free(old);
+  for (size_t i = 0; i < n; i++) pmx__free(old[i]);
+  pmx__free(old);
 }
 
 static handler_t *find_handler(pmx_bus_t *bus, const char *id, handler_t ***link) {
@@ -361,10 +361,10 @@ int pmx_bus_attach_many(pmx_bus_t *bus, const char *id, const char *const *event
   }
   if (inside_handler_of(bus)) return PMX_EBUSY;
 
-  handler_t *h = calloc(1, sizeof *h);
+  handler_t *h = pmx__calloc(1, sizeof *h);
   if (h == NULL) return PMX_ENOMEM;
   h->id = pmx__strdup(id);
-  h->events = calloc(n, sizeof *h->events);
+  h->events = pmx__calloc(n, sizeof *h->events);
   if (h->id == NULL || h->events == NULL) {
     handler_free(h);
     return PMX_ENOMEM;

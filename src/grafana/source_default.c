@@ -40,7 +40,7 @@ static size_t implicit_names(const pmx_config_t *cfg, const pmx_plugin_t *const 
     char *text = NULL;
     size_t len = 0;
     if (pmx_dashboard_load(p->name, &text, &len, NULL) != PMX_OK) continue; /* no dashboard */
-    free(text);
+    pmx__free(text);
     if (strcmp(p->name, "prom_ex") == 0) have_prom_ex = true;
     names[n++] = p->name;
   }

@@ -149,13 +149,13 @@ static void *worker_main(void *arg);
 /* Starts one more worker (mu held). Returns false when the thread cannot be created. */
 static bool add_worker(pmx_t *p) {
   struct pmx__poller *pl = p->poller;
-  worker_t *w = calloc(1, sizeof *w);
+  worker_t *w = pmx__calloc(1, sizeof *w);
   if (w == NULL) return false;
   w->p = p;
   w->pl = pl;
   w->state = W_IDLE;
   if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-    free(w);
+    pmx__free(w);
     return false;
   }
   pl->workers[pl->n_workers++] = w;
@@ -171,7 +171,7 @@ static void abandoned_exit(worker_t *w) {
   p->n_hung--;
   bool last = p->destroy_pending && p->n_hung == 0;
   pthread_mutex_unlock(&p->mu);
-  free(w);
+  pmx__free(w);
   if (last) pmx__rt_free_instance(p);
 }
 
@@ -301,14 +301,14 @@ static void poller_free(struct pmx__poller *pl) {
   if (pl == NULL) return;
   pthread_cond_destroy(&pl->work);
   pthread_cond_destroy(&pl->idle);
-  free(pl->slots);
-  free(pl->queue);
-  free(pl->workers);
-  free(pl);
+  pmx__free(pl->slots);
+  pmx__free(pl->queue);
+  pmx__free(pl->workers);
+  pmx__free(pl);
 }
 
 int pmx__rt_poller_start(pmx_t *p, int64_t manual_due_ns, pmx_error_t *err) {
-  struct pmx__poller *pl = calloc(1, sizeof *pl);
+  struct pmx__poller *pl = pmx__calloc(1, sizeof *pl);
   size_t n = p->groups->n;
   if (pl == NULL) return pmx__fail(err, PMX_ENOMEM, "", "out of memory");
   bool cv_ok = pthread_cond_init(&pl->work, NULL) == 0;
@@ -317,13 +317,13 @@ int pmx__rt_poller_start(pmx_t *p, int64_t manual_due_ns, pmx_error_t *err) {
     cv_ok = false;
   }
   if (!cv_ok) {
-    free(pl);
+    pmx__free(pl);
     return pmx__fail(err, PMX_ESYS, "", "cannot initialise the poller");
   }
   pl->n_slots = n;
-  pl->slots = calloc(n > 0 ? n : 1, sizeof *pl->slots);
-  pl->queue = calloc(n > 0 ? n : 1, sizeof *pl->queue);
-  pl->workers = calloc(n > 0 ? n : 1, sizeof *pl->workers);
+  pl->slots = pmx__calloc(n > 0 ? n : 1, sizeof *pl->slots);
+  pl->queue = pmx__calloc(n > 0 ? n : 1, sizeof *pl->queue);
+  pl->workers = pmx__calloc(n > 0 ? n : 1, sizeof *pl->workers);
   if (pl->slots == NULL || pl->queue == NULL || pl->workers == NULL) {
     poller_free(pl);
     return pmx__fail(err, PMX_ENOMEM, "", "out of memory");
@@ -351,7 +351,7 @@ int pmx__rt_poller_start(pmx_t *p, int64_t manual_due_ns, pmx_error_t *err) {
     pthread_mutex_unlock(&p->mu);
     for (size_t i = 0; i < pl->n_workers; i++) {
       pthread_join(pl->workers[i]->thread, NULL);
-      free(pl->workers[i]);
+      pmx__free(pl->workers[i]);
     }
     pthread_mutex_lock(&p->mu);
     p->poller = NULL;
@@ -405,7 +405,7 @@ void pmx__rt_poller_stop(pmx_t *p) {
   for (size_t i = 0; i < pl->n_workers; i++) {
     if (pl->workers[i] == NULL) continue;
     pthread_join(pl->workers[i]->thread, NULL);
-    free(pl->workers[i]);
+    pmx__free(pl->workers[i]);
   }
   poller_free(pl);
 }
