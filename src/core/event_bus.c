@@ -40,7 +40,10 @@
 typedef struct snapshot {
   size_t n;
   struct {
-    pmx_handler_fn fn;
+    /* Atomic only so that a detach that cannot allocate a new snapshot can disable its handler's
+     * items in place (disable_in_place()); a relaxed load is the same plain load on every target,
+     * so emit pays nothing for it. */
+    _Atomic(pmx_handler_fn) fn;
     void *config;
   } items[];
 } snapshot_t;
@@ -290,7 +293,7 @@ static snapshot_t *build_snapshot(pmx_bus_t *bus, pmx_event_t *ev, const handler
     if (h == skip) continue;
     for (size_t i = 0; i < h->n_events; i++) {
       if (h->events[i] == ev) {
-        s->items[s->n].fn = h->fn;
+        atomic_init(&s->items[s->n].fn, h->fn);
         s->items[s->n].config = h->config;
         s->n++;
       }
@@ -398,6 +401,28 @@ int pmx_bus_attach(pmx_bus_t *bus, const char *id, const char *event_name, pmx_h
   return pmx_bus_attach_many(bus, id, &event_name, 1, fn, config);
 }
 
+static void disabled_handler(const pmx_event_data_t *ev, void *config) {
+  (void)ev;
+  (void)config;
+}
+
+/* Detach without allocating (out of memory for new snapshots): h's items in the published
+ * snapshots call a no-op from now on; the next attach or detach on those events rebuilds them
+ * without h. Items with the same fn and config are interchangeable, so disabling the first ones
+ * that match is exact. bus->mu held. */
+static void disable_in_place(handler_t *h) {
+  for (size_t i = 0; i < h->n_events; i++) {
+    snapshot_t *s = atomic_load_explicit(&h->events[i]->snap, memory_order_relaxed);
+    for (size_t j = 0; s != NULL && j < s->n; j++) {
+      if (atomic_load_explicit(&s->items[j].fn, memory_order_relaxed) == h->fn &&
+          s->items[j].config == h->config) {
+        atomic_store_explicit(&s->items[j].fn, disabled_handler, memory_order_seq_cst);
+        break; /* one item per listing of the event in h */
+      }
+    }
+  }
+}
+
 int pmx_bus_detach(pmx_bus_t *bus, const char *id) {
   if (bus == NULL || id == NULL) return PMX_EINVAL;
   if (inside_handler_of(bus)) return PMX_EBUSY;
@@ -407,13 +432,21 @@ int pmx_bus_detach(pmx_bus_t *bus, const char *id) {
   handler_t *h = find_handler(bus, id, &link);
   snapshot_t **old = NULL;
   int rc = PMX_ENOENT;
+  bool in_place = false;
   if (h != NULL) {
     rc = publish(bus, h, true, &old);
+    /* A detach must not fail for want of memory (destroy paths rely on it). */
+    if (rc == PMX_ENOMEM) {
+      disable_in_place(h);
+      in_place = true;
+      rc = PMX_OK;
+    }
     if (rc == PMX_OK) *link = h->next;
   }
   pthread_mutex_unlock(&bus->mu);
   if (rc == PMX_OK) {
-    retire(bus, old, h->n_events); /* after this, no thread is running h */
+    if (in_place) synchronize(bus); /* the grace period, without snapshots to free */
+    else retire(bus, old, h->n_events); /* after this, no thread is running h */
     handler_free(h);
   }
   pthread_mutex_unlock(&bus->writer_mu);
@@ -449,7 +482,9 @@ int pmx_emit(const pmx_event_t *ev, const pmx_measurement_t *measurements, size_
     pmx_event_data_t data = {ev, measurements, n_measurements, metadata, n_metadata};
     if (emit_depth < MAX_NESTED_EMITS) emitting[emit_depth] = bus;
     emit_depth++;
-    for (size_t i = 0; i < s->n; i++) s->items[i].fn(&data, s->items[i].config);
+    for (size_t i = 0; i < s->n; i++) {
+      atomic_load_explicit(&s->items[i].fn, memory_order_relaxed)(&data, s->items[i].config);
+    }
     emit_depth--;
     ran = (int)s->n;
   }

@@ -146,20 +146,21 @@ static void enqueue(struct pmx__poller *pl, size_t i) {
 
 static void *worker_main(void *arg);
 
-/* Starts one more worker (mu held). Returns false when the thread cannot be created. */
-static bool add_worker(pmx_t *p) {
+/* Starts one more worker (mu held). Returns PMX_OK, PMX_ENOMEM, or PMX_ESYS when the thread
+ * cannot be created (so that pmx_start reports out of memory as PMX_ENOMEM, as everywhere). */
+static int add_worker(pmx_t *p) {
   struct pmx__poller *pl = p->poller;
   worker_t *w = pmx__calloc(1, sizeof *w);
-  if (w == NULL) return false;
+  if (w == NULL) return PMX_ENOMEM;
   w->p = p;
   w->pl = pl;
   w->state = W_IDLE;
   if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
     pmx__free(w);
-    return false;
+    return PMX_ESYS;
   }
   pl->workers[pl->n_workers++] = w;
-  return true;
+  return PMX_OK;
 }
 
 /* Worker: leaves p->mu held on return from the callback unless abandoned. */
@@ -269,7 +270,7 @@ static int64_t dispatch(pmx_t *p, int64_t now) {
   /* Work waits and every worker is busy: when some are lost to timed-out runs, replace them
    * (bounded: each group holds at most one worker). */
   if (pl->q_len > pl->n_idle && lost > 0 && pl->n_workers < pl->n_runnable) {
-    if (!add_worker(p))
+    if (add_worker(p) != PMX_OK)
       pmx_log(p, PMX_LOG_WARN, "poller: cannot start another worker thread; queued groups wait");
   }
   if (pl->q_len > 0) pthread_cond_broadcast(&pl->work);
@@ -340,9 +341,10 @@ int pmx__rt_poller_start(pmx_t *p, int64_t manual_due_ns, pmx_error_t *err) {
   pthread_mutex_lock(&p->mu);
   p->poller = pl;
   size_t want = pl->n_runnable < 2 ? pl->n_runnable : 2;
-  bool ok = true;
-  for (size_t i = 0; i < want && ok; i++) ok = add_worker(p);
-  if (ok && pthread_create(&pl->dispatcher, NULL, dispatcher_main, p) != 0) ok = false;
+  int wrc = PMX_OK;
+  for (size_t i = 0; i < want && wrc == PMX_OK; i++) wrc = add_worker(p);
+  if (wrc == PMX_OK && pthread_create(&pl->dispatcher, NULL, dispatcher_main, p) != 0) wrc = PMX_ESYS;
+  bool ok = wrc == PMX_OK;
   pthread_mutex_unlock(&p->mu);
   if (!ok) {
     pthread_mutex_lock(&p->mu);
@@ -357,6 +359,7 @@ int pmx__rt_poller_start(pmx_t *p, int64_t manual_due_ns, pmx_error_t *err) {
     p->poller = NULL;
     pthread_mutex_unlock(&p->mu);
     poller_free(pl);
+    if (wrc == PMX_ENOMEM) return pmx__fail(err, PMX_ENOMEM, "", "out of memory starting the poller");
     return pmx__fail(err, PMX_ESYS, "", "cannot start the poller threads");
   }
   return PMX_OK;
