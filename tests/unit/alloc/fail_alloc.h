@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define FA_VALGRIND_RUNS 40
+#define FA_VALGRIND_RUNS 200
 
 /* A scenario: does its work, frees everything, and returns PMX_OK or the first error it met. */
 typedef int (*fa_scenario_fn)(void *ctx);

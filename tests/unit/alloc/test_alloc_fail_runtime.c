@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,8 +50,10 @@ static int scrape(uint16_t port) {
   return status;
 }
 
+/* ctx: NULL for plain HTTP, non-NULL for HTTPS with bearer auth (the TLS and auth set-up paths;
+ * no scrape then, the test speaks plain HTTP). */
 static int runtime_scenario(void *ctx) {
-  (void)ctx;
+  bool https = ctx != NULL;
   size_t n = 0;
   const pmx_plugin_t *const *fp = pmx_first_party_plugins(&n);
   pmx_plugin_use_t uses[16];
@@ -67,6 +70,13 @@ static int runtime_scenario(void *ctx) {
   cfg.metrics_server.bind_address = "127.0.0.1";
   cfg.metrics_server.pool_size = 2;
   cfg.log = quiet_log;
+  if (https) {
+    cfg.metrics_server.protocol = PMX_PROTO_HTTPS;
+    cfg.metrics_server.cert_file = PMX_TEST_DATA "/config/dummy_cert.pem";
+    cfg.metrics_server.key_file = PMX_TEST_DATA "/config/dummy_key.pem";
+    cfg.metrics_server.auth_strategy = PMX_AUTH_BEARER;
+    cfg.metrics_server.auth_token = "t0ken";
+  }
 
   pmx_t *p = NULL;
   pmx_error_t err;
@@ -84,9 +94,11 @@ static int runtime_scenario(void *ctx) {
     pmx_buf_free(&b);
     if (rc == PMX_OK) rc = pmx_get_metrics(p, PMX_FORMAT_OPENMETRICS, &b);
     pmx_buf_free(&b);
-    int status = scrape(pmx_metrics_port(p));
-    if (!fa_failed()) assert_int_equal(status, 200);
-    else assert_true(status == 200 || status == 500 || status == -1);
+    if (!https) {
+      int status = scrape(pmx_metrics_port(p));
+      if (!fa_failed()) assert_int_equal(status, 200);
+      else assert_true(status == 200 || status == 500 || status == -1);
+    }
     int src = pmx_stop(p);
     if (rc == PMX_OK) rc = src;
   } else {
@@ -100,6 +112,7 @@ static void test_runtime_paths(void **state) {
   (void)state;
   fa_install();
   fa_run("runtime", runtime_scenario, NULL, NULL);
+  fa_run("runtime https", runtime_scenario, (void *)(uintptr_t)1, NULL);
   fa_uninstall();
 }
 
