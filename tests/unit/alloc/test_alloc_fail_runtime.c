@@ -1,6 +1,7 @@
 /* Allocation failures in the runtime (issue 9): pmx_new, pmx_start with the metrics server on a
- * free loopback port and every first-party plugin, pmx_get_metrics in both formats, a scrape
- * over HTTP, pmx_stop and pmx_destroy. With any one allocation failing (on the caller's thread
+ * free loopback port (plain, and HTTPS with bearer auth) and every first-party plugin,
+ * pmx_refresh_manual_metrics, pmx_get_metrics in both formats, a scrape over HTTP, pmx_stop and
+ * pmx_destroy. With any one allocation failing (on the caller's thread
  * or on a background thread: the count is shared, fail_alloc.h) each call returns PMX_ENOMEM or
  * succeeds, a failure on a background thread is logged or counted, nothing crashes and nothing
  * leaks. */
@@ -88,8 +89,9 @@ static int runtime_scenario(void *ctx) {
   rc = pmx_start(p, &err);
   if (rc == PMX_OK) {
     assert_true(pmx_running(p));
+    rc = pmx_refresh_manual_metrics(p); /* the manual groups, on this thread */
     pmx_buf_t b = {0};
-    rc = pmx_get_metrics(p, PMX_FORMAT_TEXT, &b);
+    if (rc == PMX_OK) rc = pmx_get_metrics(p, PMX_FORMAT_TEXT, &b);
     if (rc == PMX_OK && !fa_failed()) assert_non_null(strstr(b.data, "fa_prom_ex_"));
     pmx_buf_free(&b);
     if (rc == PMX_OK) rc = pmx_get_metrics(p, PMX_FORMAT_OPENMETRICS, &b);
