@@ -1,8 +1,8 @@
 /* Allocation failures in the core (issue 9): registry, every metric kind with labels and
- * buckets, handlers and events, series made by events and directly, both renders and gzip. With
- * any one allocation failing, each step returns PMX_ENOMEM (or, on the event path, counts the
- * event as skipped), nothing crashes and nothing leaks (fail_alloc.h checks the block count; ASan
- * and valgrind check the rest). */
+ * buckets, handlers, events and spans, series made by events and directly, both renders, a
+ * combined render of two registries and gzip. With any one allocation failing, each step returns
+ * PMX_ENOMEM (or, on the event path, counts the event as skipped), nothing crashes and nothing
+ * leaks (fail_alloc.h checks the block count; ASan and valgrind check the rest). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,11 +50,15 @@ static int define_all(pmx_registry_t *reg, pmx_bus_t *bus, pmx_metric_t **ms) {
   return PMX_OK;
 }
 
-static int render_both(pmx_registry_t *reg, bool check) {
+static int render_both(pmx_registry_t *reg, pmx_registry_t *reg2, bool check) {
   pmx_buf_t text = {0}, om = {0}, gz = {0};
   int rc = pmx_render(reg, PMX_FORMAT_TEXT, &text);
   if (rc == PMX_OK) rc = pmx_render(reg, PMX_FORMAT_OPENMETRICS, &om);
   if (rc == PMX_OK) rc = pmx_gzip(text.data, text.len, &gz);
+  pmx_buf_t many = {0};
+  pmx_registry_t *const regs[] = {reg, reg2};
+  if (rc == PMX_OK) rc = pmx_render_many(regs, 2, PMX_FORMAT_OPENMETRICS, &many);
+  pmx_buf_free(&many);
   if (rc == PMX_OK && check) {
     /* Computed by the library from the events below: 2 GETs and 1 POST. */
     assert_non_null(strstr(text.data, "fa_req_count{method=\"GET\",status=\"200\"} 2"));
@@ -79,6 +83,14 @@ static int core_scenario(void *ctx) {
   if (rc == PMX_OK) rc = pmx_bus_attach(bus, "fa.counter", "fa.req.start", count_handler, NULL);
   pmx_event_t *ev = NULL;
   if (rc == PMX_OK) rc = pmx_bus_event(bus, "fa.req.stop", &ev);
+  /* A span's three events, emitted once (they resolve "fa.job.*": new events on the bus). */
+  pmx_span_events_t se;
+  if (rc == PMX_OK) rc = pmx_span_events(bus, "fa.job", &se);
+  if (rc == PMX_OK) {
+    pmx_span_t span;
+    assert_int_equal(pmx_span_start(&span, &se, NULL, 0), PMX_OK);
+    assert_int_equal(pmx_span_stop(&span, NULL, 0, NULL, 0), PMX_OK);
+  }
   if (rc == PMX_OK) {
     handler_calls = 0;
     pmx_emit_name(bus, "fa.req.start", NULL, 0, NULL, 0);
@@ -98,7 +110,12 @@ static int core_scenario(void *ctx) {
     if (rc == PMX_OK) rc = pmx_series_inc(s);
     else assert_null(s);
   }
-  if (rc == PMX_OK) rc = render_both(reg, !fa_failed());
+  /* A second registry (own metrics under another prefix) rendered together with the first. */
+  pmx_registry_t *reg2 = NULL;
+  pmx_registry_opts_t o2 = {.own_metrics_prefix = "fa_two"};
+  if (rc == PMX_OK) rc = pmx_registry_new(&o2, &reg2);
+  if (rc == PMX_OK) rc = render_both(reg, reg2, !fa_failed());
+  pmx_registry_destroy(reg2);
   pmx_registry_destroy(reg); /* detaches the metrics */
   pmx_bus_destroy(bus);
   return rc;
