@@ -107,6 +107,7 @@ typedef struct body {
   char *data;
   size_t len, cap;
   bool overflow;
+  bool oom; /* the body could not grow: PMX_ENOMEM, not an I/O error */
 } body_t;
 
 static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud) {
@@ -120,7 +121,10 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud) {
     size_t cap = b->cap ? b->cap : 1024;
     while (cap < b->len + n + 1) cap *= 2;
     char *d = pmx__realloc(b->data, cap);
-    if (!d) return 0;
+    if (!d) {
+      b->oom = true;
+      return 0; /* CURLE_WRITE_ERROR */
+    }
     b->data = d;
     b->cap = cap;
   }
@@ -245,7 +249,7 @@ static int request(pmx_grafana_t *g, const char *method, const char *path, const
       rc = PMX_ESTOPPED;
       snprintf(res->message, sizeof res->message, "%s %s: cancelled", method, url);
     } else if (cc != CURLE_OK) {
-      rc = body.overflow ? PMX_EIO : (cc == CURLE_OUT_OF_MEMORY ? PMX_ENOMEM : PMX_EIO);
+      rc = body.overflow ? PMX_EIO : (cc == CURLE_OUT_OF_MEMORY || body.oom ? PMX_ENOMEM : PMX_EIO);
       snprintf(res->message, sizeof res->message, "%s %s: %s", method, url,
                body.overflow ? "response larger than 16 MiB"
                              : (g->errbuf[0] ? g->errbuf : curl_easy_strerror(cc)));
@@ -298,6 +302,13 @@ static int bad_arg(pmx_grafana_result_t *res, const char *what) {
   return PMX_EINVAL;
 }
 
+/* PMX_ENOMEM before any request was made: `res` must still be filled (callers read it). */
+static int no_memory(pmx_grafana_result_t *res) {
+  result_reset(res);
+  if (res) pmx__strlcpy(res->message, "out of memory", sizeof res->message);
+  return PMX_ENOMEM;
+}
+
 /* ---- API calls ------------------------------------------------------------------------------ */
 
 int pmx_grafana_health(pmx_grafana_t *g, json_t **body, pmx_grafana_result_t *res) {
@@ -317,7 +328,7 @@ static int get_by_uid(pmx_grafana_t *g, const char *prefix, const char *uid, jso
   if (out) *out = NULL;
   if (!g || !uid || !*uid) return bad_arg(res, "client and uid are required");
   char *path = path_with_uid(g, prefix, uid);
-  if (!path) return PMX_ENOMEM;
+  if (!path) return no_memory(res);
   int rc = request(g, "GET", path, NULL, out, res);
   pmx__free(path);
   return rc;
@@ -338,7 +349,7 @@ int pmx_grafana_folder_create(pmx_grafana_t *g, const char *uid, const char *tit
   if (folder) *folder = NULL;
   if (!g || !title || !*title) return bad_arg(res, "client and a non-empty title are required");
   json_t *req = json_object();
-  if (!req) return PMX_ENOMEM;
+  if (!req) return no_memory(res);
   int rc = PMX_OK;
   if (json_object_set_new(req, "title", json_string(title)) != 0) rc = PMX_ENOMEM;
   if (rc == PMX_OK && uid && *uid && json_object_set_new(req, "uid", json_string(uid)) != 0)
@@ -354,7 +365,7 @@ int pmx_grafana_folder_update(pmx_grafana_t *g, const char *uid, const char *tit
   if (!g || !uid || !*uid || !title || !*title)
     return bad_arg(res, "client, uid and a non-empty title are required");
   json_t *req = json_object();
-  if (!req) return PMX_ENOMEM;
+  if (!req) return no_memory(res);
   int rc = PMX_OK;
   if (json_object_set_new(req, "title", json_string(title)) != 0) rc = PMX_ENOMEM;
   if (rc == PMX_OK) {
