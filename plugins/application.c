@@ -202,8 +202,8 @@ static int app_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
       {.kind = PMX_LAST_VALUE, .name = "uptime.seconds", .event_name = EV_UPTIME,
        .measurement = "seconds", .description = "The amount of time the application has been running."},
   };
-  return pmx_groups_add_polling(out, "application_time_polling_metrics", 0, uptime_measure, c, pmx__free,
-                                m, 1);
+  return pmx_groups_add_polling(out, "application_time_polling_metrics", 0, uptime_measure, c,
+                                pmx__free, m, 1);
 }
 
 const pmx_plugin_t pmx_plugin_application = {PMX_PLUGIN_ABI, "application", NULL, app_polling,

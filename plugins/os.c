@@ -316,7 +316,8 @@ static int os_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
             "Runnable scheduling entities (/proc/loadavg)."),
       GAUGE("processes", EV_LOAD, "total", "Existing scheduling entities (/proc/loadavg)."),
   };
-  rc = pmx_groups_add_polling(out, "os_load_polling_metrics", 0, load_measure, lc, pmx__free, load, 5);
+  rc = pmx_groups_add_polling(out, "os_load_polling_metrics", 0, load_measure, lc, pmx__free, load,
+                              5);
   if (rc != PMX_OK) return rc;
 
   cpu_ctx_t *cc = pmx__calloc(1, sizeof *cc);

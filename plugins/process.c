@@ -383,8 +383,8 @@ static int process_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
             "Blocks malloc allocated with mmap (mallinfo2 hblks)."),
 #endif
   };
-  rc = pmx_groups_add_polling(out, "process_memory_polling_metrics", 0, memory_measure, mc, pmx__free,
-                              mem, sizeof mem / sizeof mem[0]);
+  rc = pmx_groups_add_polling(out, "process_memory_polling_metrics", 0, memory_measure, mc,
+                              pmx__free, mem, sizeof mem / sizeof mem[0]);
   if (rc != PMX_OK) return rc;
 
   internal_ctx_t *ic = pmx__calloc(1, sizeof *ic);

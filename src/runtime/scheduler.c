@@ -343,7 +343,8 @@ int pmx__rt_poller_start(pmx_t *p, int64_t manual_due_ns, pmx_error_t *err) {
   size_t want = pl->n_runnable < 2 ? pl->n_runnable : 2;
   int wrc = PMX_OK;
   for (size_t i = 0; i < want && wrc == PMX_OK; i++) wrc = add_worker(p);
-  if (wrc == PMX_OK && pthread_create(&pl->dispatcher, NULL, dispatcher_main, p) != 0) wrc = PMX_ESYS;
+  if (wrc == PMX_OK && pthread_create(&pl->dispatcher, NULL, dispatcher_main, p) != 0)
+    wrc = PMX_ESYS;
   bool ok = wrc == PMX_OK;
   pthread_mutex_unlock(&p->mu);
   if (!ok) {

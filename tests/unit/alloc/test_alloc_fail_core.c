@@ -63,7 +63,8 @@ static int render_both(pmx_registry_t *reg, pmx_registry_t *reg2, bool check) {
     /* Computed by the library from the events below: 2 GETs and 1 POST. */
     assert_non_null(strstr(text.data, "fa_req_count{method=\"GET\",status=\"200\"} 2"));
     assert_non_null(strstr(om.data, "fa_req_count_total{method=\"POST\",status=\"500\"} 1"));
-    assert_non_null(strstr(text.data, "fa_req_duration_seconds_count{method=\"GET\",status=\"200\"} 2"));
+    assert_non_null(
+        strstr(text.data, "fa_req_duration_seconds_count{method=\"GET\",status=\"200\"} 2"));
     assert_true(gz.len > 18 && (unsigned char)gz.data[0] == 0x1f); /* a gzip member */
   }
   pmx_buf_free(&text);

@@ -1,6 +1,6 @@
 /* Allocation failures while publishing dashboards to Grafana (issue 9): pmx_grafana_publish of
- * the implicit dashboards of a configuration (a plugin's and prom_ex's) into a folder, against tests/unit/grafana/mock_grafana.py on
- * loopback. With any one of promex's allocations failing (libcurl's and jansson's own are not
+ * the implicit dashboards of a configuration (a plugin's and prom_ex's) into a folder, against
+ * tests/unit/grafana/mock_grafana.py on loopback. With any one of promex's allocations failing (libcurl's and jansson's own are not
  * hooked: promex/alloc.h) the call returns PMX_ENOMEM, or the upload that lost its memory is
  * reported through the callback and the call returns its code; nothing crashes, nothing leaks. */
 #include <setjmp.h>
