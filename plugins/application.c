@@ -39,12 +39,12 @@ typedef struct versions_ctx {
 static void versions_free(void *p) {
   versions_ctx_t *c = p;
   if (c == NULL) return;
-  free(c->app);
-  free(c->version);
-  free(c->deps);
-  free(c->git_sha);
-  free(c->git_author);
-  free(c);
+  pmx__free(c->app);
+  pmx__free(c->version);
+  pmx__free(c->deps);
+  pmx__free(c->git_sha);
+  pmx__free(c->git_author);
+  pmx__free(c);
 }
 
 typedef struct dep_walk {
@@ -136,7 +136,7 @@ static int app_manual(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
     return pmx_plugin_fail(ctx, PMX_ECONFIG,
                            "plugin application: option deps must be \"all\" or a comma list of "
                            "library names, got an empty value");
-  versions_ctx_t *c = calloc(1, sizeof *c);
+  versions_ctx_t *c = pmx__calloc(1, sizeof *c);
   if (c == NULL) return PMX_ENOMEM;
   c->app = pmx__strdup(ctx->app ? ctx->app : "undefined");
   c->cbs = ctx->user_data;
@@ -191,19 +191,19 @@ static int uptime_measure(pmx_bus_t *bus, void *p) {
 static int app_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
   int rc = pmx_plugin_check_opts(ctx, k_allowed, sizeof k_allowed / sizeof k_allowed[0]);
   if (rc != PMX_OK) return rc;
-  uptime_ctx_t *c = calloc(1, sizeof *c);
+  uptime_ctx_t *c = pmx__calloc(1, sizeof *c);
   if (c == NULL) return PMX_ENOMEM;
   rc = pmx__self_start_after_boot(&c->start_after_boot);
   if (rc != PMX_OK) {
-    free(c);
+    pmx__free(c);
     return pmx_plugin_fail(ctx, PMX_ESYS, "plugin application: cannot read /proc/self/stat");
   }
   const pmx_metric_def_t m[] = {
       {.kind = PMX_LAST_VALUE, .name = "uptime.seconds", .event_name = EV_UPTIME,
        .measurement = "seconds", .description = "The amount of time the application has been running."},
   };
-  return pmx_groups_add_polling(out, "application_time_polling_metrics", 0, uptime_measure, c, free,
-                                m, 1);
+  return pmx_groups_add_polling(out, "application_time_polling_metrics", 0, uptime_measure, c,
+                                pmx__free, m, 1);
 }
 
 const pmx_plugin_t pmx_plugin_application = {PMX_PLUGIN_ABI, "application", NULL, app_polling,

@@ -68,7 +68,7 @@ static void cpu_free(void *p) {
   cpu_ctx_t *c = p;
   if (c == NULL) return;
   pmx__text_free(&c->text);
-  free(c);
+  pmx__free(c);
 }
 
 static int cpu_measure(pmx_bus_t *bus, void *p) {
@@ -115,7 +115,7 @@ static void mem_free(void *p) {
   mem_ctx_t *c = p;
   if (c == NULL) return;
   pmx__text_free(&c->text);
-  free(c);
+  pmx__free(c);
 }
 
 static int mem_measure(pmx_bus_t *bus, void *p) {
@@ -155,12 +155,12 @@ static void fs_free(void *p) {
   fs_ctx_t *c = p;
   if (c == NULL) return;
   pmx__text_free(&c->text);
-  free(c->include_mounts);
-  free(c->exclude_mounts);
-  free(c->include_types);
-  free(c->exclude_types);
-  free(c->mounts);
-  free(c);
+  pmx__free(c->include_mounts);
+  pmx__free(c->exclude_mounts);
+  pmx__free(c->include_types);
+  pmx__free(c->exclude_types);
+  pmx__free(c->mounts);
+  pmx__free(c);
 }
 
 static int fs_measure(pmx_bus_t *bus, void *p) {
@@ -185,7 +185,7 @@ static int fs_measure(pmx_bus_t *bus, void *p) {
     if (i == c->n_mounts) {
       if (c->n_mounts == c->cap_mounts) {
         size_t ncap = c->cap_mounts ? c->cap_mounts * 2 : 16;
-        pmx__mount_t *nm = realloc(c->mounts, ncap * sizeof *nm);
+        pmx__mount_t *nm = pmx__realloc(c->mounts, ncap * sizeof *nm);
         if (nm == NULL) return PMX_ENOMEM;
         c->mounts = nm;
         c->cap_mounts = ncap;
@@ -230,9 +230,9 @@ static void net_free(void *p) {
   net_ctx_t *c = p;
   if (c == NULL) return;
   pmx__text_free(&c->text);
-  free(c->exclude);
-  free(c->prev);
-  free(c);
+  pmx__free(c->exclude);
+  pmx__free(c->prev);
+  pmx__free(c);
 }
 
 static net_prev_t *net_slot(net_ctx_t *c, const char *name) {
@@ -240,7 +240,7 @@ static net_prev_t *net_slot(net_ctx_t *c, const char *name) {
     if (strcmp(c->prev[i].name, name) == 0) return &c->prev[i];
   if (c->n_prev == c->cap_prev) {
     size_t ncap = c->cap_prev ? c->cap_prev * 2 : 8;
-    net_prev_t *np = realloc(c->prev, ncap * sizeof *np);
+    net_prev_t *np = pmx__realloc(c->prev, ncap * sizeof *np);
     if (np == NULL) return NULL;
     c->prev = np;
     c->cap_prev = ncap;
@@ -306,7 +306,7 @@ static int os_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
   int rc = pmx_plugin_check_opts(ctx, k_allowed, sizeof k_allowed / sizeof k_allowed[0]);
   if (rc != PMX_OK) return rc;
 
-  load_ctx_t *lc = calloc(1, sizeof *lc);
+  load_ctx_t *lc = pmx__calloc(1, sizeof *lc);
   if (lc == NULL) return PMX_ENOMEM;
   const pmx_metric_def_t load[] = {
       GAUGE("load1", EV_LOAD, "load1", "1-minute load average (/proc/loadavg)."),
@@ -316,10 +316,11 @@ static int os_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
             "Runnable scheduling entities (/proc/loadavg)."),
       GAUGE("processes", EV_LOAD, "total", "Existing scheduling entities (/proc/loadavg)."),
   };
-  rc = pmx_groups_add_polling(out, "os_load_polling_metrics", 0, load_measure, lc, free, load, 5);
+  rc = pmx_groups_add_polling(out, "os_load_polling_metrics", 0, load_measure, lc, pmx__free, load,
+                              5);
   if (rc != PMX_OK) return rc;
 
-  cpu_ctx_t *cc = calloc(1, sizeof *cc);
+  cpu_ctx_t *cc = pmx__calloc(1, sizeof *cc);
   if (cc == NULL) return PMX_ENOMEM;
   long hz = sysconf(_SC_CLK_TCK);
   cc->hz = hz > 0 ? (double)hz : 100.0;
@@ -334,7 +335,7 @@ static int os_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
   rc = pmx_groups_add_polling(out, "os_cpu_polling_metrics", 0, cpu_measure, cc, cpu_free, cpu, 3);
   if (rc != PMX_OK) return rc;
 
-  mem_ctx_t *mc = calloc(1, sizeof *mc);
+  mem_ctx_t *mc = pmx__calloc(1, sizeof *mc);
   if (mc == NULL) return PMX_ENOMEM;
   const pmx_metric_def_t mem[] = {
       GAUGE("memory.total.bytes", EV_MEMORY, "total", "MemTotal (/proc/meminfo)."),
@@ -350,7 +351,7 @@ static int os_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
                               7);
   if (rc != PMX_OK) return rc;
 
-  fs_ctx_t *fc = calloc(1, sizeof *fc);
+  fs_ctx_t *fc = pmx__calloc(1, sizeof *fc);
   if (fc == NULL) return PMX_ENOMEM;
   if (!opt_or(ctx, "fs_include_mounts", NULL, &fc->include_mounts) ||
       !opt_or(ctx, "fs_exclude_mounts", PMX_OS_DEFAULT_FS_EXCLUDE_MOUNTS, &fc->exclude_mounts) ||
@@ -374,7 +375,7 @@ static int os_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
                               5);
   if (rc != PMX_OK) return rc;
 
-  net_ctx_t *nc = calloc(1, sizeof *nc);
+  net_ctx_t *nc = pmx__calloc(1, sizeof *nc);
   if (nc == NULL) return PMX_ENOMEM;
   if (!opt_or(ctx, "net_exclude", PMX_OS_DEFAULT_NET_EXCLUDE, &nc->exclude)) {
     net_free(nc);

@@ -207,7 +207,7 @@ typedef struct thread_states_ctx {
 static void thread_states_free(void *p) {
   thread_states_ctx_t *c = p;
   pmx__task_sum_free(&c->wait);
-  free(c);
+  pmx__free(c);
 }
 
 /* Reads task/<tid>/<file> into buf (small per-task files: stat and schedstat). */
@@ -356,7 +356,7 @@ static int threads_measure(pmx_bus_t *bus, void *p) {
 static int process_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
   int rc = pmx_plugin_check_opts(ctx, NULL, 0);
   if (rc != PMX_OK) return rc;
-  memory_ctx_t *mc = calloc(1, sizeof *mc);
+  memory_ctx_t *mc = pmx__calloc(1, sizeof *mc);
   if (mc == NULL) return PMX_ENOMEM;
   mc->page_size = sysconf(_SC_PAGESIZE);
   const pmx_metric_def_t mem[] = {
@@ -383,14 +383,14 @@ static int process_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
             "Blocks malloc allocated with mmap (mallinfo2 hblks)."),
 #endif
   };
-  rc = pmx_groups_add_polling(out, "process_memory_polling_metrics", 0, memory_measure, mc, free,
-                              mem, sizeof mem / sizeof mem[0]);
+  rc = pmx_groups_add_polling(out, "process_memory_polling_metrics", 0, memory_measure, mc,
+                              pmx__free, mem, sizeof mem / sizeof mem[0]);
   if (rc != PMX_OK) return rc;
 
-  internal_ctx_t *ic = calloc(1, sizeof *ic);
+  internal_ctx_t *ic = pmx__calloc(1, sizeof *ic);
   if (ic == NULL) return PMX_ENOMEM;
   if (pmx__self_start_after_boot(&ic->start_after_boot) != PMX_OK) {
-    free(ic);
+    pmx__free(ic);
     return pmx_plugin_fail(ctx, PMX_ESYS, "plugin process: cannot read /proc/self/stat");
   }
   static const char *const mode[] = {"mode"};
@@ -413,10 +413,10 @@ static int process_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
       GAUGE("uptime.seconds", EV_INTERNAL, "uptime", "Time since the process started."),
   };
   rc = pmx_groups_add_polling(out, "process_internal_polling_metrics", 0, internal_measure, ic,
-                              free, in, sizeof in / sizeof in[0]);
+                              pmx__free, in, sizeof in / sizeof in[0]);
   if (rc != PMX_OK) return rc;
 
-  io_ctx_t *ioc = calloc(1, sizeof *ioc);
+  io_ctx_t *ioc = pmx__calloc(1, sizeof *ioc);
   if (ioc == NULL) return PMX_ENOMEM;
   static const char *const direction[] = {"direction"};
   const pmx_metric_def_t io[] = {
@@ -432,11 +432,11 @@ static int process_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
        .description = "Bytes the process made the storage layer read or write: page-ins and "
                       "write-back (/proc/self/io read_bytes, write_bytes)."},
   };
-  rc = pmx_groups_add_polling(out, "process_io_polling_metrics", 0, io_measure, ioc, free, io,
+  rc = pmx_groups_add_polling(out, "process_io_polling_metrics", 0, io_measure, ioc, pmx__free, io,
                               sizeof io / sizeof io[0]);
   if (rc != PMX_OK) return rc;
 
-  thread_states_ctx_t *tc = calloc(1, sizeof *tc);
+  thread_states_ctx_t *tc = pmx__calloc(1, sizeof *tc);
   if (tc == NULL) return PMX_ENOMEM;
   tc->have_schedstat = access("/proc/self/schedstat", R_OK) == 0;
   static const char *const state[] = {"state"};

@@ -15,7 +15,7 @@
 
 void pmx__text_free(pmx__text_t *t) {
   if (t == NULL) return;
-  free(t->data);
+  pmx__free(t->data);
   memset(t, 0, sizeof *t);
 }
 
@@ -30,7 +30,7 @@ int pmx__slurp(const char *path, pmx__text_t *t, size_t max) {
       if (t->cap >= max) break; /* truncated */
       size_t ncap = t->cap ? t->cap * 2 : 4096;
       if (ncap > max) ncap = max;
-      char *d = realloc(t->data, ncap);
+      char *d = pmx__realloc(t->data, ncap);
       if (d == NULL) {
         rc = PMX_ENOMEM;
         break;
@@ -56,7 +56,7 @@ int pmx__slurp(const char *path, pmx__text_t *t, size_t max) {
     return rc;
   }
   if (t->data == NULL) { /* empty file and nothing allocated yet */
-    t->data = malloc(1);
+    t->data = pmx__malloc(1);
     if (t->data == NULL) return PMX_ENOMEM;
     t->cap = 1;
   }
@@ -146,7 +146,7 @@ int pmx__task_sum_add(pmx__task_sum_t *s, int64_t tid, uint64_t value) {
   if (s->n_cur == s->cap_cur) {
     size_t cap = s->cap_cur ? s->cap_cur * 2 : 64;
     if (cap > PMX__TASKS_MAX) cap = PMX__TASKS_MAX;
-    pmx__tid_value_t *c = realloc(s->cur, cap * sizeof *c);
+    pmx__tid_value_t *c = pmx__realloc(s->cur, cap * sizeof *c);
     if (c == NULL) return PMX_ENOMEM;
     s->cur = c;
     s->cap_cur = cap;
@@ -189,7 +189,7 @@ void pmx__task_sum_abort(pmx__task_sum_t *s) { s->n_cur = 0; }
 
 void pmx__task_sum_free(pmx__task_sum_t *s) {
   if (s == NULL) return;
-  free(s->prev);
-  free(s->cur);
+  pmx__free(s->prev);
+  pmx__free(s->cur);
   memset(s, 0, sizeof *s);
 }

@@ -35,8 +35,16 @@ bool pmx__inside_handler(const struct pmx_bus *bus);
 /* 32-bit FNV-1a of a string: stable across runs and builds, used to shorten derived uids. */
 uint32_t pmx__fnv1a32(const char *s);
 
-/* strdup that returns NULL for NULL. */
+/* The allocator hook (src/core/alloc.c, promex/alloc.h). Every allocation in src/ and plugins/
+ * goes through these, never through malloc & co directly (the ctest no_direct_allocation checks
+ * it). pmx__realloc(NULL, n) is pmx__malloc(n); pmx__free(NULL) is a no-op. */
+void *pmx__malloc(size_t n);
+void *pmx__calloc(size_t count, size_t size);
+void *pmx__realloc(void *p, size_t n);
+void pmx__free(void *p);
+/* strdup / strndup through the hook; NULL for NULL. */
 char *pmx__strdup(const char *s);
+char *pmx__strndup(const char *s, size_t max);
 
 /* snprintf into a fixed buffer, always NUL-terminated, truncating. */
 void pmx__strlcpy(char *dst, const char *src, size_t cap);

@@ -37,9 +37,9 @@ extern "C" {
 
 /* Loads a dashboard template: a first-party name ("process.json" or "process") from the copy
  * compiled into the library, or else a file path of at most PMX_DASHBOARD_MAX_BYTES. On PMX_OK
- * *text (NUL-terminated, *len bytes) is owned by the caller (free()). PMX_ENOENT / PMX_EIO with
- * err naming what was looked for (PMX_EIO also for a file over the limit), PMX_EINVAL (NULL
- * argument), PMX_ENOMEM. */
+ * *text (NUL-terminated, *len bytes) is owned by the caller (pmx_free(), promex/alloc.h).
+ * PMX_ENOENT / PMX_EIO with err naming what was looked for (PMX_EIO also for a file over the
+ * limit), PMX_EINVAL (NULL argument), PMX_ENOMEM. */
 PMX_EXTERN int pmx_dashboard_load(const char *name_or_path, char **text, size_t *len,
                                   pmx_error_t *err);
 
@@ -53,8 +53,9 @@ PMX_EXTERN const char *pmx_dashboard_builtin(const char *name, size_t *len);
 
 /* Renders a template with `assigns` (later entries override earlier ones). `source` names the
  * template in messages. The result is checked to be valid JSON (jansson, duplicate keys
- * rejected). On PMX_OK *json (NUL-terminated) is owned by the caller (free()). Errors: PMX_EINVAL
- * (NULL template or json, assign with a NULL or malformed key or a NULL value), PMX_EPARSE (bad
+ * rejected). On PMX_OK *json (NUL-terminated) is owned by the caller (pmx_free(),
+ * promex/alloc.h). Errors: PMX_EINVAL (NULL template or json, assign with a NULL or malformed
+ * key or a NULL value), PMX_EPARSE (bad
  * template syntax, unknown or missing assign, value not allowed at its place, invalid JSON result;
  * err names source, line and column), PMX_ENOMEM. On error *json is NULL. */
 PMX_EXTERN int pmx_dashboard_render(const char *template_text, size_t len, const char *source,
@@ -77,8 +78,9 @@ PMX_EXTERN void pmx_dashboard_assigns_free(pmx_kv_t *assigns, size_t n);
 
 /* The three steps above in one: loads d->name_or_path, builds its assigns for `cfg` and renders
  * it; `source` names it in messages (NULL: d->name_or_path). On PMX_OK *json is owned by the
- * caller (free()). Errors as pmx_dashboard_load (PMX_ENOENT, PMX_EIO), pmx_dashboard_assigns and
- * pmx_dashboard_render (PMX_EPARSE: the template itself is at fault). Thread-safe. */
+ * caller (pmx_free(), promex/alloc.h). Errors as pmx_dashboard_load (PMX_ENOENT, PMX_EIO),
+ * pmx_dashboard_assigns and pmx_dashboard_render (PMX_EPARSE: the template itself is at fault).
+ * Thread-safe. */
 PMX_EXTERN int pmx_dashboard_render_for(const pmx_config_t *cfg, const pmx_dashboard_use_t *d,
                                         const char *source, char **json, pmx_error_t *err);
 

@@ -7,6 +7,7 @@
 #ifndef PROMEX_PROMEX_H
 #define PROMEX_PROMEX_H
 
+#include "promex/alloc.h"
 #include "promex/buckets.h"
 #include "promex/config.h"
 #include "promex/error.h"

@@ -85,7 +85,7 @@ static void *grow(void *arr, size_t *cap, size_t need, size_t elem) {
   if (need <= *cap) return arr;
   size_t nc = *cap ? *cap : 8;
   while (nc < need) nc *= 2;
-  void *n = realloc(arr, nc * elem);
+  void *n = pmx__realloc(arr, nc * elem);
   if (n != NULL) *cap = nc;
   return n;
 }
@@ -95,7 +95,7 @@ static int own(pmx_config_file_t *cf, char *s) {
   if (s == NULL) return PMX_ENOMEM;
   char **n = grow(cf->owned, &cf->cap_owned, cf->n_owned + 1, sizeof *n);
   if (n == NULL) {
-    free(s);
+    pmx__free(s);
     return PMX_ENOMEM;
   }
   cf->owned = n;
@@ -119,15 +119,15 @@ static int kv_push(pmx_config_file_t *cf, kvvec_t *v, const char *key, char *val
 
 void pmx_config_file_free(pmx_config_file_t *cf) {
   if (cf == NULL) return;
-  for (size_t i = 0; i < cf->n_owned; i++) free(cf->owned[i]);
-  free(cf->owned);
-  free(cf->drop);
-  for (size_t i = 0; i < cf->n_plugins; i++) free(cf->plugin_opts[i].v);
-  free(cf->plugin_opts);
-  free(cf->plugins);
-  free(cf->dashboards);
-  free(cf->assigns.v);
-  free(cf);
+  for (size_t i = 0; i < cf->n_owned; i++) pmx__free(cf->owned[i]);
+  pmx__free(cf->owned);
+  pmx__free(cf->drop);
+  for (size_t i = 0; i < cf->n_plugins; i++) pmx__free(cf->plugin_opts[i].v);
+  pmx__free(cf->plugin_opts);
+  pmx__free(cf->plugins);
+  pmx__free(cf->dashboards);
+  pmx__free(cf->assigns.v);
+  pmx__free(cf);
 }
 
 const pmx_config_t *pmx_config_file_config(const pmx_config_file_t *cf) {
@@ -189,7 +189,7 @@ static int set_list(parser_t *ps, const char *sec, const char *key, const char *
     if (a == b)
       return fail_at(ps, PMX_ECONFIG, ps->line, sec, key,
                      "expected comma-separated metrics group names, item %zu is empty", item);
-    char *name = malloc((size_t)(b - a) + 1);
+    char *name = pmx__malloc((size_t)(b - a) + 1);
     if (name == NULL) return fail_nomem(ps);
     memcpy(name, a, (size_t)(b - a));
     name[b - a] = '\0';
@@ -212,7 +212,7 @@ static int set_option(parser_t *ps, const pmx__config_rule_t *r, const char *sec
   int line = ps->line;
   int ok = 1;
   if (r->type != PMX__OPT_LIST && val[0] == '\0') {
-    free(val);
+    pmx__free(val);
     return fail_at(ps, PMX_ECONFIG, line, sec, r->key, "expected a value, got an empty string");
   }
   switch (r->type) {
@@ -261,7 +261,7 @@ static int set_option(parser_t *ps, const pmx__config_rule_t *r, const char *sec
       break;
     }
   }
-  free(val);
+  pmx__free(val);
   return ok;
 }
 
@@ -349,7 +349,7 @@ static int enter_section(parser_t *ps, const char *s, const char *end) {
   if (!valid)
     return fail_at(ps, PMX_ECONFIG, ps->line, NULL, NULL,
                    "invalid section name \"%.*s\" (expected [a-z0-9_.]+)", (int)n, s + 1);
-  char *name = malloc(n + 1);
+  char *name = pmx__malloc(n + 1);
   if (name == NULL) return fail_nomem(ps);
   memcpy(name, s + 1, n);
   name[n] = '\0';
@@ -357,12 +357,12 @@ static int enter_section(parser_t *ps, const char *s, const char *end) {
   if (dup >= 0) {
     fail_at(ps, PMX_ECONFIG, ps->line, name, NULL, "section appears twice (first at line %d)",
             ps->sections[dup].line);
-    free(name);
+    pmx__free(name);
     return 0;
   }
   seen_section_t *ns = grow(ps->sections, &ps->cap_sections, ps->n_sections + 1, sizeof *ns);
   if (ns == NULL) {
-    free(name);
+    pmx__free(name);
     return fail_nomem(ps);
   }
   ps->sections = ns;
@@ -432,7 +432,7 @@ static int on_dashboard(parser_t *ps, const char *key, char *val) {
   /* "name =" uses the key itself (a first-party name or a path); "label = /path" the value. */
   char *target = val;
   if (val[0] == '\0') {
-    free(val);
+    pmx__free(val);
     target = pmx__strdup(key);
   }
   if (own(cf, target) != PMX_OK) return fail_nomem(ps);
@@ -484,7 +484,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
   }
   const pmx__config_rule_t *r = pmx__config_rule_find(sec, name);
   if (r != NULL) return set_option(ps, r, sec, val);
-  free(val);
+  pmx__free(val);
   return unknown_key(ps, sec, name);
 }
 
@@ -548,7 +548,7 @@ int pmx_config_parse(const char *text, const char *name, const pmx_plugin_t *con
   if (name == NULL) name = "<string>";
   if (text == NULL || out == NULL || (known == NULL && n_known > 0))
     return pmx__fail(err, PMX_EINVAL, name, "pmx_config_parse: text, out and known (when n_known > 0) must not be NULL");
-  pmx_config_file_t *cf = calloc(1, sizeof *cf);
+  pmx_config_file_t *cf = pmx__calloc(1, sizeof *cf);
   if (cf == NULL) return pmx__fail(err, PMX_ENOMEM, name, "%s: out of memory", name);
   pmx_config_defaults(&cf->cfg);
 
@@ -567,10 +567,10 @@ int pmx_config_parse(const char *text, const char *name, const pmx_plugin_t *con
   }
   if (ps.code == PMX_OK) finish(&ps);
 
-  for (size_t i = 0; i < ps.n_sections; i++) free(ps.sections[i].name);
-  free(ps.sections);
-  for (size_t i = 0; i < ps.n_keys; i++) free(ps.keys[i].key);
-  free(ps.keys);
+  for (size_t i = 0; i < ps.n_sections; i++) pmx__free(ps.sections[i].name);
+  pmx__free(ps.sections);
+  for (size_t i = 0; i < ps.n_keys; i++) pmx__free(ps.keys[i].key);
+  pmx__free(ps.keys);
   if (ps.code != PMX_OK) {
     if (err != NULL) *err = ps.err;
     pmx_config_file_free(cf);
@@ -590,7 +590,7 @@ int pmx_config_load(const char *path, const pmx_plugin_t *const *known, size_t n
     int e = errno;
     return pmx__fail(err, PMX_EIO, path, "%s: cannot open: %s", path, strerror(e));
   }
-  char *text = malloc(PMX_CONFIG_MAX_BYTES + 1);
+  char *text = pmx__malloc(PMX_CONFIG_MAX_BYTES + 1);
   if (text == NULL) {
     fclose(f);
     return pmx__fail(err, PMX_ENOMEM, path, "%s: out of memory", path);
@@ -611,6 +611,6 @@ int pmx_config_load(const char *path, const pmx_plugin_t *const *known, size_t n
     text[n] = '\0';
     rc = pmx_config_parse(text, path, known, n_known, out, err);
   }
-  free(text);
+  pmx__free(text);
   return rc;
 }

@@ -331,16 +331,18 @@ static int check_pem(const char *key, const char *path, const char **kout, char 
   return PMX_OK;
 }
 
-/* Reads a file already checked by check_pem (regular, at most PMX__CONFIG_PEM_MAX bytes). */
-static char *read_small(const char *path, size_t *len) {
+/* Reads a file already checked by check_pem (regular, at most PMX__CONFIG_PEM_MAX bytes). Sets
+ * *oom when it failed for want of memory (PMX_ENOMEM, not a configuration error). */
+static char *read_small(const char *path, size_t *len, bool *oom) {
   FILE *f = fopen(path, "rb");
   if (f == NULL) return NULL;
-  char *buf = malloc(PMX__CONFIG_PEM_MAX + 1);
+  char *buf = pmx__malloc(PMX__CONFIG_PEM_MAX + 1);
+  if (buf == NULL) *oom = true;
   size_t n = buf != NULL ? fread(buf, 1, PMX__CONFIG_PEM_MAX, f) : 0;
   bool ok = buf != NULL && !ferror(f);
   fclose(f);
   if (!ok) {
-    free(buf);
+    pmx__free(buf);
     return NULL;
   }
   buf[n] = '\0';
@@ -353,15 +355,22 @@ static char *read_small(const char *path, size_t *len) {
 static int check_pem_pair(const char *cert_file, const char *key_file, const char **kout, char *msg,
                           size_t cap) {
   size_t cl = 0, kl = 0;
-  char *cert = read_small(cert_file, &cl);
-  char *key = cert != NULL ? read_small(key_file, &kl) : NULL;
+  bool oom = false;
+  char *cert = read_small(cert_file, &cl, &oom);
+  char *key = cert != NULL ? read_small(key_file, &kl, &oom) : NULL;
   int rc = PMX_OK;
   gnutls_certificate_credentials_t cred;
-  if (cert == NULL || key == NULL) {
+  if (oom) {
+    /* Out of memory is not the file's fault: PMX_ENOMEM, as every other allocation failure. */
+    bad(kout, cert == NULL ? "cert_file" : "key_file", msg, cap, "out of memory reading \"%s\"",
+        cert == NULL ? cert_file : key_file);
+    rc = PMX_ENOMEM;
+  } else if (cert == NULL || key == NULL) {
     rc = bad(kout, cert == NULL ? "cert_file" : "key_file", msg, cap, "cannot read \"%s\": %s",
              cert == NULL ? cert_file : key_file, strerror(errno));
   } else if (gnutls_certificate_allocate_credentials(&cred) != GNUTLS_E_SUCCESS) {
-    rc = bad(kout, "cert_file", msg, cap, "out of memory checking the certificate");
+    bad(kout, "cert_file", msg, cap, "out of memory checking the certificate");
+    rc = PMX_ENOMEM;
   } else {
     gnutls_datum_t c = {(unsigned char *)cert, (unsigned)cl};
     gnutls_datum_t k = {(unsigned char *)key, (unsigned)kl};
@@ -372,8 +381,8 @@ static int check_pem_pair(const char *cert_file, const char *key_file, const cha
                cert_file, key_file, gnutls_strerror(grc));
   }
   if (key != NULL) explicit_bzero(key, kl); /* do not leave the private key in freed memory */
-  free(key);
-  free(cert);
+  pmx__free(key);
+  pmx__free(cert);
   return rc;
 }
 

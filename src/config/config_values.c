@@ -133,12 +133,12 @@ int pmx__config_expand_env(const char *in, char **out, char *msg, size_t cap) {
       snprintf(msg, cap, "out of memory");
       rc = PMX_ENOMEM;
     }
-    free(b.data);
+    pmx__free(b.data);
     *out = NULL;
     return rc;
   }
   /* The buffer grows in 4 KiB steps; give the slack back since loaded values live long. */
-  char *shrunk = realloc(b.data, b.len);
+  char *shrunk = pmx__realloc(b.data, b.len);
   *out = shrunk != NULL ? shrunk : b.data;
   return PMX_OK;
 }

@@ -16,7 +16,7 @@ void *pmx__arena_alloc(pmx__arena_t *a, size_t size) {
     size_t cap = a->next_cap ? a->next_cap : FIRST_CHUNK;
     if (a->next_cap < MAX_CHUNK) a->next_cap = cap * 2;
     if (cap < size) cap = size;
-    c = malloc(sizeof *c + cap);
+    c = pmx__malloc(sizeof *c + cap);
     if (c == NULL) return NULL;
     c->used = 0;
     c->cap = cap;
@@ -32,7 +32,7 @@ void pmx__arena_free(pmx__arena_t *a) {
   pmx__arena_chunk_t *c = a->head;
   while (c != NULL) {
     pmx__arena_chunk_t *next = c->next;
-    free(c);
+    pmx__free(c);
     c = next;
   }
   a->head = NULL;

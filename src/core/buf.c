@@ -9,7 +9,7 @@
 
 void pmx_buf_free(pmx_buf_t *buf) {
   if (buf == NULL) return;
-  if (!buf->fixed) free(buf->data);
+  if (!buf->fixed) pmx__free(buf->data);
   memset(buf, 0, sizeof *buf);
 }
 
@@ -21,7 +21,7 @@ int pmx__buf_reserve(pmx_buf_t *b, size_t extra) {
     if (cap > SIZE_MAX / 2) return PMX_ENOMEM;
     cap *= 2;
   }
-  char *d = realloc(b->data, cap);
+  char *d = pmx__realloc(b->data, cap);
   if (d == NULL) return PMX_ENOMEM;
   b->data = d;
   b->cap = cap;

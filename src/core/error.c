@@ -52,14 +52,6 @@ int pmx__fail(pmx_error_t *err, int code, const char *source, const char *fmt, .
   return code;
 }
 
-char *pmx__strdup(const char *s) {
-  if (s == NULL) return NULL;
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d != NULL) memcpy(d, s, n);
-  return d;
-}
-
 uint32_t pmx__fnv1a32(const char *s) {
   uint32_t h = 2166136261u;
   for (; *s; s++) {

@@ -40,7 +40,10 @@
 typedef struct snapshot {
   size_t n;
   struct {
-    pmx_handler_fn fn;
+    /* Atomic only so that a detach that cannot allocate a new snapshot can disable its handler's
+     * items in place (disable_in_place()); a relaxed load is the same plain load on every target,
+     * so emit pays nothing for it. */
+    _Atomic(pmx_handler_fn) fn;
     void *config;
   } items[];
 } snapshot_t;
@@ -176,15 +179,15 @@ bool pmx__valid_event_name(const char *name) {
 int pmx_bus_new(pmx_bus_t **out) {
   if (out == NULL) return PMX_EINVAL;
   *out = NULL;
-  pmx_bus_t *bus = calloc(1, sizeof *bus);
+  pmx_bus_t *bus = pmx__calloc(1, sizeof *bus);
   if (bus == NULL) return PMX_ENOMEM;
   if (pthread_mutex_init(&bus->mu, NULL) != 0) {
-    free(bus);
+    pmx__free(bus);
     return PMX_ENOMEM;
   }
   if (pthread_mutex_init(&bus->writer_mu, NULL) != 0) {
     pthread_mutex_destroy(&bus->mu);
-    free(bus);
+    pmx__free(bus);
     return PMX_ENOMEM;
   }
   bus->membarrier = membarrier_ready();
@@ -194,9 +197,9 @@ int pmx_bus_new(pmx_bus_t **out) {
 
 static void handler_free(handler_t *h) {
   if (h == NULL) return;
-  free(h->id);
-  free(h->events);
-  free(h);
+  pmx__free(h->id);
+  pmx__free(h->events);
+  pmx__free(h);
 }
 
 void pmx_bus_destroy(pmx_bus_t *bus) {
@@ -205,8 +208,8 @@ void pmx_bus_destroy(pmx_bus_t *bus) {
     pmx_event_t *ev = bus->buckets[i];
     while (ev != NULL) {
       pmx_event_t *next = ev->hash_next;
-      free(atomic_load(&ev->snap));
-      free(ev);
+      pmx__free(atomic_load(&ev->snap));
+      pmx__free(ev);
       ev = next;
     }
   }
@@ -217,7 +220,7 @@ void pmx_bus_destroy(pmx_bus_t *bus) {
   }
   pthread_mutex_destroy(&bus->writer_mu);
   pthread_mutex_destroy(&bus->mu);
-  free(bus);
+  pmx__free(bus);
 }
 
 /* Finds or creates an event; bus->mu must be held. */
@@ -230,7 +233,7 @@ static int event_get_locked(pmx_bus_t *bus, const char *name, pmx_event_t **out)
     }
   }
   size_t len = strlen(name);
-  pmx_event_t *ev = calloc(1, sizeof *ev + len + 1);
+  pmx_event_t *ev = pmx__calloc(1, sizeof *ev + len + 1);
   if (ev == NULL) return PMX_ENOMEM;
   memcpy(ev->name, name, len + 1);
   ev->bus = bus;
@@ -283,14 +286,14 @@ static snapshot_t *build_snapshot(pmx_bus_t *bus, pmx_event_t *ev, const handler
     if (h == skip) continue;
     for (size_t i = 0; i < h->n_events; i++) n += h->events[i] == ev;
   }
-  snapshot_t *s = malloc(sizeof *s + n * sizeof s->items[0]);
+  snapshot_t *s = pmx__malloc(sizeof *s + n * sizeof s->items[0]);
   if (s == NULL) return NULL;
   s->n = 0;
   for (handler_t *h = bus->handlers; h != NULL; h = h->next) {
     if (h == skip) continue;
     for (size_t i = 0; i < h->n_events; i++) {
       if (h->events[i] == ev) {
-        s->items[s->n].fn = h->fn;
+        atomic_init(&s->items[s->n].fn, h->fn);
         s->items[s->n].config = h->config;
         s->n++;
       }
@@ -303,7 +306,7 @@ static snapshot_t *build_snapshot(pmx_bus_t *bus, pmx_event_t *ev, const handler
  * returns the replaced ones in *old (free them after a grace period: see retire()). bus->mu
  * held. All-or-nothing: every new snapshot is built before any is published. */
 static int publish(pmx_bus_t *bus, handler_t *h, bool removing, snapshot_t ***old_out) {
-  snapshot_t **fresh = calloc(h->n_events, sizeof *fresh);
+  snapshot_t **fresh = pmx__calloc(h->n_events, sizeof *fresh);
   if (fresh == NULL) return PMX_ENOMEM;
   for (size_t i = 0; i < h->n_events; i++) {
     bool dup = false; /* the same event listed twice: build it once */
@@ -311,8 +314,8 @@ static int publish(pmx_bus_t *bus, handler_t *h, bool removing, snapshot_t ***ol
     if (dup) continue;
     fresh[i] = build_snapshot(bus, h->events[i], removing ? h : NULL);
     if (fresh[i] == NULL) {
-      for (size_t j = 0; j < i; j++) free(fresh[j]);
-      free(fresh);
+      for (size_t j = 0; j < i; j++) pmx__free(fresh[j]);
+      pmx__free(fresh);
       return PMX_ENOMEM;
     }
   }
@@ -321,7 +324,7 @@ static int publish(pmx_bus_t *bus, handler_t *h, bool removing, snapshot_t ***ol
     if (fresh[i] == NULL) continue;
     snapshot_t *s = fresh[i];
     if (s->n == 0) {
-      free(s);
+      pmx__free(s);
       s = NULL;
     }
     old[i] = atomic_exchange_explicit(&h->events[i]->snap, s, memory_order_seq_cst);
@@ -335,8 +338,8 @@ static int publish(pmx_bus_t *bus, handler_t *h, bool removing, snapshot_t ***ol
  * pmx_emit_name) to finish, and the grace period waits for it to finish. */
 static void retire(pmx_bus_t *bus, snapshot_t **old, size_t n) {
   synchronize(bus);
-  for (size_t i = 0; i < n; i++) free(old[i]);
-  free(old);
+  for (size_t i = 0; i < n; i++) pmx__free(old[i]);
+  pmx__free(old);
 }
 
 static handler_t *find_handler(pmx_bus_t *bus, const char *id, handler_t ***link) {
@@ -361,10 +364,10 @@ int pmx_bus_attach_many(pmx_bus_t *bus, const char *id, const char *const *event
   }
   if (inside_handler_of(bus)) return PMX_EBUSY;
 
-  handler_t *h = calloc(1, sizeof *h);
+  handler_t *h = pmx__calloc(1, sizeof *h);
   if (h == NULL) return PMX_ENOMEM;
   h->id = pmx__strdup(id);
-  h->events = calloc(n, sizeof *h->events);
+  h->events = pmx__calloc(n, sizeof *h->events);
   if (h->id == NULL || h->events == NULL) {
     handler_free(h);
     return PMX_ENOMEM;
@@ -398,6 +401,28 @@ int pmx_bus_attach(pmx_bus_t *bus, const char *id, const char *event_name, pmx_h
   return pmx_bus_attach_many(bus, id, &event_name, 1, fn, config);
 }
 
+static void disabled_handler(const pmx_event_data_t *ev, void *config) {
+  (void)ev;
+  (void)config;
+}
+
+/* Detach without allocating (out of memory for new snapshots): h's items in the published
+ * snapshots call a no-op from now on; the next attach or detach on those events rebuilds them
+ * without h. Items with the same fn and config are interchangeable, so disabling the first ones
+ * that match is exact. bus->mu held. */
+static void disable_in_place(handler_t *h) {
+  for (size_t i = 0; i < h->n_events; i++) {
+    snapshot_t *s = atomic_load_explicit(&h->events[i]->snap, memory_order_relaxed);
+    for (size_t j = 0; s != NULL && j < s->n; j++) {
+      if (atomic_load_explicit(&s->items[j].fn, memory_order_relaxed) == h->fn &&
+          s->items[j].config == h->config) {
+        atomic_store_explicit(&s->items[j].fn, disabled_handler, memory_order_seq_cst);
+        break; /* one item per listing of the event in h */
+      }
+    }
+  }
+}
+
 int pmx_bus_detach(pmx_bus_t *bus, const char *id) {
   if (bus == NULL || id == NULL) return PMX_EINVAL;
   if (inside_handler_of(bus)) return PMX_EBUSY;
@@ -407,13 +432,21 @@ int pmx_bus_detach(pmx_bus_t *bus, const char *id) {
   handler_t *h = find_handler(bus, id, &link);
   snapshot_t **old = NULL;
   int rc = PMX_ENOENT;
+  bool in_place = false;
   if (h != NULL) {
     rc = publish(bus, h, true, &old);
+    /* A detach must not fail for want of memory (destroy paths rely on it). */
+    if (rc == PMX_ENOMEM) {
+      disable_in_place(h);
+      in_place = true;
+      rc = PMX_OK;
+    }
     if (rc == PMX_OK) *link = h->next;
   }
   pthread_mutex_unlock(&bus->mu);
   if (rc == PMX_OK) {
-    retire(bus, old, h->n_events); /* after this, no thread is running h */
+    if (in_place) synchronize(bus); /* the grace period, without snapshots to free */
+    else retire(bus, old, h->n_events); /* after this, no thread is running h */
     handler_free(h);
   }
   pthread_mutex_unlock(&bus->writer_mu);
@@ -449,7 +482,9 @@ int pmx_emit(const pmx_event_t *ev, const pmx_measurement_t *measurements, size_
     pmx_event_data_t data = {ev, measurements, n_measurements, metadata, n_metadata};
     if (emit_depth < MAX_NESTED_EMITS) emitting[emit_depth] = bus;
     emit_depth++;
-    for (size_t i = 0; i < s->n; i++) s->items[i].fn(&data, s->items[i].config);
+    for (size_t i = 0; i < s->n; i++) {
+      atomic_load_explicit(&s->items[i].fn, memory_order_relaxed)(&data, s->items[i].config);
+    }
     emit_depth--;
     ran = (int)s->n;
   }

@@ -146,7 +146,7 @@ int pmx_metric_attach(pmx_metric_t *m, pmx_bus_t *bus, pmx_error_t *err) {
                      "whose last segment is the measurement)", m->name);
   }
   size_t len = strlen("pmx.metric.") + strlen(m->name) + 1;
-  char *id = malloc(len);
+  char *id = pmx__malloc(len);
   if (id == NULL) return pmx__fail(err, PMX_ENOMEM, m->name, "out of memory");
   snprintf(id, len, "pmx.metric.%s", m->name);
   pthread_mutex_lock(&m->attach_mu);
@@ -158,7 +158,7 @@ int pmx_metric_attach(pmx_metric_t *m, pmx_bus_t *bus, pmx_error_t *err) {
   }
   pthread_mutex_unlock(&m->attach_mu);
   if (rc == PMX_OK) return PMX_OK;
-  free(id);
+  pmx__free(id);
   if (rc == PMX_EEXIST) return pmx__fail(err, PMX_EEXIST, m->name, "metric \"%s\" is already attached", m->name);
   return pmx__fail(err, rc, m->name, "metric \"%s\": attaching to event \"%s\" failed: %s", m->name,
                    m->event_name, pmx_strerror(rc));
@@ -170,7 +170,7 @@ int pmx_metric_detach(pmx_metric_t *m) {
   int rc = m->bus == NULL ? PMX_ENOENT : pmx_bus_detach(m->bus, m->handler_id);
   if (rc == PMX_OK) {
     m->bus = NULL;
-    free(m->handler_id);
+    pmx__free(m->handler_id);
     m->handler_id = NULL;
   }
   pthread_mutex_unlock(&m->attach_mu);

@@ -121,7 +121,7 @@ static int reserve_own_names(pmx_registry_t *reg) {
   if (reg->no_own_metrics) return PMX_OK;
   for (size_t i = 0; i < 3; i++) {
     size_t len = strlen(reg->own_prefix) + strlen(pmx__own_families[i].suffix) + 1;
-    reg->own_names[i] = malloc(len);
+    reg->own_names[i] = pmx__malloc(len);
     if (reg->own_names[i] == NULL) return PMX_ENOMEM;
     snprintf(reg->own_names[i], len, "%s%s", reg->own_prefix, pmx__own_families[i].suffix);
     claim_t c = {&reg->names, reg->own_names[i], pmx__own_families[i].type, NULL, NULL};
@@ -140,7 +140,7 @@ static bool is_own_name(const pmx_registry_t *reg, const char *owner) {
 int pmx_registry_new(const pmx_registry_opts_t *opts, pmx_registry_t **out) {
   if (out == NULL) return PMX_EINVAL;
   *out = NULL;
-  pmx_registry_t *reg = calloc(1, sizeof *reg);
+  pmx_registry_t *reg = pmx__calloc(1, sizeof *reg);
   if (reg == NULL) return PMX_ENOMEM;
   reg->default_max_series = PMX_DEFAULT_MAX_SERIES;
   const char *own = "promex";
@@ -150,13 +150,13 @@ int pmx_registry_new(const pmx_registry_opts_t *opts, pmx_registry_t **out) {
     reg->no_own_metrics = opts->no_own_metrics;
   }
   if (pmx__metric_name_rule(own) != NULL || strlen(own) > 200) { /* see render_own's buffer */
-    free(reg);
+    pmx__free(reg);
     return PMX_EINVAL;
   }
   reg->own_prefix = pmx__strdup(own);
   if (reg->own_prefix == NULL || pthread_mutex_init(&reg->mu, NULL) != 0) {
-    free(reg->own_prefix);
-    free(reg);
+    pmx__free(reg->own_prefix);
+    pmx__free(reg);
     return PMX_ENOMEM;
   }
   if (reserve_own_names(reg) != PMX_OK) {
@@ -170,22 +170,22 @@ int pmx_registry_new(const pmx_registry_opts_t *opts, pmx_registry_t **out) {
 
 static void metric_free(pmx_metric_t *m) {
   if (m == NULL) return;
-  free(m->name);
-  free(m->help);
-  free(m->event_name);
-  free(m->measurement);
-  free(m->handler_id);
-  for (size_t i = 0; i < m->n_tags; i++) free(m->tags[i]);
-  for (size_t i = 0; m->le_text && i < m->n_buckets; i++) free(m->le_text[i]);
-  for (size_t i = 0; m->le_om && i < m->n_buckets; i++) free(m->le_om[i]);
-  free(m->le_text);
-  free(m->le_om);
-  free(m->buckets);
+  pmx__free(m->name);
+  pmx__free(m->help);
+  pmx__free(m->event_name);
+  pmx__free(m->measurement);
+  pmx__free(m->handler_id);
+  for (size_t i = 0; i < m->n_tags; i++) pmx__free(m->tags[i]);
+  for (size_t i = 0; m->le_text && i < m->n_buckets; i++) pmx__free(m->le_text[i]);
+  for (size_t i = 0; m->le_om && i < m->n_buckets; i++) pmx__free(m->le_om[i]);
+  pmx__free(m->le_text);
+  pmx__free(m->le_om);
+  pmx__free(m->buckets);
   pmx__arena_free(&m->arena); /* series and tables */
   pthread_mutex_destroy(&m->attach_mu);
   pthread_mutex_destroy(&m->snap_mu);
   pthread_mutex_destroy(&m->mu);
-  free(m);
+  pmx__free(m);
 }
 
 void pmx_registry_destroy(pmx_registry_t *reg) {
@@ -198,11 +198,11 @@ void pmx_registry_destroy(pmx_registry_t *reg) {
     if (m->bus == NULL || pmx_metric_detach(m) == PMX_OK) metric_free(m);
     m = next;
   }
-  free(reg->own_prefix);
+  pmx__free(reg->own_prefix);
   pmx__names_free(&reg->names);
-  for (size_t i = 0; i < 3; i++) free(reg->own_names[i]);
+  for (size_t i = 0; i < 3; i++) pmx__free(reg->own_names[i]);
   pthread_mutex_destroy(&reg->mu);
-  free(reg);
+  pmx__free(reg);
 }
 
 pmx_metric_t *pmx_registry_find(pmx_registry_t *reg, const char *name) {
@@ -220,7 +220,7 @@ pmx_metric_t *pmx_registry_find(pmx_registry_t *reg, const char *name) {
 static char *build_name(const char *prefix, const char *name) {
   size_t pl = prefix && *prefix ? strlen(prefix) + 1 : 0;
   size_t nl = strlen(name);
-  char *out = malloc(pl + nl + 1);
+  char *out = pmx__malloc(pl + nl + 1);
   if (out == NULL) return NULL;
   if (pl) {
     memcpy(out, prefix, pl - 1);
@@ -367,7 +367,7 @@ static int set_event_defaults(pmx_metric_t *m, const pmx_metric_def_t *def) {
     m->event_name = pmx__strdup(def->event_name);
     if (m->event_name == NULL) return PMX_ENOMEM;
   } else if (dot != NULL) {
-    m->event_name = strndup(def->name, (size_t)(dot - def->name));
+    m->event_name = pmx__strndup(def->name, (size_t)(dot - def->name));
     if (m->event_name == NULL) return PMX_ENOMEM;
   }
   if (def->measurement) {
@@ -401,26 +401,26 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
   if (full == NULL) return pmx__fail(err, PMX_ENOMEM, def->name, "out of memory");
   int rc = check_def(def, full, err);
   if (rc != PMX_OK) {
-    free(full);
+    pmx__free(full);
     return rc;
   }
-  pmx_metric_t *m = calloc(1, sizeof *m);
+  pmx_metric_t *m = pmx__calloc(1, sizeof *m);
   if (m == NULL || pthread_mutex_init(&m->mu, NULL) != 0) {
-    free(m);
-    free(full);
+    pmx__free(m);
+    pmx__free(full);
     return pmx__fail(err, PMX_ENOMEM, def->name, "out of memory");
   }
   if (pthread_mutex_init(&m->attach_mu, NULL) != 0) {
     pthread_mutex_destroy(&m->mu);
-    free(m);
-    free(full);
+    pmx__free(m);
+    pmx__free(full);
     return pmx__fail(err, PMX_ENOMEM, def->name, "out of memory");
   }
   if (pthread_mutex_init(&m->snap_mu, NULL) != 0) {
     pthread_mutex_destroy(&m->attach_mu);
     pthread_mutex_destroy(&m->mu);
-    free(m);
-    free(full);
+    pmx__free(m);
+    pmx__free(full);
     return pmx__fail(err, PMX_ENOMEM, def->name, "out of memory");
   }
   m->reg = reg;
@@ -450,9 +450,9 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
     /* started, then two halves of sum + n_buckets + 1 bucket cells. */
     m->hist_stride = (sizeof(pmx__hist_t) + 2 * (def->n_buckets + 2) * sizeof(uint64_t) + PMX_CACHELINE - 1) &
                      ~(size_t)(PMX_CACHELINE - 1);
-    m->buckets = malloc(def->n_buckets * sizeof *m->buckets);
-    m->le_text = calloc(def->n_buckets, sizeof *m->le_text);
-    m->le_om = calloc(def->n_buckets, sizeof *m->le_om);
+    m->buckets = pmx__malloc(def->n_buckets * sizeof *m->buckets);
+    m->le_text = pmx__calloc(def->n_buckets, sizeof *m->le_text);
+    m->le_om = pmx__calloc(def->n_buckets, sizeof *m->le_om);
     if (m->buckets == NULL || m->le_text == NULL || m->le_om == NULL) rc = PMX_ENOMEM;
     for (size_t i = 0; rc == PMX_OK && i < def->n_buckets; i++) {
       m->buckets[i] = def->buckets[i];

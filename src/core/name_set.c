@@ -31,16 +31,16 @@ int pmx__names_add(pmx__name_set_t *set, const char *name, size_t len, const cha
                    const char *owner_type) {
   if ((set->n + 1) * 2 > set->cap) { /* keep the load under 1/2 */
     size_t cap = set->cap ? set->cap * 2 : 64;
-    pmx__name_entry_t *slots = calloc(cap, sizeof *slots);
+    pmx__name_entry_t *slots = pmx__calloc(cap, sizeof *slots);
     if (slots == NULL) return PMX_ENOMEM;
     for (size_t i = 0; i < set->cap; i++) {
       if (set->slots[i].name != NULL) put(slots, cap, set->slots[i]);
     }
-    free(set->slots);
+    pmx__free(set->slots);
     set->slots = slots;
     set->cap = cap;
   }
-  char *copy = strndup(name, len);
+  char *copy = pmx__strndup(name, len);
   if (copy == NULL) return PMX_ENOMEM;
   pmx__name_entry_t e = {copy, owner, owner_type};
   put(set->slots, set->cap, e);
@@ -49,7 +49,7 @@ int pmx__names_add(pmx__name_set_t *set, const char *name, size_t len, const cha
 }
 
 void pmx__names_free(pmx__name_set_t *set) {
-  for (size_t i = 0; i < set->cap; i++) free(set->slots[i].name);
-  free(set->slots);
+  for (size_t i = 0; i < set->cap; i++) pmx__free(set->slots[i].name);
+  pmx__free(set->slots);
   memset(set, 0, sizeof *set);
 }

@@ -24,16 +24,16 @@ static int kv_set(kv_list_t *l, const char *key, const char *value) {
   if (v == NULL) return PMX_ENOMEM;
   for (size_t i = 0; i < l->n; i++) {
     if (strcmp(l->items[i].key, key) == 0) {
-      free((char *)l->items[i].value);
+      pmx__free((char *)l->items[i].value);
       l->items[i].value = v;
       return PMX_OK;
     }
   }
   if (l->n == l->cap) {
     size_t cap = l->cap ? l->cap * 2 : 16;
-    pmx_kv_t *it = realloc(l->items, cap * sizeof *it);
+    pmx_kv_t *it = pmx__realloc(l->items, cap * sizeof *it);
     if (it == NULL) {
-      free(v);
+      pmx__free(v);
       return PMX_ENOMEM;
     }
     l->items = it;
@@ -41,7 +41,7 @@ static int kv_set(kv_list_t *l, const char *key, const char *value) {
   }
   char *k = pmx__strdup(key);
   if (k == NULL) {
-    free(v);
+    pmx__free(v);
     return PMX_ENOMEM;
   }
   l->items[l->n].key = k;
@@ -53,10 +53,10 @@ static int kv_set(kv_list_t *l, const char *key, const char *value) {
 void pmx_dashboard_assigns_free(pmx_kv_t *assigns, size_t n) {
   if (assigns == NULL) return;
   for (size_t i = 0; i < n; i++) {
-    free((char *)assigns[i].key);
-    free((char *)assigns[i].value);
+    pmx__free((char *)assigns[i].key);
+    pmx__free((char *)assigns[i].value);
   }
-  free(assigns);
+  pmx__free(assigns);
 }
 
 /* "my_app" -> "MyApp", "prom_ex" -> "PromEx" (Macro.camelize, as PromEx titles). */
@@ -202,6 +202,6 @@ int pmx_dashboard_render_for(const pmx_config_t *cfg, const pmx_dashboard_use_t 
     rc = pmx_dashboard_render(text, len, source ? source : d->name_or_path, assigns, n_assigns, json, err);
     pmx_dashboard_assigns_free(assigns, n_assigns);
   }
-  free(text);
+  pmx__free(text);
   return rc;
 }

@@ -41,23 +41,23 @@ struct pmx_dashboard_linter {
 
 int pmx_dashboard_linter_new(pmx_dashboard_linter_t **out) {
   if (out == NULL) return PMX_EINVAL;
-  *out = calloc(1, sizeof **out);
+  *out = pmx__calloc(1, sizeof **out);
   return *out ? PMX_OK : PMX_ENOMEM;
 }
 
 void pmx_dashboard_linter_free(pmx_dashboard_linter_t *l) {
   if (l == NULL) return;
   for (size_t i = 0; i < l->n_metrics; i++) {
-    free(l->metrics[i].name);
-    free(l->metrics[i].buckets);
+    pmx__free(l->metrics[i].name);
+    pmx__free(l->metrics[i].buckets);
   }
-  free(l->metrics);
+  pmx__free(l->metrics);
   for (size_t i = 0; i < l->n_uids; i++) {
-    free(l->uids[i].uid);
-    free(l->uids[i].file);
+    pmx__free(l->uids[i].uid);
+    pmx__free(l->uids[i].file);
   }
-  free(l->uids);
-  free(l);
+  pmx__free(l->uids);
+  pmx__free(l);
 }
 
 void pmx_dashboard_linter_add_metric(void *linter, const char *group, const char *full_name,
@@ -67,7 +67,7 @@ void pmx_dashboard_linter_add_metric(void *linter, const char *group, const char
   if (l == NULL || full_name == NULL) return;
   if (l->n_metrics == l->cap_metrics) {
     size_t cap = l->cap_metrics ? l->cap_metrics * 2 : 32;
-    known_metric_t *m = realloc(l->metrics, cap * sizeof *m);
+    known_metric_t *m = pmx__realloc(l->metrics, cap * sizeof *m);
     if (m == NULL) {
       l->oom = true;
       return;
@@ -77,15 +77,15 @@ void pmx_dashboard_linter_add_metric(void *linter, const char *group, const char
   }
   known_metric_t km = {pmx__strdup(full_name), kind, NULL, 0};
   if (buckets != NULL && n_buckets > 0) {
-    km.buckets = malloc(n_buckets * sizeof *km.buckets);
+    km.buckets = pmx__malloc(n_buckets * sizeof *km.buckets);
     if (km.buckets != NULL) {
       memcpy(km.buckets, buckets, n_buckets * sizeof *km.buckets);
       km.n_buckets = n_buckets;
     }
   }
   if (km.name == NULL || (n_buckets > 0 && buckets != NULL && km.buckets == NULL)) {
-    free(km.name);
-    free(km.buckets);
+    pmx__free(km.name);
+    pmx__free(km.buckets);
     l->oom = true;
     return;
   }
@@ -271,7 +271,7 @@ static void check_templating(lint_run_t *r, json_t *root) {
   json_t *list = json_object_get(json_object_get(root, "templating"), "list");
   if (!json_is_array(list)) return;
   size_t n = json_array_size(list);
-  r->vars = calloc(n ? n : 1, sizeof *r->vars);
+  r->vars = pmx__calloc(n ? n : 1, sizeof *r->vars);
   if (r->vars == NULL) {
     r->oom = true;
     return;
@@ -357,14 +357,14 @@ static int variable_item(void *ctx, const pmx__promql_item_t *it) {
   finding(r, vs->panel, "undefined_variable",
           0, 0, "variable \"$%.*s\" is used but not defined in templating.list",
           (int)(it->len > 200 ? 200 : it->len), it->text);
-  const char **bv = realloc(r->bad_vars, (r->n_bad_vars + 1) * sizeof *bv);
+  const char **bv = pmx__realloc(r->bad_vars, (r->n_bad_vars + 1) * sizeof *bv);
   if (bv == NULL) {
     r->oom = true;
     return 1;
   }
   r->bad_vars = bv;
   /* The scanned name is not NUL-terminated inside the JSON string: keep a copy. */
-  char *copy = malloc(it->len + 1);
+  char *copy = pmx__malloc(it->len + 1);
   if (copy == NULL) {
     r->oom = true;
     return 1;
@@ -420,7 +420,7 @@ static void check_uid(lint_run_t *r, json_t *root) {
   }
   if (l->n_uids == l->cap_uids) {
     size_t cap = l->cap_uids ? l->cap_uids * 2 : 16;
-    seen_uid_t *s = realloc(l->uids, cap * sizeof *s);
+    seen_uid_t *s = pmx__realloc(l->uids, cap * sizeof *s);
     if (s == NULL) {
       r->oom = true;
       return;
@@ -430,8 +430,8 @@ static void check_uid(lint_run_t *r, json_t *root) {
   }
   seen_uid_t s = {pmx__strdup(uid), pmx__strdup(r->file)};
   if (s.uid == NULL || s.file == NULL) {
-    free(s.uid);
-    free(s.file);
+    pmx__free(s.uid);
+    pmx__free(s.file);
     r->oom = true;
     return;
   }
@@ -461,9 +461,9 @@ int pmx_dashboard_lint(pmx_dashboard_linter_t *l, const char *json, size_t len, 
   check_templating(&r, root);
   check_panels(&r, json_object_get(root, "panels"), 0);
   check_variables(&r, root, NULL, 0);
-  free(r.vars);
-  for (size_t i = 0; i < r.n_bad_vars; i++) free((char *)r.bad_vars[i]);
-  free(r.bad_vars);
+  pmx__free(r.vars);
+  for (size_t i = 0; i < r.n_bad_vars; i++) pmx__free((char *)r.bad_vars[i]);
+  pmx__free(r.bad_vars);
   json_decref(root);
   if (r.oom) return pmx__fail(err, PMX_ENOMEM, f, "out of memory while linting");
   return r.count;

@@ -78,7 +78,7 @@ int pmx_dashboard_load(const char *name_or_path, char **text, size_t *len, pmx_e
   /* A name with a slash is always a path, so "./os.json" reads the user's file. */
   const char *b = strchr(name_or_path, '/') ? NULL : pmx_dashboard_builtin(name_or_path, &blen);
   if (b != NULL) {
-    char *copy = malloc(blen + 1);
+    char *copy = pmx__malloc(blen + 1);
     if (copy == NULL) return pmx__fail(err, PMX_ENOMEM, name_or_path, "out of memory");
     memcpy(copy, b, blen + 1);
     *text = copy;

@@ -242,6 +242,6 @@ int pmx_dashboard_render(const char *template_text, size_t len, const char *sour
     pmx_buf_free(&out);
     return pmx__fail(err, PMX_EPARSE, src, "%s: rendered dashboard is not a JSON object", src);
   }
-  *json = out.data; /* library-owned buffer from malloc/realloc: the caller free()s it */
+  *json = out.data; /* library-owned buffer from the allocator hook: the caller pmx_free()s it */
   return PMX_OK;
 }

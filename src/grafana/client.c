@@ -52,7 +52,7 @@ int pmx_grafana_new(const pmx_grafana_config_t *cfg, pmx_grafana_t **out, pmx_er
   if (curl_init_rc != CURLE_OK)
     return pmx__fail(err, PMX_EIO, "grafana", "curl_global_init failed: %s",
                      curl_easy_strerror(curl_init_rc));
-  pmx_grafana_t *g = calloc(1, sizeof *g);
+  pmx_grafana_t *g = pmx__calloc(1, sizeof *g);
   if (!g) return pmx__fail(err, PMX_ENOMEM, "grafana", "out of memory");
   g->base = pmx__strdup(host);
   if (g->base) {
@@ -85,16 +85,16 @@ int pmx_grafana_new(const pmx_grafana_config_t *cfg, pmx_grafana_t **out, pmx_er
 void pmx_grafana_free(pmx_grafana_t *g) {
   if (!g) return;
   if (g->curl) curl_easy_cleanup(g->curl);
-  free(g->base);
-  free(g->token);
-  free(g->user);
+  pmx__free(g->base);
+  pmx__free(g->token);
+  pmx__free(g->user);
   if (g->password) {
     /* Do not leave the secret in freed memory. */
     volatile char *p = g->password;
     while (*p) *p++ = 0;
-    free(g->password);
+    pmx__free(g->password);
   }
-  free(g);
+  pmx__free(g);
 }
 
 void pmx__grafana_set_cancel(pmx_grafana_t *g, const atomic_bool *cancel) {
@@ -107,6 +107,7 @@ typedef struct body {
   char *data;
   size_t len, cap;
   bool overflow;
+  bool oom; /* the body could not grow: PMX_ENOMEM, not an I/O error */
 } body_t;
 
 static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud) {
@@ -119,8 +120,11 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud) {
   if (b->len + n + 1 > b->cap) {
     size_t cap = b->cap ? b->cap : 1024;
     while (cap < b->len + n + 1) cap *= 2;
-    char *d = realloc(b->data, cap);
-    if (!d) return 0;
+    char *d = pmx__realloc(b->data, cap);
+    if (!d) {
+      b->oom = true;
+      return 0; /* CURLE_WRITE_ERROR */
+    }
     b->data = d;
     b->cap = cap;
   }
@@ -152,6 +156,14 @@ static void fill_error(pmx_grafana_result_t *res, const body_t *b) {
     snprintf(res->message, sizeof res->message, "Grafana answered HTTP %ld", res->http_status);
 }
 
+/* json_dumps output comes from jansson's allocator, not promex's hook (promex/alloc.h: promex
+ * never replaces jansson's process-wide functions), so it goes back through jansson's free. */
+void pmx__grafana_json_text_free(char *text) {
+  json_free_t jfree = NULL;
+  json_get_alloc_funcs(NULL, &jfree);
+  if (text != NULL) jfree(text);
+}
+
 /* Performs METHOD base+path with an optional JSON request body. On PMX_OK and out != NULL,
  * *out is the parsed response (an empty body gives a JSON null). */
 static int request(pmx_grafana_t *g, const char *method, const char *path, const json_t *req,
@@ -166,9 +178,9 @@ static int request(pmx_grafana_t *g, const char *method, const char *path, const
     if (!payload) return PMX_ENOMEM;
   }
   size_t url_len = strlen(g->base) + strlen(path) + 1;
-  char *url = malloc(url_len);
+  char *url = pmx__malloc(url_len);
   if (!url) {
-    free(payload);
+    pmx__grafana_json_text_free(payload);
     return PMX_ENOMEM;
   }
   snprintf(url, url_len, "%s%s", g->base, path);
@@ -184,7 +196,7 @@ static int request(pmx_grafana_t *g, const char *method, const char *path, const
   char *auth = NULL;
   if (rc == PMX_OK && g->token) {
     size_t n = strlen(g->token) + 32;
-    auth = malloc(n);
+    auth = pmx__malloc(n);
     if (auth) {
       snprintf(auth, n, "Authorization: Bearer %s", g->token);
       h = curl_slist_append(hdrs, auth);
@@ -237,7 +249,7 @@ static int request(pmx_grafana_t *g, const char *method, const char *path, const
       rc = PMX_ESTOPPED;
       snprintf(res->message, sizeof res->message, "%s %s: cancelled", method, url);
     } else if (cc != CURLE_OK) {
-      rc = body.overflow ? PMX_EIO : (cc == CURLE_OUT_OF_MEMORY ? PMX_ENOMEM : PMX_EIO);
+      rc = body.overflow ? PMX_EIO : (cc == CURLE_OUT_OF_MEMORY || body.oom ? PMX_ENOMEM : PMX_EIO);
       snprintf(res->message, sizeof res->message, "%s %s: %s", method, url,
                body.overflow ? "response larger than 16 MiB"
                              : (g->errbuf[0] ? g->errbuf : curl_easy_strerror(cc)));
@@ -261,15 +273,15 @@ static int request(pmx_grafana_t *g, const char *method, const char *path, const
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
   }
-  free(body.data);
+  pmx__free(body.data);
   curl_slist_free_all(hdrs);
   if (auth) {
     volatile char *p = auth;
     while (*p) *p++ = 0;
-    free(auth);
+    pmx__free(auth);
   }
-  free(payload);
-  free(url);
+  pmx__grafana_json_text_free(payload);
+  pmx__free(url);
   return rc;
 }
 
@@ -278,7 +290,7 @@ static char *path_with_uid(pmx_grafana_t *g, const char *prefix, const char *uid
   char *esc = curl_easy_escape(g->curl, uid, 0);
   if (!esc) return NULL;
   size_t n = strlen(prefix) + strlen(esc) + 1;
-  char *p = malloc(n);
+  char *p = pmx__malloc(n);
   if (p) snprintf(p, n, "%s%s", prefix, esc);
   curl_free(esc);
   return p;
@@ -288,6 +300,13 @@ static int bad_arg(pmx_grafana_result_t *res, const char *what) {
   result_reset(res);
   if (res) pmx__strlcpy(res->message, what, sizeof res->message);
   return PMX_EINVAL;
+}
+
+/* PMX_ENOMEM before any request was made: `res` must still be filled (callers read it). */
+static int no_memory(pmx_grafana_result_t *res) {
+  result_reset(res);
+  if (res) pmx__strlcpy(res->message, "out of memory", sizeof res->message);
+  return PMX_ENOMEM;
 }
 
 /* ---- API calls ------------------------------------------------------------------------------ */
@@ -309,9 +328,9 @@ static int get_by_uid(pmx_grafana_t *g, const char *prefix, const char *uid, jso
   if (out) *out = NULL;
   if (!g || !uid || !*uid) return bad_arg(res, "client and uid are required");
   char *path = path_with_uid(g, prefix, uid);
-  if (!path) return PMX_ENOMEM;
+  if (!path) return no_memory(res);
   int rc = request(g, "GET", path, NULL, out, res);
-  free(path);
+  pmx__free(path);
   return rc;
 }
 
@@ -330,7 +349,7 @@ int pmx_grafana_folder_create(pmx_grafana_t *g, const char *uid, const char *tit
   if (folder) *folder = NULL;
   if (!g || !title || !*title) return bad_arg(res, "client and a non-empty title are required");
   json_t *req = json_object();
-  if (!req) return PMX_ENOMEM;
+  if (!req) return no_memory(res);
   int rc = PMX_OK;
   if (json_object_set_new(req, "title", json_string(title)) != 0) rc = PMX_ENOMEM;
   if (rc == PMX_OK && uid && *uid && json_object_set_new(req, "uid", json_string(uid)) != 0)
@@ -346,7 +365,7 @@ int pmx_grafana_folder_update(pmx_grafana_t *g, const char *uid, const char *tit
   if (!g || !uid || !*uid || !title || !*title)
     return bad_arg(res, "client, uid and a non-empty title are required");
   json_t *req = json_object();
-  if (!req) return PMX_ENOMEM;
+  if (!req) return no_memory(res);
   int rc = PMX_OK;
   if (json_object_set_new(req, "title", json_string(title)) != 0) rc = PMX_ENOMEM;
   if (rc == PMX_OK) {
@@ -357,7 +376,7 @@ int pmx_grafana_folder_update(pmx_grafana_t *g, const char *uid, const char *tit
   char *path = rc == PMX_OK ? path_with_uid(g, "/api/folders/", uid) : NULL;
   if (rc == PMX_OK && !path) rc = PMX_ENOMEM;
   if (rc == PMX_OK) rc = request(g, "PUT", path, req, folder, res);
-  free(path);
+  pmx__free(path);
   json_decref(req);
   return rc;
 }
@@ -455,11 +474,11 @@ static void make_uid(const char *name, char *out) {
 int pmx_grafana_folder_uid(const char *app, char *out, size_t cap) {
   if (!app || !*app || !out || cap < 41) return PMX_EINVAL;
   size_t n = strlen(app) + 8;
-  char *name = malloc(n);
+  char *name = pmx__malloc(n);
   if (!name) return PMX_ENOMEM;
   snprintf(name, n, "promex-%s", app);
   make_uid(name, out);
-  free(name);
+  pmx__free(name);
   return PMX_OK;
 }
 
@@ -472,7 +491,7 @@ void pmx__grafana_dashboard_uid(const char *app, const char *name, char *out, si
   const char *slash = strrchr(base, '/');
   const char *leaf = slash ? slash + 1 : base;
   size_t n = strlen(app ? app : "") + strlen(leaf) + 2;
-  char *full = malloc(n);
+  char *full = pmx__malloc(n);
   char uid[41];
   if (!full) {
     pmx__strlcpy(out, "promex-dashboard", cap);
@@ -480,7 +499,7 @@ void pmx__grafana_dashboard_uid(const char *app, const char *name, char *out, si
   }
   snprintf(full, n, "%s-%s", app ? app : "", leaf);
   make_uid(full, uid);
-  free(full);
+  pmx__free(full);
   pmx__strlcpy(out, uid, cap);
 }
 

@@ -49,8 +49,9 @@ int pmx_grafana_ensure_folder(pmx_grafana_t *g, const pmx_config_t *cfg, char *f
   int rc = pmx_grafana_folder_uid(cfg->app, uid, sizeof uid);
   if (rc != PMX_OK) {
     memset(res, 0, sizeof *res);
-    pmx__strlcpy(res->message, "app name is required to derive the folder uid",
-                          sizeof res->message);
+    pmx__strlcpy(res->message, rc == PMX_ENOMEM ? "out of memory"
+                                                : "app name is required to derive the folder uid",
+                 sizeof res->message);
     return rc;
   }
   json_t *folder = NULL;

@@ -14,6 +14,9 @@
 #include "promex/event.h"
 #include "promex/grafana.h"
 
+/* Frees a json_dumps result (jansson's allocator, not the hook). NULL is a no-op. */
+void pmx__grafana_json_text_free(char *text);
+
 /* Makes every later request of `g` abort (PMX_ESTOPPED) soon after *cancel becomes true; the
  * flag is polled by curl's progress callback. NULL detaches. `cancel` is borrowed. */
 void pmx__grafana_set_cancel(pmx_grafana_t *g, const atomic_bool *cancel);
@@ -23,7 +26,7 @@ typedef struct pmx__gf_source {
   /* Number of dashboards `cfg` uploads. */
   size_t (*count)(void *ctx, const pmx_config_t *cfg);
   /* Renders dashboard `i`: *name (its configured name) and *json (the rendered model) are owned
-   * by the caller (free) on PMX_OK; on error *name may still be set (for messages), and err
+   * by the caller (pmx__free) on PMX_OK; on error *name may still be set (for messages), and err
    * says why. */
   int (*render)(void *ctx, const pmx_config_t *cfg, size_t i, char **name, char **json,
                 pmx_error_t *err);

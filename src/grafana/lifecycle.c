@@ -57,7 +57,7 @@ static int annotate(pmx__grafana_job_t *job, pmx_grafana_t *g, const char *kind,
   char *text = pmx__grafana_annotation_text(job->cfg, kind);
   if (!text) return PMX_ENOMEM;
   int rc = pmx_grafana_annotation_create(g, time_ms, tags, 3, text, NULL, res);
-  free(text);
+  pmx__free(text);
   return rc;
 }
 
@@ -121,7 +121,7 @@ static void *job_main(void *arg) {
   bool uploading = cfg->grafana.upload_dashboards_on_start;
   bool folder_done = false, folder_warned = false;
   size_t n = uploading ? job->hooks.source.count(job->hooks.source.ctx, cfg) : 0;
-  item_t *items = n ? calloc(n, sizeof *items) : NULL;
+  item_t *items = n ? pmx__calloc(n, sizeof *items) : NULL;
   if (n && !items) {
     pmx__config_log(cfg, PMX_LOG_ERROR, "grafana: out of memory; dashboards not uploaded");
     uploading = false;
@@ -178,7 +178,7 @@ static void *job_main(void *arg) {
       if (it->done) continue;
       if (!it->json) {
         pmx_error_t rerr = {0};
-        free(it->name);
+        pmx__free(it->name);
         it->name = NULL;
         int rc = job->hooks.source.render(job->hooks.source.ctx, cfg, i, &it->name, &it->json, &rerr);
         if (rc != PMX_OK) {
@@ -212,10 +212,10 @@ static void *job_main(void *arg) {
     delay = delay > cap / 2 ? cap : delay * 2;
   }
   for (size_t i = 0; i < n; i++) {
-    free(items[i].name);
-    free(items[i].json);
+    pmx__free(items[i].name);
+    pmx__free(items[i].json);
   }
-  free(items);
+  pmx__free(items);
   pmx_grafana_free(g);
   return NULL;
 }
@@ -224,7 +224,7 @@ int pmx__grafana_start_with(const pmx_config_t *cfg, pmx_bus_t *bus, const pmx__
                             pmx__grafana_job_t **out) {
   if (!cfg || !hooks || !out) return PMX_EINVAL;
   *out = NULL;
-  pmx__grafana_job_t *job = calloc(1, sizeof *job);
+  pmx__grafana_job_t *job = pmx__calloc(1, sizeof *job);
   if (!job) return PMX_ENOMEM;
   job->cfg = cfg;
   job->bus = bus;
@@ -233,19 +233,19 @@ int pmx__grafana_start_with(const pmx_config_t *cfg, pmx_bus_t *bus, const pmx__
   atomic_init(&job->stop, false);
   pthread_condattr_t ca;
   if (pthread_condattr_init(&ca) != 0) {
-    free(job);
+    pmx__free(job);
     return PMX_ESYS;
   }
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   int e = pthread_cond_init(&job->cv, &ca);
   pthread_condattr_destroy(&ca);
   if (e != 0) {
-    free(job);
+    pmx__free(job);
     return PMX_ESYS;
   }
   if (pthread_mutex_init(&job->mu, NULL) != 0) {
     pthread_cond_destroy(&job->cv);
-    free(job);
+    pmx__free(job);
     return PMX_ESYS;
   }
   bool work = cfg->grafana.annotate_app_lifecycle || cfg->grafana.upload_dashboards_on_start;
@@ -253,7 +253,7 @@ int pmx__grafana_start_with(const pmx_config_t *cfg, pmx_bus_t *bus, const pmx__
     if (pthread_create(&job->thread, NULL, job_main, job) != 0) {
       pthread_mutex_destroy(&job->mu);
       pthread_cond_destroy(&job->cv);
-      free(job);
+      pmx__free(job);
       return PMX_ESYS;
     }
     job->have_thread = true;
@@ -291,5 +291,5 @@ void pmx__grafana_stop(pmx__grafana_job_t *job) {
   }
   pthread_mutex_destroy(&job->mu);
   pthread_cond_destroy(&job->cv);
-  free(job);
+  pmx__free(job);
 }

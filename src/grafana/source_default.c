@@ -37,10 +37,9 @@ static size_t implicit_names(const pmx_config_t *cfg, const pmx_plugin_t *const 
     bool dup = false;
     for (size_t j = 0; j < n; j++) dup = dup || strcmp(names[j], p->name) == 0;
     if (dup) continue;
-    char *text = NULL;
-    size_t len = 0;
-    if (pmx_dashboard_load(p->name, &text, &len, NULL) != PMX_OK) continue; /* no dashboard */
-    free(text);
+    /* Only the compiled-in dashboard counts (the header's contract), looked up without a copy:
+     * an allocation failure here would drop a dashboard and shift the indexes. */
+    if (pmx_dashboard_builtin(p->name, NULL) == NULL) continue; /* no dashboard */
     if (strcmp(p->name, "prom_ex") == 0) have_prom_ex = true;
     names[n++] = p->name;
   }

@@ -39,7 +39,7 @@ int pmx__grafana_upload_rendered(pmx_grafana_t *g, const pmx_config_t *cfg, cons
   json_t *resp = NULL;
   rc = pmx_grafana_dashboard_upsert(g, text, folder_uid, true,
                                     "uploaded by promex " PMX_VERSION_STRING, &resp, res);
-  free(text);
+  pmx__grafana_json_text_free(text); /* json_dumps memory */
   if (rc == PMX_OK && url) {
     const char *u = json_string_value(json_object_get(resp, "url"));
     *url = u ? pmx__strdup(u) : NULL;
@@ -94,9 +94,9 @@ int pmx__grafana_publish_with(const pmx_config_t *cfg, unsigned timeout_ms,
       first = r;
       pmx__fail(err, r, name ? name : "dashboard", "%s", msg);
     }
-    free(name);
-    free(json);
-    free(url);
+    pmx__free(name);
+    pmx__free(json);
+    pmx__free(url);
   }
   pmx_grafana_free(g);
   return first;
@@ -119,5 +119,5 @@ char *pmx__grafana_annotation_text(const pmx_config_t *cfg, const char *kind) {
     pmx_buf_free(&b);
     return NULL;
   }
-  return b.data; /* a library-owned pmx_buf is plain malloc memory */
+  return b.data; /* a library-owned pmx_buf comes from the allocator hook (pmx__free) */
 }

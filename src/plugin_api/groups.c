@@ -16,22 +16,22 @@
 
 char *pmx__default_prefix(const char *app, const char *plugin) {
   size_t n = strlen(app) + strlen(plugin) + sizeof "_prom_ex_";
-  char *s = malloc(n);
+  char *s = pmx__malloc(n);
   if (s != NULL) snprintf(s, n, "%s_prom_ex_%s", app, plugin);
   return s;
 }
 
 static void free_def(pmx_metric_def_t *d) {
-  free((char *)d->prefix);
-  free((char *)d->name);
-  free((char *)d->description);
-  free((char *)d->event_name);
-  free((char *)d->measurement);
+  pmx__free((char *)d->prefix);
+  pmx__free((char *)d->name);
+  pmx__free((char *)d->description);
+  pmx__free((char *)d->event_name);
+  pmx__free((char *)d->measurement);
   if (d->tags != NULL) {
-    for (size_t i = 0; i < d->n_tags; i++) free((char *)d->tags[i]);
-    free((void *)d->tags);
+    for (size_t i = 0; i < d->n_tags; i++) pmx__free((char *)d->tags[i]);
+    pmx__free((void *)d->tags);
   }
-  free((void *)d->buckets);
+  pmx__free((void *)d->buckets);
   memset(d, 0, sizeof *d);
 }
 
@@ -56,7 +56,7 @@ static int copy_def(const pmx_metric_def_t *s, const char *prefix, pmx_metric_de
       dup_str(s->event_name, &d->event_name) || dup_str(s->measurement, &d->measurement))
     rc = PMX_ENOMEM;
   if (rc == PMX_OK && s->n_tags > 0) {
-    const char **tags = calloc(s->n_tags, sizeof *tags);
+    const char **tags = pmx__calloc(s->n_tags, sizeof *tags);
     if (tags == NULL) {
       rc = PMX_ENOMEM;
     } else {
@@ -65,7 +65,7 @@ static int copy_def(const pmx_metric_def_t *s, const char *prefix, pmx_metric_de
     }
   }
   if (rc == PMX_OK && s->n_buckets > 0) {
-    double *b = malloc(s->n_buckets * sizeof *b);
+    double *b = pmx__malloc(s->n_buckets * sizeof *b);
     if (b == NULL) {
       rc = PMX_ENOMEM;
     } else {
@@ -81,12 +81,12 @@ void pmx__group_free(pmx__group_t *g) {
   if (g->ctx_free != NULL) g->ctx_free(g->ctx);
   g->ctx_free = NULL;
   for (size_t i = 0; i < g->n_metrics; i++) free_def(&g->metrics[i]);
-  free(g->metrics);
-  free(g->name);
-  free(g->plugin);
+  pmx__free(g->metrics);
+  pmx__free(g->name);
+  pmx__free(g->plugin);
 }
 
-pmx_groups_t *pmx__groups_new(void) { return calloc(1, sizeof(pmx_groups_t)); }
+pmx_groups_t *pmx__groups_new(void) { return pmx__calloc(1, sizeof(pmx_groups_t)); }
 
 void pmx__groups_take(pmx_groups_t *g, size_t i, pmx__group_t *out) {
   *out = g->items[i];
@@ -102,8 +102,8 @@ void pmx__groups_take(pmx_groups_t *g, size_t i, pmx__group_t *out) {
 void pmx__groups_free(pmx_groups_t *g) {
   if (g == NULL) return;
   for (size_t i = 0; i < g->n; i++) pmx__group_free(&g->items[i]);
-  free(g->items);
-  free(g);
+  pmx__free(g->items);
+  pmx__free(g);
 }
 
 static bool valid_group_name(const char *s) {
@@ -188,7 +188,7 @@ static int add_group(pmx_groups_t *out, pmx__group_kind_t kind, const char *grou
   if ((rc = check_defs(out, group_name, metrics, n)) != PMX_OK) goto fail;
   if (out->n == out->cap) {
     size_t cap = out->cap ? out->cap * 2 : 8;
-    pmx__group_t *items = realloc(out->items, cap * sizeof *items);
+    pmx__group_t *items = pmx__realloc(out->items, cap * sizeof *items);
     if (items == NULL) goto nomem;
     out->items = items;
     out->cap = cap;
@@ -201,7 +201,7 @@ static int add_group(pmx_groups_t *out, pmx__group_kind_t kind, const char *grou
   g.measure = measure;
   g.name = pmx__strdup(group_name);
   g.plugin = pmx__strdup(plugin);
-  g.metrics = calloc(n, sizeof *g.metrics);
+  g.metrics = pmx__calloc(n, sizeof *g.metrics);
   if (g.name == NULL || g.plugin == NULL || g.metrics == NULL) goto nomem_g;
   for (; g.n_metrics < n; g.n_metrics++)
     if (copy_def(&metrics[g.n_metrics], out->cur->metric_prefix, &g.metrics[g.n_metrics]) != PMX_OK)

@@ -112,7 +112,7 @@ static int run_plugin(const pmx_config_t *cfg, const pmx_plugin_use_t *use, pmx_
   }
   g->cur = NULL;
   g->cur_poll_timeout_ms = 0;
-  free(prefix);
+  pmx__free(prefix);
   return rc;
 }
 

@@ -30,7 +30,7 @@ static bool dup_kvs(const pmx_kv_t **kvs, size_t n) {
     *kvs = NULL;
     return true;
   }
-  pmx_kv_t *c = calloc(n, sizeof *c);
+  pmx_kv_t *c = pmx__calloc(n, sizeof *c);
   const pmx_kv_t *src = *kvs;
   *kvs = c;
   if (c == NULL) return false;
@@ -49,31 +49,31 @@ static bool dup_kvs(const pmx_kv_t **kvs, size_t n) {
 static void free_kvs(const pmx_kv_t *kvs, size_t n) {
   if (kvs == NULL) return;
   for (size_t i = 0; i < n; i++) {
-    free((char *)kvs[i].key);
-    free((char *)kvs[i].value);
+    pmx__free((char *)kvs[i].key);
+    pmx__free((char *)kvs[i].value);
   }
-  free((void *)kvs);
+  pmx__free((void *)kvs);
 }
 
 void pmx__rt_config_free(pmx_config_t *c) {
   for (size_t i = 0; i < pmx__n_config_rules; i++) {
     const char **f = string_field(c, i);
-    if (f != NULL) free((char *)*f);
+    if (f != NULL) pmx__free((char *)*f);
   }
   if (c->drop_metrics_groups != NULL) {
-    for (size_t i = 0; i < c->n_drop_metrics_groups; i++) free((char *)c->drop_metrics_groups[i]);
-    free((void *)c->drop_metrics_groups);
+    for (size_t i = 0; i < c->n_drop_metrics_groups; i++) pmx__free((char *)c->drop_metrics_groups[i]);
+    pmx__free((void *)c->drop_metrics_groups);
   }
   if (c->plugins != NULL) {
     for (size_t i = 0; i < c->n_plugins; i++) free_kvs(c->plugins[i].opts, c->plugins[i].n_opts);
-    free((void *)c->plugins);
+    pmx__free((void *)c->plugins);
   }
   if (c->dashboards != NULL) {
     for (size_t i = 0; i < c->n_dashboards; i++) {
-      free((char *)c->dashboards[i].name_or_path);
+      pmx__free((char *)c->dashboards[i].name_or_path);
       free_kvs(c->dashboards[i].assigns, c->dashboards[i].n_assigns);
     }
-    free((void *)c->dashboards);
+    pmx__free((void *)c->dashboards);
   }
   free_kvs(c->dashboard_assigns, c->n_dashboard_assigns);
   memset(c, 0, sizeof *c);
@@ -103,7 +103,7 @@ int pmx__rt_config_copy(const pmx_config_t *src, pmx_config_t *c) {
     ok = dup_field(f);
   }
   if (ok && src->drop_metrics_groups != NULL && src->n_drop_metrics_groups > 0) {
-    const char **d = calloc(src->n_drop_metrics_groups, sizeof *d);
+    const char **d = pmx__calloc(src->n_drop_metrics_groups, sizeof *d);
     c->drop_metrics_groups = d;
     ok = d != NULL;
     for (; ok && nd < src->n_drop_metrics_groups; nd++) {
@@ -113,7 +113,7 @@ int pmx__rt_config_copy(const pmx_config_t *src, pmx_config_t *c) {
     c->n_drop_metrics_groups = nd;
   }
   if (ok && src->plugins != NULL && src->n_plugins > 0) {
-    pmx_plugin_use_t *u = calloc(src->n_plugins, sizeof *u);
+    pmx_plugin_use_t *u = pmx__calloc(src->n_plugins, sizeof *u);
     c->plugins = u;
     ok = u != NULL;
     for (; ok && np < src->n_plugins; np++) {
@@ -124,7 +124,7 @@ int pmx__rt_config_copy(const pmx_config_t *src, pmx_config_t *c) {
     c->n_plugins = np;
   }
   if (ok && src->dashboards != NULL && src->n_dashboards > 0) {
-    pmx_dashboard_use_t *d = calloc(src->n_dashboards, sizeof *d);
+    pmx_dashboard_use_t *d = pmx__calloc(src->n_dashboards, sizeof *d);
     c->dashboards = d;
     ok = d != NULL;
     for (; ok && nb < src->n_dashboards; nb++) {

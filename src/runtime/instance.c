@@ -17,16 +17,16 @@ int pmx_new(const pmx_config_t *cfg, pmx_t **out, pmx_error_t *err) {
     return pmx__fail(err, PMX_EINVAL, "", "pmx_new: cfg and out must not be NULL");
   int rc = pmx_config_validate(cfg, err);
   if (rc != PMX_OK) return rc;
-  pmx_t *p = calloc(1, sizeof *p);
+  pmx_t *p = pmx__calloc(1, sizeof *p);
   if (p == NULL) return pmx__fail(err, PMX_ENOMEM, "", "out of memory");
   if (pmx__rt_config_copy(cfg, &p->cfg) != PMX_OK) {
-    free(p);
+    pmx__free(p);
     return pmx__fail(err, PMX_ENOMEM, "", "out of memory copying the configuration");
   }
   rc = pmx_bus_new(&p->bus);
   if (rc != PMX_OK) {
     pmx__rt_config_free(&p->cfg);
-    free(p);
+    pmx__free(p);
     return pmx__fail(err, rc, "", "cannot create the event bus: %s", pmx_strerror(rc));
   }
   pthread_condattr_t ca;
@@ -48,7 +48,7 @@ int pmx_new(const pmx_config_t *cfg, pmx_t **out, pmx_error_t *err) {
   if (!ok) {
     pmx_bus_destroy(p->bus);
     pmx__rt_config_free(&p->cfg);
-    free(p);
+    pmx__free(p);
     return pmx__fail(err, PMX_ESYS, "", "cannot initialise synchronisation objects");
   }
   atomic_init(&p->running, false);
@@ -85,7 +85,7 @@ void pmx__rt_free_instance(pmx_t *p) {
   pthread_mutex_destroy(&p->mu);
   pthread_cond_destroy(&p->cond);
   pmx__rt_config_free(&p->cfg);
-  free(p);
+  pmx__free(p);
 }
 
 pmx_bus_t *pmx_bus(pmx_t *p) { return p != NULL ? p->bus : NULL; }

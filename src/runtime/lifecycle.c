@@ -31,7 +31,7 @@ static void teardown(pmx_t *p) {
   memset(&p->own, 0, sizeof p->own);
   pmx__groups_free(p->groups); /* runs every remaining group's ctx_free */
   p->groups = NULL;
-  free(p->runs);
+  pmx__free(p->runs);
   p->runs = NULL;
 }
 
@@ -117,7 +117,7 @@ int pmx_start(pmx_t *p, pmx_error_t *err) {
   if ((rc = pmx__rt_own_define(p->reg, p->bus, &p->cfg, &p->own, err)) != PMX_OK) goto fail;
   if ((rc = define_groups(p->reg, p->groups, p->bus, NULL, NULL, err)) != PMX_OK) goto fail;
 
-  p->runs = calloc(p->groups->n > 0 ? p->groups->n : 1, sizeof *p->runs);
+  p->runs = pmx__calloc(p->groups->n > 0 ? p->groups->n : 1, sizeof *p->runs);
   if (p->runs == NULL) {
     rc = pmx__fail(err, PMX_ENOMEM, "", "out of memory");
     goto fail;

@@ -146,20 +146,21 @@ static void enqueue(struct pmx__poller *pl, size_t i) {
 
 static void *worker_main(void *arg);
 
-/* Starts one more worker (mu held). Returns false when the thread cannot be created. */
-static bool add_worker(pmx_t *p) {
+/* Starts one more worker (mu held). Returns PMX_OK, PMX_ENOMEM, or PMX_ESYS when the thread
+ * cannot be created (so that pmx_start reports out of memory as PMX_ENOMEM, as everywhere). */
+static int add_worker(pmx_t *p) {
   struct pmx__poller *pl = p->poller;
-  worker_t *w = calloc(1, sizeof *w);
-  if (w == NULL) return false;
+  worker_t *w = pmx__calloc(1, sizeof *w);
+  if (w == NULL) return PMX_ENOMEM;
   w->p = p;
   w->pl = pl;
   w->state = W_IDLE;
   if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-    free(w);
-    return false;
+    pmx__free(w);
+    return PMX_ESYS;
   }
   pl->workers[pl->n_workers++] = w;
-  return true;
+  return PMX_OK;
 }
 
 /* Worker: leaves p->mu held on return from the callback unless abandoned. */
@@ -171,7 +172,7 @@ static void abandoned_exit(worker_t *w) {
   p->n_hung--;
   bool last = p->destroy_pending && p->n_hung == 0;
   pthread_mutex_unlock(&p->mu);
-  free(w);
+  pmx__free(w);
   if (last) pmx__rt_free_instance(p);
 }
 
@@ -269,7 +270,7 @@ static int64_t dispatch(pmx_t *p, int64_t now) {
   /* Work waits and every worker is busy: when some are lost to timed-out runs, replace them
    * (bounded: each group holds at most one worker). */
   if (pl->q_len > pl->n_idle && lost > 0 && pl->n_workers < pl->n_runnable) {
-    if (!add_worker(p))
+    if (add_worker(p) != PMX_OK)
       pmx_log(p, PMX_LOG_WARN, "poller: cannot start another worker thread; queued groups wait");
   }
   if (pl->q_len > 0) pthread_cond_broadcast(&pl->work);
@@ -301,14 +302,14 @@ static void poller_free(struct pmx__poller *pl) {
   if (pl == NULL) return;
   pthread_cond_destroy(&pl->work);
   pthread_cond_destroy(&pl->idle);
-  free(pl->slots);
-  free(pl->queue);
-  free(pl->workers);
-  free(pl);
+  pmx__free(pl->slots);
+  pmx__free(pl->queue);
+  pmx__free(pl->workers);
+  pmx__free(pl);
 }
 
 int pmx__rt_poller_start(pmx_t *p, int64_t manual_due_ns, pmx_error_t *err) {
-  struct pmx__poller *pl = calloc(1, sizeof *pl);
+  struct pmx__poller *pl = pmx__calloc(1, sizeof *pl);
   size_t n = p->groups->n;
   if (pl == NULL) return pmx__fail(err, PMX_ENOMEM, "", "out of memory");
   bool cv_ok = pthread_cond_init(&pl->work, NULL) == 0;
@@ -317,13 +318,13 @@ int pmx__rt_poller_start(pmx_t *p, int64_t manual_due_ns, pmx_error_t *err) {
     cv_ok = false;
   }
   if (!cv_ok) {
-    free(pl);
+    pmx__free(pl);
     return pmx__fail(err, PMX_ESYS, "", "cannot initialise the poller");
   }
   pl->n_slots = n;
-  pl->slots = calloc(n > 0 ? n : 1, sizeof *pl->slots);
-  pl->queue = calloc(n > 0 ? n : 1, sizeof *pl->queue);
-  pl->workers = calloc(n > 0 ? n : 1, sizeof *pl->workers);
+  pl->slots = pmx__calloc(n > 0 ? n : 1, sizeof *pl->slots);
+  pl->queue = pmx__calloc(n > 0 ? n : 1, sizeof *pl->queue);
+  pl->workers = pmx__calloc(n > 0 ? n : 1, sizeof *pl->workers);
   if (pl->slots == NULL || pl->queue == NULL || pl->workers == NULL) {
     poller_free(pl);
     return pmx__fail(err, PMX_ENOMEM, "", "out of memory");
@@ -340,9 +341,11 @@ int pmx__rt_poller_start(pmx_t *p, int64_t manual_due_ns, pmx_error_t *err) {
   pthread_mutex_lock(&p->mu);
   p->poller = pl;
   size_t want = pl->n_runnable < 2 ? pl->n_runnable : 2;
-  bool ok = true;
-  for (size_t i = 0; i < want && ok; i++) ok = add_worker(p);
-  if (ok && pthread_create(&pl->dispatcher, NULL, dispatcher_main, p) != 0) ok = false;
+  int wrc = PMX_OK;
+  for (size_t i = 0; i < want && wrc == PMX_OK; i++) wrc = add_worker(p);
+  if (wrc == PMX_OK && pthread_create(&pl->dispatcher, NULL, dispatcher_main, p) != 0)
+    wrc = PMX_ESYS;
+  bool ok = wrc == PMX_OK;
   pthread_mutex_unlock(&p->mu);
   if (!ok) {
     pthread_mutex_lock(&p->mu);
@@ -351,12 +354,13 @@ int pmx__rt_poller_start(pmx_t *p, int64_t manual_due_ns, pmx_error_t *err) {
     pthread_mutex_unlock(&p->mu);
     for (size_t i = 0; i < pl->n_workers; i++) {
       pthread_join(pl->workers[i]->thread, NULL);
-      free(pl->workers[i]);
+      pmx__free(pl->workers[i]);
     }
     pthread_mutex_lock(&p->mu);
     p->poller = NULL;
     pthread_mutex_unlock(&p->mu);
     poller_free(pl);
+    if (wrc == PMX_ENOMEM) return pmx__fail(err, PMX_ENOMEM, "", "out of memory starting the poller");
     return pmx__fail(err, PMX_ESYS, "", "cannot start the poller threads");
   }
   return PMX_OK;
@@ -405,7 +409,7 @@ void pmx__rt_poller_stop(pmx_t *p) {
   for (size_t i = 0; i < pl->n_workers; i++) {
     if (pl->workers[i] == NULL) continue;
     pthread_join(pl->workers[i]->thread, NULL);
-    free(pl->workers[i]);
+    pmx__free(pl->workers[i]);
   }
   poller_free(pl);
 }

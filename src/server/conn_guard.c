@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "internal.h"
 #include "server/server_internal.h"
 
 /* How often the watchdog looks at least, when no deadline is nearer. */
@@ -105,7 +106,7 @@ static void *watchdog(void *arg) {
 
 int pmx__guard_start(unsigned header_timeout_s, unsigned max_requests, bool tls,
                      pmx__guard_t **out) {
-  pmx__guard_t *g = calloc(1, sizeof *g);
+  pmx__guard_t *g = pmx__calloc(1, sizeof *g);
   if (g == NULL) return ENOMEM;
   g->header_timeout_s = header_timeout_s;
   g->max_requests = max_requests;
@@ -118,7 +119,7 @@ int pmx__guard_start(unsigned header_timeout_s, unsigned max_requests, bool tls,
     pthread_condattr_destroy(&ca);
   }
   if (e != 0) {
-    free(g);
+    pmx__free(g);
     return e;
   }
   e = pthread_mutex_init(&g->mu, NULL);
@@ -128,7 +129,7 @@ int pmx__guard_start(unsigned header_timeout_s, unsigned max_requests, bool tls,
   }
   if (e != 0) {
     pthread_cond_destroy(&g->wake);
-    free(g);
+    pmx__free(g);
     return e;
   }
   *out = g;
@@ -146,15 +147,15 @@ void pmx__guard_stop(pmx__guard_t *g) {
   while (g->head != NULL) {
     pmx__conn_t *c = g->head;
     g->head = c->next;
-    free(c);
+    pmx__free(c);
   }
   pthread_cond_destroy(&g->wake);
   pthread_mutex_destroy(&g->mu);
-  free(g);
+  pmx__free(g);
 }
 
 pmx__conn_t *pmx__guard_open(pmx__guard_t *g, int fd) {
-  pmx__conn_t *c = calloc(1, sizeof *c);
+  pmx__conn_t *c = pmx__calloc(1, sizeof *c);
   if (c == NULL) {
     /* Untracked, the connection would have no header deadline: refuse it instead. */
     (void)shutdown(fd, SHUT_RDWR);
@@ -179,7 +180,7 @@ void pmx__guard_close(pmx__guard_t *g, pmx__conn_t *c) {
     g->head = c->next;
   if (c->next) c->next->prev = c->prev;
   pthread_mutex_unlock(&g->mu);
-  free(c);
+  pmx__free(c);
 }
 
 bool pmx__guard_begin(pmx__guard_t *g, pmx__conn_t *c, bool *last) {

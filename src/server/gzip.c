@@ -7,6 +7,7 @@
  * result is PMX_ELIMIT. Input and output are fed to zlib in chunks of at most UINT_MAX bytes
  * because zlib counts with uInt. */
 #include <limits.h>
+#include <stdint.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -19,10 +20,23 @@
 /* windowBits 15 plus 16 asks zlib for a gzip header and trailer instead of zlib's own. */
 #define PMX_GZIP_WINDOW (15 + 16)
 
+/* zlib's state goes through the allocator hook too (promex/alloc.h). */
+static voidpf zalloc_hook(voidpf opaque, uInt items, uInt size) {
+  (void)opaque;
+  if (size != 0 && items > SIZE_MAX / size) return Z_NULL;
+  return pmx__malloc((size_t)items * size);
+}
+static void zfree_hook(voidpf opaque, voidpf p) {
+  (void)opaque;
+  pmx__free(p);
+}
+
 int pmx_gzip(const char *in, size_t len, pmx_buf_t *out) {
   if (out == NULL || (in == NULL && len > 0)) return PMX_EINVAL;
   z_stream zs;
   memset(&zs, 0, sizeof zs);
+  zs.zalloc = zalloc_hook;
+  zs.zfree = zfree_hook;
   int zrc = deflateInit2(&zs, PMX_GZIP_LEVEL, Z_DEFLATED, PMX_GZIP_WINDOW, 8, Z_DEFAULT_STRATEGY);
   if (zrc == Z_MEM_ERROR) return PMX_ENOMEM;
   if (zrc != Z_OK) return PMX_EIO;

@@ -65,7 +65,7 @@ static enum MHD_Result send_metrics(struct MHD_Connection *c, pmx_format_t fmt, 
     pmx_buf_free(body);
     r = MHD_create_response_from_buffer(0, (void *)(uintptr_t)"", MHD_RESPMEM_PERSISTENT);
   } else {
-    r = MHD_create_response_from_buffer_with_free_callback(body->len, body->data, free);
+    r = MHD_create_response_from_buffer_with_free_callback(body->len, body->data, pmx__free);
     if (r == NULL) pmx_buf_free(body);
   }
   if (r == NULL) return MHD_NO;

@@ -63,17 +63,17 @@ struct pmx_server {
 
 static void server_free(pmx_server_t *s) {
   if (s == NULL) return;
-  free(s->path);
-  free(s->user);
+  pmx__free(s->path);
+  pmx__free(s->user);
   if (s->token) explicit_bzero(s->token, strlen(s->token));
-  free(s->token);
+  pmx__free(s->token);
   if (s->password) explicit_bzero(s->password, strlen(s->password));
-  free(s->password);
+  pmx__free(s->password);
   pmx__guard_stop(s->guard);
-  free(s->cert_pem);
+  pmx__free(s->cert_pem);
   if (s->key_pem) explicit_bzero(s->key_pem, strlen(s->key_pem));
-  free(s->key_pem);
-  free(s);
+  pmx__free(s->key_pem);
+  pmx__free(s);
 }
 
 /* ---- Configuration checks ---- */
@@ -108,7 +108,7 @@ static int read_pem(const char *file, const char *what, char **out, pmx_error_t 
   if (f == NULL)
     return pmx__fail(err, PMX_ECONFIG, file, "metrics_server.%s \"%s\" cannot be read: %s", what,
                      file, strerror(errno));
-  char *buf = malloc(MAX_PEM_BYTES + 1);
+  char *buf = pmx__malloc(MAX_PEM_BYTES + 1);
   if (buf == NULL) {
     fclose(f);
     return pmx__fail(err, PMX_ENOMEM, file, "out of memory reading %s", file);
@@ -117,7 +117,7 @@ static int read_pem(const char *file, const char *what, char **out, pmx_error_t 
   int rerr = ferror(f);
   fclose(f);
   if (rerr || n == 0 || n > MAX_PEM_BYTES) {
-    free(buf);
+    pmx__free(buf);
     return pmx__fail(err, PMX_ECONFIG, file, "metrics_server.%s \"%s\" %s", what, file,
                      rerr ? "cannot be read" : n == 0 ? "is empty" : "is larger than 1 MiB");
   }
@@ -361,7 +361,7 @@ int pmx_server_start(const pmx_server_config_t *cfg, pmx_scrape_fn scrape, void 
   int rc = check_config(cfg, pool, maxc, err);
   if (rc != PMX_OK) return rc;
 
-  pmx_server_t *s = calloc(1, sizeof *s);
+  pmx_server_t *s = pmx__calloc(1, sizeof *s);
   if (s == NULL) return pmx__fail(err, PMX_ENOMEM, "metrics_server", "out of memory");
   s->path = pmx__strdup(cfg->path ? cfg->path : "/metrics");
   s->token = pmx__strdup(cfg->auth_token);
