@@ -24,8 +24,8 @@ typedef struct queue_ctx {
 static void queue_ctx_free(void *p) {
   queue_ctx_t *c = p;
   if (c == NULL) return;
-  for (size_t i = 0; i < c->n; i++) free(c->queues[i]);
-  free(c);
+  for (size_t i = 0; i < c->n; i++) pmx__free(c->queues[i]);
+  pmx__free(c);
 }
 
 /* Splits the `queues` option; refuses empty and repeated names. */
@@ -48,7 +48,7 @@ static int parse_queues(const pmx_plugin_ctx_t *ctx, queue_ctx_t *c) {
     if (c->n >= MAX_QUEUES)
       return pmx_plugin_fail(ctx, PMX_ECONFIG, "plugin amqp: option queues has more than %d items",
                              MAX_QUEUES);
-    char *q = malloc(len + 1);
+    char *q = pmx__malloc(len + 1);
     if (q == NULL) return PMX_ENOMEM;
     memcpy(q, p, len);
     q[len] = '\0';
@@ -83,7 +83,7 @@ static int queue_measure(pmx_bus_t *bus, void *p) {
 static int amqp_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
   int rc = pmx_plugin_check_opts(ctx, k_allowed, N(k_allowed));
   if (rc != PMX_OK) return rc;
-  queue_ctx_t *c = calloc(1, sizeof *c);
+  queue_ctx_t *c = pmx__calloc(1, sizeof *c);
   if (c == NULL) return PMX_ENOMEM;
   if ((rc = parse_queues(ctx, c)) != PMX_OK) {
     queue_ctx_free(c);
@@ -119,7 +119,7 @@ static int amqp_events(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
   if (rc != PMX_OK) return rc;
   queue_ctx_t check = {0}; /* bad queues fail start even when only events are used */
   rc = parse_queues(ctx, &check);
-  for (size_t i = 0; i < check.n; i++) free(check.queues[i]);
+  for (size_t i = 0; i < check.n; i++) pmx__free(check.queues[i]);
   if (rc != PMX_OK) return rc;
 
   static const char *const ex_res[] = {"exchange", "result"};

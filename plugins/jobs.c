@@ -35,9 +35,9 @@ typedef struct length_ctx {
 static void length_ctx_free(void *p) {
   length_ctx_t *c = p;
   if (c == NULL) return;
-  for (size_t i = 0; i < c->table.nq; i++) free(c->table.queues[i]);
-  for (size_t i = 0; i < c->table.ns; i++) free(c->table.states[i]);
-  free(c);
+  for (size_t i = 0; i < c->table.nq; i++) pmx__free(c->table.queues[i]);
+  for (size_t i = 0; i < c->table.ns; i++) pmx__free(c->table.states[i]);
+  pmx__free(c);
 }
 
 /* Index of `name` in names[0..*n), appending it when absent. -1: list full (PMX_ELIMIT) or no
@@ -50,7 +50,7 @@ static long find_or_add(char **names, size_t *n, size_t cap, const char *name, s
     *rc = PMX_ELIMIT;
     return -1;
   }
-  char *copy = malloc(len + 1);
+  char *copy = pmx__malloc(len + 1);
   if (copy == NULL) {
     *rc = PMX_ENOMEM;
     return -1;
@@ -128,7 +128,7 @@ static int parse_opts(const pmx_plugin_ctx_t *ctx, length_ctx_t **out) {
   *out = NULL;
   int rc = pmx_plugin_check_opts(ctx, k_allowed, sizeof k_allowed / sizeof k_allowed[0]);
   if (rc != PMX_OK) return rc;
-  length_ctx_t *c = calloc(1, sizeof *c);
+  length_ctx_t *c = pmx__calloc(1, sizeof *c);
   if (c == NULL) return PMX_ENOMEM;
   const char *queues = pmx_plugin_opt(ctx, "queues");
   const char *states = pmx_plugin_opt(ctx, "states");

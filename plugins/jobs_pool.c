@@ -73,7 +73,7 @@ static void run_one(pmx_pool_t *p, pool_job_t *j) {
   }
   pthread_cond_broadcast(&p->idle);
   pthread_mutex_unlock(&p->mu);
-  if (!retry) free(j);
+  if (!retry) pmx__free(j);
 }
 
 static void *pool_thread(void *arg) {
@@ -113,14 +113,14 @@ int pmx_pool_new(const pmx_pool_opts_t *o, pmx_pool_t **out) {
       o->concurrency < 1 || o->concurrency > 256)
     return PMX_EINVAL;
   size_t qlen = strlen(o->queue);
-  pmx_pool_t *p = calloc(1, sizeof *p + qlen + 1);
+  pmx_pool_t *p = pmx__calloc(1, sizeof *p + qlen + 1);
   if (p == NULL) return PMX_ENOMEM;
   memcpy(p->queue, o->queue, qlen + 1);
   p->capacity = o->capacity ? o->capacity : 10000;
   p->max_attempts = o->max_attempts ? o->max_attempts : 1;
   int rc = pmx_jobs_events_init(o->bus, &p->ev);
   if (rc != PMX_OK) {
-    free(p);
+    pmx__free(p);
     return rc;
   }
   pthread_mutex_init(&p->mu, NULL);
@@ -132,7 +132,7 @@ int pmx_pool_new(const pmx_pool_opts_t *o, pmx_pool_t **out) {
       pthread_cond_destroy(&p->idle);
       pthread_cond_destroy(&p->work);
       pthread_mutex_destroy(&p->mu);
-      free(p);
+      pmx__free(p);
       return PMX_ESYS;
     }
   }
@@ -144,7 +144,7 @@ int pmx_pool_new(const pmx_pool_opts_t *o, pmx_pool_t **out) {
 int pmx_pool_submit(pmx_pool_t *p, const char *worker, pmx_pool_job_fn fn, void *arg) {
   if (p == NULL || worker == NULL || fn == NULL) return PMX_EINVAL;
   size_t wlen = strlen(worker);
-  pool_job_t *j = malloc(sizeof *j + wlen + 1);
+  pool_job_t *j = pmx__malloc(sizeof *j + wlen + 1);
   if (j == NULL) return PMX_ENOMEM;
   j->fn = fn;
   j->arg = arg;
@@ -158,7 +158,7 @@ int pmx_pool_submit(pmx_pool_t *p, const char *worker, pmx_pool_job_fn fn, void 
     pthread_cond_signal(&p->work);
   }
   pthread_mutex_unlock(&p->mu);
-  if (rc != PMX_OK) free(j);
+  if (rc != PMX_OK) pmx__free(j);
   return rc;
 }
 
@@ -206,12 +206,12 @@ void pmx_pool_destroy(pmx_pool_t *p, size_t *dropped) {
   size_t n = 0;
   for (pool_job_t *j = p->head, *next; j != NULL; j = next) {
     next = j->next;
-    free(j);
+    pmx__free(j);
     n++;
   }
   if (dropped != NULL) *dropped = n;
   pthread_cond_destroy(&p->idle);
   pthread_cond_destroy(&p->work);
   pthread_mutex_destroy(&p->mu);
-  free(p);
+  pmx__free(p);
 }

@@ -29,9 +29,9 @@ static const filter_t *intern_filter(const char *repos) {
   pthread_mutex_lock(&g_filters_mu);
   filter_t *f = g_filters;
   while (f != NULL && strcmp(f->repos, repos) != 0) f = f->next;
-  if (f == NULL && (f = calloc(1, sizeof *f)) != NULL) {
+  if (f == NULL && (f = pmx__calloc(1, sizeof *f)) != NULL) {
     if ((f->repos = pmx__strdup(repos)) == NULL) {
-      free(f);
+      pmx__free(f);
       f = NULL;
     } else {
       f->next = g_filters;

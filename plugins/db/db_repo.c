@@ -42,7 +42,7 @@ int pmx_db_repo_new(pmx_bus_t *bus, const char *name, const pmx_db_repo_info_t *
                     pmx_db_repo_t **out) {
   if (out != NULL) *out = NULL;
   if (bus == NULL || name == NULL || out == NULL || !valid_name(name)) return PMX_EINVAL;
-  pmx_db_repo_t *r = calloc(1, sizeof *r);
+  pmx_db_repo_t *r = pmx__calloc(1, sizeof *r);
   if (r == NULL) return PMX_ENOMEM;
   r->bus = bus;
   r->name = pmx__strdup(name);
@@ -78,10 +78,10 @@ void pmx_db_repo_free(pmx_db_repo_t *r) {
     }
   }
   pthread_mutex_unlock(&g_live_mu);
-  free(r->name);
-  free(r->database);
-  free(r->host);
-  free(r);
+  pmx__free(r->name);
+  pmx__free(r->database);
+  pmx__free(r->host);
+  pmx__free(r);
 }
 
 const char *pmx_db_repo_name(const pmx_db_repo_t *r) { return r != NULL ? r->name : NULL; }

@@ -50,10 +50,10 @@ static void state_free(void *p) {
   pmx__routes_free(&st->routes);
   pmx__routes_free(&st->additional);
   pmx__routes_free(&st->ignore);
-  free(st->unmatched);
-  free(st->duration_buckets);
-  free(st->size_buckets);
-  free(st);
+  pmx__free(st->unmatched);
+  pmx__free(st->duration_buckets);
+  pmx__free(st->size_buckets);
+  pmx__free(st);
 }
 
 /* ---- per-event label computation ----------------------------------------------------------- */
@@ -159,7 +159,7 @@ static int opt_fail(const pmx_plugin_ctx_t *ctx, int rc, const char *msg) {
 }
 
 static int copy_buckets(const double *src, size_t n, double **out, size_t *n_out) {
-  *out = malloc(n * sizeof *src);
+  *out = pmx__malloc(n * sizeof *src);
   if (*out == NULL) return PMX_ENOMEM;
   memcpy(*out, src, n * sizeof *src);
   *n_out = n;
@@ -222,7 +222,10 @@ static int parse_options(const pmx_plugin_ctx_t *ctx, hs_state_t *st) {
   const char *prefix = pmx_plugin_opt(ctx, "event_prefix");
   if (prefix == NULL) prefix = PMX_HTTP_SERVER_EVENT_PREFIX;
   pmx_event_t *probe = NULL;
-  if (event_names(st, prefix) != PMX_OK || pmx_bus_event(ctx->bus, st->ev_start, &probe) != PMX_OK)
+  rc = event_names(st, prefix);
+  if (rc == PMX_OK) rc = pmx_bus_event(ctx->bus, st->ev_start, &probe);
+  if (rc == PMX_ENOMEM) return opt_fail(ctx, PMX_ENOMEM, "");
+  if (rc != PMX_OK)
     return pmx_plugin_fail(ctx, PMX_ECONFIG,
                            "plugin http_server: option event_prefix: \"%s\" is not a valid event "
                            "name prefix (dot-separated segments of [A-Za-z0-9_-])", prefix);
@@ -302,7 +305,7 @@ static int add_endpoint_and_socket_groups(const hs_state_t *st, pmx_groups_t *ou
 }
 
 static int http_server_events(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
-  hs_state_t *st = calloc(1, sizeof *st);
+  hs_state_t *st = pmx__calloc(1, sizeof *st);
   if (st == NULL) return pmx_plugin_fail(ctx, PMX_ENOMEM, "plugin http_server: out of memory");
   int rc = parse_options(ctx, st);
   if (rc != PMX_OK) {

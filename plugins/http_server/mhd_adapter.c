@@ -67,7 +67,7 @@ static void cache_drain(void *p) {
   while (c->head != NULL) {
     req_t *r = c->head;
     c->head = r->next;
-    free(r);
+    pmx__free(r);
   }
   c->n = 0;
 }
@@ -82,7 +82,7 @@ static req_t *req_get(void) {
     c->n--;
     return r;
   }
-  return malloc(sizeof *r);
+  return pmx__malloc(sizeof *r);
 }
 
 static void req_put(req_t *r) {
@@ -93,7 +93,7 @@ static void req_put(req_t *r) {
     c->registered = g_key_ok && pthread_setspecific(g_key, c) == 0;
   }
   if (!c->registered || c->n >= FREE_LIST_MAX) {
-    free(r);
+    pmx__free(r);
     return;
   }
   r->next = c->head;
@@ -121,14 +121,14 @@ int pmx_http_mhd_new(const pmx_http_mhd_config_t *cfg, pmx_http_mhd_t **out, pmx
   if (cfg == NULL || out == NULL || cfg->bus == NULL || cfg->handler == NULL)
     return pmx__fail(err, PMX_EINVAL, "http_mhd",
                      "pmx_http_mhd_new: cfg, out, cfg->bus and cfg->handler are required");
-  pmx_http_mhd_t *ins = calloc(1, sizeof *ins);
+  pmx_http_mhd_t *ins = pmx__calloc(1, sizeof *ins);
   if (ins == NULL) return pmx__fail(err, PMX_ENOMEM, "http_mhd", "out of memory");
   int rc;
   if ((rc = copy_name(ins->host, sizeof ins->host, cfg->host, "default", "host", err)) ||
       (rc = copy_name(ins->endpoint, sizeof ins->endpoint, cfg->endpoint, "http", "endpoint",
                       err)) ||
       (rc = copy_name(ins->scheme, sizeof ins->scheme, cfg->scheme, "http", "scheme", err))) {
-    free(ins);
+    pmx__free(ins);
     return rc;
   }
   const char *prefix = cfg->event_prefix ? cfg->event_prefix : PMX_HTTP_SERVER_EVENT_PREFIX;
@@ -136,14 +136,14 @@ int pmx_http_mhd_new(const pmx_http_mhd_config_t *cfg, pmx_http_mhd_t **out, pmx
   int n1 = snprintf(name, sizeof name, "%s.request", prefix);
   if (n1 < 0 || (size_t)n1 >= sizeof name || strlen(prefix) > NAME_CAP ||
       pmx_span_events(cfg->bus, name, &ins->span) != PMX_OK) {
-    free(ins);
+    pmx__free(ins);
     return pmx__fail(err, PMX_EINVAL, "http_mhd",
                      "pmx_http_mhd_new: event_prefix \"%s\" is not a valid event name prefix",
                      prefix);
   }
   snprintf(name, sizeof name, "%s.endpoint", prefix);
   if ((rc = pmx_bus_event(cfg->bus, name, &ins->endpoint_ev)) != PMX_OK) {
-    free(ins);
+    pmx__free(ins);
     return pmx__fail(err, rc, "http_mhd", "pmx_http_mhd_new: %s", pmx_strerror(rc));
   }
   ins->bus = cfg->bus;
@@ -158,7 +158,7 @@ int pmx_http_mhd_new(const pmx_http_mhd_config_t *cfg, pmx_http_mhd_t **out, pmx
   return PMX_OK;
 }
 
-void pmx_http_mhd_free(pmx_http_mhd_t *ins) { free(ins); }
+void pmx_http_mhd_free(pmx_http_mhd_t *ins) { pmx__free(ins); }
 
 const struct MHD_OptionItem *pmx_http_mhd_options(const pmx_http_mhd_t *ins) {
   return ins != NULL ? ins->options : NULL;

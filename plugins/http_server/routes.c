@@ -35,7 +35,7 @@ static int compile(pmx__route_t *r, const char *option, char *err, size_t cap) {
       return PMX_ECONFIG;
     }
   }
-  r->segs = calloc(n, sizeof *r->segs);
+  r->segs = pmx__calloc(n, sizeof *r->segs);
   if (r->segs == NULL) return PMX_ENOMEM;
   const char *p = t + 1;
   if (*p == '\0') return PMX_OK; /* "/" : no segments */
@@ -76,11 +76,11 @@ static int compile(pmx__route_t *r, const char *option, char *err, size_t cap) {
 void pmx__routes_free(pmx__route_list_t *l) {
   if (l == NULL) return;
   for (size_t i = 0; i < l->n; i++) {
-    if (l->items[i].label != l->items[i].text) free(l->items[i].label);
-    free(l->items[i].text);
-    free(l->items[i].segs);
+    if (l->items[i].label != l->items[i].text) pmx__free(l->items[i].label);
+    pmx__free(l->items[i].text);
+    pmx__free(l->items[i].segs);
   }
-  free(l->items);
+  pmx__free(l->items);
   l->items = NULL;
   l->n = 0;
 }
@@ -89,7 +89,7 @@ void pmx__routes_free(pmx__route_list_t *l) {
 static char *dup_trim(const char *b, const char *e) {
   while (b < e && is_space(*b)) b++;
   while (e > b && is_space(e[-1])) e--;
-  char *s = malloc((size_t)(e - b) + 1);
+  char *s = pmx__malloc((size_t)(e - b) + 1);
   if (s == NULL) return NULL;
   memcpy(s, b, (size_t)(e - b));
   s[e - b] = '\0';
@@ -102,12 +102,12 @@ static int parse_item(const char *b, const char *e, bool with_labels, const char
   if (item == NULL) return PMX_ENOMEM;
   if (item[0] == '\0') {
     snprintf(err, cap, "option %s: empty entry in the list", option);
-    free(item);
+    pmx__free(item);
     return PMX_ECONFIG;
   }
   if (strlen(item) > PMX__HTTP_MAX_PATTERN_LEN) {
     snprintf(err, cap, "option %s: entry longer than %d bytes", option, PMX__HTTP_MAX_PATTERN_LEN);
-    free(item);
+    pmx__free(item);
     return PMX_ECONFIG;
   }
   if (!with_labels) {
@@ -117,12 +117,12 @@ static int parse_item(const char *b, const char *e, bool with_labels, const char
   char *eq = strchr(item, '=');
   if (eq == NULL) {
     snprintf(err, cap, "option %s: entry \"%s\" must be label=pattern", option, item);
-    free(item);
+    pmx__free(item);
     return PMX_ECONFIG;
   }
   r->label = dup_trim(item, eq);
   r->text = dup_trim(eq + 1, eq + strlen(eq));
-  free(item);
+  pmx__free(item);
   if (r->label == NULL || r->text == NULL) return PMX_ENOMEM;
   if (r->label[0] == '\0' || strlen(r->label) > PMX__HTTP_MAX_LABEL_LEN) {
     snprintf(err, cap, "option %s: label of \"%s\" must be 1 to %d bytes", option, r->text,
@@ -151,7 +151,7 @@ int pmx__routes_parse(const char *spec, bool with_labels, const char *option,
     snprintf(err, cap, "option %s: more than %d entries", option, PMX__HTTP_MAX_PATTERNS);
     return PMX_ECONFIG;
   }
-  out->items = calloc(n, sizeof *out->items);
+  out->items = pmx__calloc(n, sizeof *out->items);
   if (out->items == NULL) return PMX_ENOMEM;
   int rc = PMX_OK;
   for (const char *b = spec;; ) {
@@ -214,7 +214,7 @@ int pmx__buckets_parse(const char *spec, const char *option, double **out, size_
     snprintf(err, cap, "option %s: more than %d buckets", option, PMX_MAX_BUCKETS);
     return PMX_ECONFIG;
   }
-  double *b = calloc(count, sizeof *b);
+  double *b = pmx__calloc(count, sizeof *b);
   if (b == NULL) return PMX_ENOMEM;
   const char *p = spec;
   for (size_t i = 0; i < count; i++) {
@@ -230,7 +230,7 @@ int pmx__buckets_parse(const char *spec, const char *option, double **out, size_
       snprintf(err, cap,
                "option %s: \"%s\" must be a comma-separated list of finite numbers > 0 in "
                "strictly increasing order", option, spec);
-      free(b);
+      pmx__free(b);
       return PMX_ECONFIG;
     }
     b[i] = v;
