@@ -1,0 +1,40 @@
+# The server statistics plugins (issue 13: redis_stats, postgres_stats, mysql_stats). Each links a
+# database client library that libpromex does not depend on, so each is its own small shared
+# library (libpromex_<plugin>, with a pkg-config file) exporting only its pmx_plugin_t; it is
+# built when its client library is found (scripts/install-deps installs them all). Their sources
+# live under plugins/<plugin>/ and plugins/server_stats/ (shared helpers compiled into each),
+# which the plugins area of libpromex leaves out. Included by the top-level CMakeLists.txt after
+# the promex target exists.
+pkg_check_modules(HIREDIS IMPORTED_TARGET hiredis)
+pkg_check_modules(LIBPQ IMPORTED_TARGET libpq)
+pkg_check_modules(LIBMARIADB IMPORTED_TARGET libmariadb)
+
+# pmx_server_stats_library(<plugin> <imported client target> <pkg-config module of the client>)
+function(pmx_server_stats_library plugin client client_pc)
+  file(GLOB srcs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/plugins/${plugin}/*.c)
+  set(t promex_${plugin})
+  add_library(${t} SHARED ${srcs} ${PROJECT_SOURCE_DIR}/plugins/server_stats/stats_common.c)
+  target_include_directories(${t}
+    PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+           $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
+    PRIVATE ${PROJECT_SOURCE_DIR}/plugins/${plugin} ${PROJECT_SOURCE_DIR}/plugins/server_stats)
+  target_compile_options(${t} PRIVATE ${PMX_WARNINGS})
+  target_compile_definitions(${t} PRIVATE _GNU_SOURCE)
+  # The client library is private: the exported target needs only promex.
+  target_link_libraries(${t} PUBLIC promex PRIVATE ${client})
+  set_target_properties(${t} PROPERTIES VERSION ${PROJECT_VERSION}
+    SOVERSION ${PROJECT_VERSION_MAJOR})
+  install(TARGETS ${t} EXPORT promexTargets LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  file(RELATIVE_PATH PMX_PC_PREFIX_FROM_PCDIR "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
+  set(PMX_SS_PLUGIN ${plugin})
+  set(PMX_SS_CLIENT_PC ${client_pc})
+  configure_file(${PROJECT_SOURCE_DIR}/cmake/promex_server_stats.pc.in
+    ${PROJECT_BINARY_DIR}/${t}.pc @ONLY)
+  install(FILES ${PROJECT_BINARY_DIR}/${t}.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endfunction()
+
+if(HIREDIS_FOUND)
+  pmx_server_stats_library(redis_stats PkgConfig::HIREDIS hiredis)
+else()
+  message(STATUS "hiredis not found: promex_redis_stats is not built (scripts/install-deps)")
+endif()
