@@ -118,13 +118,18 @@ static pmx__ss_reason_t io_reason(const redisContext *rc) {
   return PMX__SS_CONNECT;
 }
 
+/* `detail` may point into the context (errstr): log before the context is freed. */
 static int fail(rs_ctx_t *c, pmx__ss_reason_t reason, const char *what, const char *detail) {
+  if (reason == PMX__SS_TIMEOUT)
+    pmx__ss_log_fail(&c->log, reason, "redis_stats: %s: %s: no answer within %u ms (%s)",
+                     c->where, what, (unsigned)c->timeout_ms, detail);
+  else
+    pmx__ss_log_fail(&c->log, reason, "redis_stats: %s: %s: %s", c->where, what, detail);
   if (c->rc != NULL) {
     redisFree(c->rc);
     c->rc = NULL;
   }
   pmx__ss_backoff_failed(&c->backoff, pmx__ss_now_ms());
-  pmx__ss_log_fail(&c->log, reason, "redis_stats: %s: %s: %s", c->where, what, detail);
   pmx__ss_health_emit(c->ev_up, c->ev_err, false, reason);
   return reason == PMX__SS_TIMEOUT ? PMX_ETIMEDOUT : PMX_EIO;
 }
