@@ -13,13 +13,19 @@ pkg_check_modules(LIBMARIADB IMPORTED_TARGET libmariadb)
 function(pmx_server_stats_library plugin client client_pc)
   file(GLOB srcs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/plugins/${plugin}/*.c)
   set(t promex_${plugin})
-  add_library(${t} SHARED ${srcs} ${PROJECT_SOURCE_DIR}/plugins/server_stats/stats_common.c)
+  # The objects serve the shared library and the promex CLI (which links libpromex statically
+  # and needs the plugins' metric definitions to lint their dashboards and alert rules).
+  add_library(pmx_${plugin}_obj OBJECT ${srcs} ${PROJECT_SOURCE_DIR}/plugins/server_stats/stats_common.c)
+  target_include_directories(pmx_${plugin}_obj
+    PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+    PRIVATE ${PROJECT_SOURCE_DIR}/plugins/${plugin} ${PROJECT_SOURCE_DIR}/plugins/server_stats)
+  target_compile_options(pmx_${plugin}_obj PRIVATE ${PMX_WARNINGS})
+  target_compile_definitions(pmx_${plugin}_obj PRIVATE _GNU_SOURCE)
+  target_link_libraries(pmx_${plugin}_obj PRIVATE ${client})
+  add_library(${t} SHARED $<TARGET_OBJECTS:pmx_${plugin}_obj>)
   target_include_directories(${t}
     PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
-           $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
-    PRIVATE ${PROJECT_SOURCE_DIR}/plugins/${plugin} ${PROJECT_SOURCE_DIR}/plugins/server_stats)
-  target_compile_options(${t} PRIVATE ${PMX_WARNINGS})
-  target_compile_definitions(${t} PRIVATE _GNU_SOURCE)
+           $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   # The client library is private: the exported target needs only promex.
   target_link_libraries(${t} PUBLIC promex PRIVATE ${client})
   set_target_properties(${t} PROPERTIES VERSION ${PROJECT_VERSION}
@@ -38,3 +44,17 @@ if(HIREDIS_FOUND)
 else()
   message(STATUS "hiredis not found: promex_redis_stats is not built (scripts/install-deps)")
 endif()
+
+# pmx_server_stats_link_static(<target>): compiles every server statistics plugin of this build
+# into <target> (which links promex_static) and defines PMX_HAVE_<PLUGIN> for each.
+function(pmx_server_stats_link_static target)
+  foreach(pl redis_stats postgres_stats mysql_stats)
+    if(TARGET pmx_${pl}_obj)
+      get_target_property(client pmx_${pl}_obj LINK_LIBRARIES)
+      string(TOUPPER ${pl} up)
+      target_sources(${target} PRIVATE $<TARGET_OBJECTS:pmx_${pl}_obj>)
+      target_link_libraries(${target} PRIVATE ${client})
+      target_compile_definitions(${target} PRIVATE PMX_HAVE_${up})
+    endif()
+  endforeach()
+endfunction()

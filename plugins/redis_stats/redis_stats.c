@@ -71,6 +71,7 @@ typedef struct rs_ctx {
   redisContext *rc;
   pmx__ss_backoff_t backoff;
   pmx__ss_log_t log;
+  bool seeded; /* errors_total series created */
   pmx__redis_info_t info;
   pmx__ss_cum_t cums[N_STATS];
   pmx__ss_keyed_t cmd_calls, cmd_usec;
@@ -130,7 +131,7 @@ static int fail(rs_ctx_t *c, pmx__ss_reason_t reason, const char *what, const ch
     c->rc = NULL;
   }
   pmx__ss_backoff_failed(&c->backoff, pmx__ss_now_ms());
-  pmx__ss_health_emit(c->ev_up, c->ev_err, false, reason);
+  pmx__ss_health_emit(c->ev_up, c->ev_err, false, reason, &c->seeded);
   return reason == PMX__SS_TIMEOUT ? PMX_ETIMEDOUT : PMX_EIO;
 }
 
@@ -249,7 +250,7 @@ static int rs_measure(pmx_bus_t *bus, void *p) {
   if (c->rc == NULL) {
     if (!pmx__ss_backoff_ready(&c->backoff, pmx__ss_now_ms())) {
       /* Waiting to reconnect: still down, but this is not a new failure. */
-      pmx__ss_health_emit(c->ev_up, c->ev_err, false, PMX__SS_N_REASONS);
+      pmx__ss_health_emit(c->ev_up, c->ev_err, false, PMX__SS_N_REASONS, &c->seeded);
       return PMX_EIO;
     }
     int rc = rs_connect(c);
@@ -291,7 +292,7 @@ static int rs_measure(pmx_bus_t *bus, void *p) {
   freeReplyObject(r);
   pmx__ss_backoff_reset(&c->backoff);
   pmx__ss_log_ok(&c->log, "redis_stats");
-  pmx__ss_health_emit(c->ev_up, c->ev_err, true, PMX__SS_N_REASONS);
+  pmx__ss_health_emit(c->ev_up, c->ev_err, true, PMX__SS_N_REASONS, &c->seeded);
   return PMX_OK;
 }
 

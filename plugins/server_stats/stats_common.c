@@ -111,19 +111,30 @@ void pmx__ss_health_defs(const char *ev_up, const char *ev_err, const char *serv
                                .measurement = "up",
                                .description = "1 when the last poll of the server succeeded, "
                                               "0 when it was down, slow or refused us."};
-  defs[1] = (pmx_metric_def_t){.kind = PMX_COUNTER, .name = "errors.total", .event_name = ev_err,
-                               .tags = reason, .n_tags = 1,
+  defs[1] = (pmx_metric_def_t){.kind = PMX_SUM, .name = "errors.total", .event_name = ev_err,
+                               .measurement = "count", .tags = reason, .n_tags = 1,
                                .description = "Failed polls by reason (connect, auth, timeout, "
                                               "query, parse)."};
 }
 
 void pmx__ss_health_emit(const pmx_event_t *up_ev, const pmx_event_t *err_ev, bool up,
-                         pmx__ss_reason_t reason) {
+                         pmx__ss_reason_t reason, bool *seeded) {
+  /* Every reason's series exists from the first poll (at 0), so rate() and alerts see a 0
+   * rather than no data before the first failure. */
+  if (!*seeded) {
+    for (int i = 0; i < PMX__SS_N_REASONS; i++) {
+      const pmx_measurement_t z[] = {PMX_M("count", 0)};
+      const pmx_meta_t md[] = {PMX_META_S("reason", pmx__ss_reason_names[i])};
+      pmx_emit(err_ev, z, 1, md, 1);
+    }
+    *seeded = true;
+  }
   const pmx_measurement_t m[] = {PMX_M("up", up ? 1 : 0)};
   pmx_emit(up_ev, m, 1, NULL, 0);
   if (!up && reason < PMX__SS_N_REASONS) {
+    const pmx_measurement_t one[] = {PMX_M("count", 1)};
     const pmx_meta_t md[] = {PMX_META_S("reason", pmx__ss_reason_names[reason])};
-    pmx_emit(err_ev, NULL, 0, md, 1);
+    pmx_emit(err_ev, one, 1, md, 1);
   }
 }
 

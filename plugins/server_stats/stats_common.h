@@ -99,9 +99,10 @@ extern const char *const pmx__ss_reason_names[PMX__SS_N_REASONS];
  * the help text. */
 void pmx__ss_health_defs(const char *ev_up, const char *ev_err, const char *server,
                          pmx_metric_def_t defs[2]);
-/* Emits up (0/1) on `up_ev`, and when !up one error of `reason` on `err_ev`. */
+/* Emits up (0/1) on `up_ev`, and when !up one error of `reason` on `err_ev` (PMX__SS_N_REASONS:
+ * none). The first call also creates every reason's series at 0 (*seeded, false initially). */
 void pmx__ss_health_emit(const pmx_event_t *up_ev, const pmx_event_t *err_ev, bool up,
-                         pmx__ss_reason_t reason);
+                         pmx__ss_reason_t reason, bool *seeded);
 
 /* Logs failures once per change of state: the first failure, a failure of another reason, and
  * the recovery. Through hooks->log when given, else to stderr. */
