@@ -233,8 +233,16 @@ static void emit_replicas(rs_ctx_t *c) {
   }
 }
 
+static int rs_poll(rs_ctx_t *c, pmx_bus_t *bus);
+
 static int rs_measure(pmx_bus_t *bus, void *p) {
-  rs_ctx_t *c = p;
+  pmx__ss_sigpipe_block();
+  int rc = rs_poll(p, bus);
+  pmx__ss_sigpipe_drain();
+  return rc;
+}
+
+static int rs_poll(rs_ctx_t *c, pmx_bus_t *bus) {
   if (c->ev_up == NULL) {
     if (pmx_bus_event(bus, EV_UP, &c->ev_up) != PMX_OK ||
         pmx_bus_event(bus, EV_ERR, &c->ev_err) != PMX_OK ||

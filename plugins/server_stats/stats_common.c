@@ -2,9 +2,12 @@
 #include "stats_common.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -205,4 +208,61 @@ void pmx__ss_log_ok(pmx__ss_log_t *l, const char *what) {
   char msg[512];
   snprintf(msg, sizeof msg, "%s: polling succeeds again", what);
   emit_log(l, PMX_LOG_INFO, msg);
+}
+
+int pmx__ss_col(const pmx__ss_table_t *t, const char *name) {
+  for (size_t c = 0; c < t->ncols; c++) {
+    const char *n = t->name(t->src, c);
+    if (n != NULL && strcmp(n, name) == 0) return (int)c;
+  }
+  return -1;
+}
+
+bool pmx__ss_number(const char *s, double *out) {
+  if (s == NULL || *s == '\0') return false;
+  if (!(*s == '-' || *s == '+' || *s == '.' || (*s >= '0' && *s <= '9'))) return false;
+  for (const char *p = s; *p; p++)
+    if (*p == 'x' || *p == 'X' || *p == 'n' || *p == 'N' || *p == 'i' || *p == 'I') return false;
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v)) return false;
+  *out = v;
+  return true;
+}
+
+size_t pmx__ss_row_measure(const pmx__ss_table_t *t, size_t row, const pmx__ss_stat_t *stats,
+                           size_t n, pmx__ss_keyed_t *keyed, const char *key,
+                           pmx_measurement_t *out) {
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    int c = pmx__ss_col(t, stats[i].source);
+    double v;
+    if (c < 0 || !pmx__ss_number(t->cell(t->src, row, (size_t)c), &v)) continue;
+    if (stats[i].scale != 0) v *= stats[i].scale;
+    if (stats[i].counter) {
+      if (v < 0 || !pmx__ss_keyed_delta(&keyed[i], key, v, &v)) continue;
+    }
+    out[m++] = (pmx_measurement_t){stats[i].name, v};
+  }
+  return m;
+}
+
+void pmx__ss_sigpipe_block(void) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+void pmx__ss_sigpipe_drain(void) {
+  sigset_t pending, set;
+  if (sigpending(&pending) != 0 || !sigismember(&pending, SIGPIPE)) return;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  const struct timespec zero = {0, 0};
+  /* Pending for the process rather than this thread: another thread may take it; either way
+   * nothing waits long. */
+  while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR) {
+  }
 }

@@ -70,6 +70,30 @@ size_t pmx__ss_stat_emit(const pmx__ss_stat_t *stats, size_t n, pmx__ss_cum_t *c
                          pmx__ss_lookup_fn lookup, void *src, const pmx_event_t *ev,
                          pmx_measurement_t *scratch);
 
+/* ---- result sets ------------------------------------------------------------------------ */
+
+/* A query result as the plugins see it, whatever the client library: named columns, string
+ * cells (NULL for SQL NULL). Tests build one from captured CSV fixtures. */
+typedef struct pmx__ss_table {
+  size_t nrows, ncols;
+  const char *(*name)(const void *src, size_t col);
+  const char *(*cell)(const void *src, size_t row, size_t col);
+  const void *src;
+} pmx__ss_table_t;
+
+/* Column index of `name`, or -1 when the server's version lacks it. */
+int pmx__ss_col(const pmx__ss_table_t *t, const char *name);
+
+/* Row `row` as measurements: stats[i].source names the column; columns absent from the result,
+ * SQL NULLs and non-numbers are left out; counters become deltas tracked per `key` (a database
+ * name) in keyed[i]. Returns the number of measurements written to out (room for n). */
+size_t pmx__ss_row_measure(const pmx__ss_table_t *t, size_t row, const pmx__ss_stat_t *stats,
+                           size_t n, pmx__ss_keyed_t *keyed, const char *key,
+                           pmx_measurement_t *out);
+
+/* Strict decimal number (the whole string; finite). */
+bool pmx__ss_number(const char *s, double *out);
+
 /* ---- connection state --------------------------------------------------------------------- */
 
 /* Reconnect backoff: after a failure the next connect waits delay ms (doubling from `min_ms` to
@@ -117,6 +141,13 @@ void pmx__ss_log_fail(pmx__ss_log_t *l, pmx__ss_reason_t reason, const char *fmt
 #endif
     ;
 void pmx__ss_log_ok(pmx__ss_log_t *l, const char *what);
+
+/* hiredis writes with write(): a server that closed the connection would raise SIGPIPE, whose
+ * default action kills the process. pmx__ss_sigpipe_block() blocks it in the calling (poller)
+ * thread, so the write fails with EPIPE instead; pmx__ss_sigpipe_drain() consumes a SIGPIPE left
+ * pending by such a write, so it is never delivered later. */
+void pmx__ss_sigpipe_block(void);
+void pmx__ss_sigpipe_drain(void);
 
 /* Parses a duration option in ms (1..3600000); absent: dflt. Returns PMX_OK or PMX_ECONFIG with
  * ctx->err naming the option. */
