@@ -266,3 +266,14 @@ void pmx__ss_sigpipe_drain(void) {
   while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR) {
   }
 }
+
+void pmx__ss_log_note(pmx__ss_log_t *l, bool *once, const char *fmt, ...) {
+  if (*once) return;
+  *once = true;
+  char msg[768];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  emit_log(l, PMX_LOG_WARN, msg);
+}

@@ -141,6 +141,13 @@ void pmx__ss_log_fail(pmx__ss_log_t *l, pmx__ss_reason_t reason, const char *fmt
 #endif
     ;
 void pmx__ss_log_ok(pmx__ss_log_t *l, const char *what);
+/* A warning that does not fail the poll (a missing grant, an extension not loaded), logged only
+ * when *once is false (then set). */
+void pmx__ss_log_note(pmx__ss_log_t *l, bool *once, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 
 /* hiredis writes with write(): a server that closed the connection would raise SIGPIPE, whose
  * default action kills the process. pmx__ss_sigpipe_block() blocks it in the calling (poller)
