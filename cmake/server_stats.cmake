@@ -57,6 +57,11 @@ if(LIBPQ_FOUND)
 else()
   message(STATUS "libpq not found: promex_postgres_stats is not built (scripts/install-deps)")
 endif()
+if(LIBMARIADB_FOUND)
+  pmx_server_stats_library(mysql_stats PkgConfig::LIBMARIADB libmariadb)
+else()
+  message(STATUS "libmariadb not found: promex_mysql_stats is not built (scripts/install-deps)")
+endif()
 
 # pmx_server_stats_link_static(<target>): compiles every server statistics plugin of this build
 # into <target> (which links promex_static) and defines PMX_HAVE_<PLUGIN> for each.
