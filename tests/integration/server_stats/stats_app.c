@@ -81,7 +81,9 @@ int main(int argc, char **argv) {
   size_t n_uses = 0;
   for (size_t i = 0; i < cfg.n_plugins && n_uses < 40; i++) {
     uses[n_uses] = cfg.plugins[i];
-    if (strstr(uses[n_uses].plugin->name, "_stats") != NULL) uses[n_uses].user_data = &hooks;
+    /* Only the server statistics plugins (the tables after the first-party ones). */
+    for (size_t k = n_fp; k < n_known; k++)
+      if (uses[n_uses].plugin == known[k]) uses[n_uses].user_data = &hooks;
     n_uses++;
   }
   cfg.plugins = uses;
