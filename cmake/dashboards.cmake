@@ -7,16 +7,11 @@
 # a template re-runs the configure step (CONFIGURE_DEPENDS).
 file(GLOB PMX_DASHBOARD_TEMPLATES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/dashboards/*.json)
 list(SORT PMX_DASHBOARD_TEMPLATES)
-# The server statistics plugins' dashboards (issue 13) ship beside their own libraries, not inside
-# libpromex: first-party dashboards are those of pmx_first_party_plugins().
-set(PMX_EXTERNAL_DASHBOARDS_REGEX "/(redis|postgres|mysql)_stats\\.json$")
-list(FILTER PMX_DASHBOARD_TEMPLATES EXCLUDE REGEX "${PMX_EXTERNAL_DASHBOARDS_REGEX}")
 set(PMX_DASHBOARDS_GEN ${PROJECT_BINARY_DIR}/generated/pmx_dashboards_gen.c)
 file(MAKE_DIRECTORY ${PROJECT_BINARY_DIR}/generated)
 add_custom_command(
   OUTPUT ${PMX_DASHBOARDS_GEN}
   COMMAND ${CMAKE_COMMAND} -DPMX_DASHBOARD_DIR=${PROJECT_SOURCE_DIR}/dashboards
-          "-DPMX_EXCLUDE_REGEX=${PMX_EXTERNAL_DASHBOARDS_REGEX}"
           -DPMX_OUT=${PMX_DASHBOARDS_GEN} -P ${PROJECT_SOURCE_DIR}/cmake/embed_dashboards.cmake
   DEPENDS ${PMX_DASHBOARD_TEMPLATES} ${PROJECT_SOURCE_DIR}/cmake/embed_dashboards.cmake
   COMMENT "Embedding dashboard templates"

@@ -55,6 +55,13 @@ int pmx__redis_info_parse(char *text, size_t len, pmx__redis_info_t *info) {
       continue;
     }
     *colon = '\0';
+    /* A field name is printable ASCII; a control byte (a stray CR) makes the line malformed. */
+    bool bad = false;
+    for (const char *k = line; *k; k++) bad |= (unsigned char)*k < 0x20 || *k == 0x7f;
+    if (bad) {
+      info->skipped++;
+      continue;
+    }
     if (push(info, section, line, colon + 1) != 0) return -1;
   }
   return 0;

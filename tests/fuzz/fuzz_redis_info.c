@@ -3,8 +3,9 @@
  * Invariants checked: no crash or out-of-bounds access (ASan), every field has a non-empty key
  * without ':' or line ends, the field count stays within PMX__REDIS_MAX_FIELDS, and a parsed
  * connection string has a host or a socket path and a valid port. Built as a libFuzzer target
- * with -DPMX_BUILD_FUZZ=ON (clang), and as a replay program over tests/fuzz/corpus/redis_info
- * and the unit fixtures in ctest (fuzz_redis_info_replay). */
+ * with -DPMX_BUILD_FUZZ=ON and clang (tests/unit/redis_stats/CMakeLists.txt), and as a replay
+ * program over tests/fuzz/corpus/redis_info and the unit fixtures in ctest
+ * (fuzz_redis_info_replay). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
