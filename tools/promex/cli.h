@@ -44,6 +44,10 @@ void cli_default_app(char *out, size_t cap);
  * NULL on failure. */
 pmx_config_file_t *cli_load_config(const char *path);
 
+/* The plugins the CLI knows: the first-party ones, then the server statistics plugins this
+ * build has (tools/promex/known_plugins.c). Static storage; *n set. */
+const pmx_plugin_t *const *cli_known_plugins(size_t *n);
+
 /* A configuration with every first-party plugin enabled and no options, for app `app`: the
  * default when no config file is given. The arrays live in static storage (one at a time). */
 const pmx_config_t *cli_all_plugins_config(const char *app);

@@ -73,7 +73,7 @@ void cli_default_app(char *out, size_t cap) {
 
 pmx_config_file_t *cli_load_config(const char *path) {
   size_t n = 0;
-  const pmx_plugin_t *const *known = pmx_first_party_plugins(&n);
+  const pmx_plugin_t *const *known = cli_known_plugins(&n);
   pmx_config_file_t *cf = NULL;
   pmx_error_t err;
   memset(&err, 0, sizeof err);
@@ -91,7 +91,7 @@ const pmx_config_t *cli_all_plugins_config(const char *app) {
   static pmx_plugin_use_t uses[64];
   static char app_copy[128];
   size_t n = 0;
-  const pmx_plugin_t *const *all = pmx_first_party_plugins(&n);
+  const pmx_plugin_t *const *all = cli_known_plugins(&n);
   if (n > 64) n = 64;
   for (size_t i = 0; i < n; i++) uses[i] = (pmx_plugin_use_t){all[i], NULL, 0, NULL};
   snprintf(app_copy, sizeof app_copy, "%s", app);
