@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "demo_http_client.h"
 #include "demo_plugin.h"
 #include "promex/promex.h"
 
@@ -226,12 +227,16 @@ int main(int argc, char **argv) {
          c->metrics_server.bind_address ? c->metrics_server.bind_address : "127.0.0.1",
          (unsigned)pmx_metrics_port(d.p), c->metrics_server.path ? c->metrics_server.path : "/metrics");
   fflush(stdout);
+  /* Outbound HTTP calls for the http_client dashboard (issue 12). */
+  static demo_http_client_t http_client;
+  demo_http_client_start(&http_client, d.p);
 
   int sig = 0;
   sigwait(&sigs, &sig);
   fprintf(stderr, "demo: got signal %d, stopping\n", sig);
   atomic_store(&d.stop, true);
   for (long i = 0; i < started; i++) pthread_join(threads[i], NULL);
+  demo_http_client_stop(&http_client);
   pmx_stop(d.p);
   pmx_destroy(d.p);
   return 0;
