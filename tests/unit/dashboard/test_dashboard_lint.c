@@ -371,6 +371,13 @@ static void add_plugin_metrics(pmx_dashboard_linter_t *l, const char *app) {
       {"network_transmit_bytes_total", PMX_SUM}, {"network_receive_packets_total", PMX_SUM},
       {"network_transmit_packets_total", PMX_SUM}, {"network_receive_errors_total", PMX_SUM},
       {"network_transmit_errors_total", PMX_SUM}};
+  /* issue 12: outbound clients */
+  static const m_t http_client[] = {
+      {"request_duration_seconds", PMX_DISTRIBUTION}, {"request_exceptions_total", PMX_COUNTER},
+      {"request_phase_duration_seconds", PMX_DISTRIBUTION},
+      {"request_size_bytes", PMX_DISTRIBUTION}, {"response_size_bytes", PMX_DISTRIBUTION},
+      {"request_connections_total", PMX_COUNTER}, {"request_redirects_total", PMX_SUM},
+      {"library_info", PMX_LAST_VALUE}};
   /* promex's own: the runtime's definitions plus the registry's built-in series. */
   static const m_t own[] = {{"status_info", PMX_LAST_VALUE},  {"poll_errors_total", PMX_COUNTER},
                             {"poll_overruns_total", PMX_COUNTER},
@@ -384,9 +391,10 @@ static void add_plugin_metrics(pmx_dashboard_linter_t *l, const char *app) {
   } sets[] = {{"application", application, sizeof application / sizeof application[0]},
               {"process", process, sizeof process / sizeof process[0]},
               {"os", os, sizeof os / sizeof os[0]},
-              {"prom_ex", own, sizeof own / sizeof own[0]}};
+              {"prom_ex", own, sizeof own / sizeof own[0]},
+              {"http_client", http_client, sizeof http_client / sizeof http_client[0]}};
   char name[256];
-  for (size_t s = 0; s < 4; s++) {
+  for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++) {
     for (size_t i = 0; i < sets[s].n; i++) {
       snprintf(name, sizeof name, "%s_prom_ex_%s_%s", app, sets[s].plugin, sets[s].list[i].name);
       pmx_dashboard_linter_add_metric(l, NULL, name, sets[s].list[i].kind, NULL, 0);

@@ -312,6 +312,7 @@ static void test_null_arguments(void **state) {
   pmx_curl_free(NULL);
   assert_string_equal(pmx_curl_code_name(CURLE_OPERATION_TIMEDOUT), "OPERATION_TIMEDOUT");
   assert_string_equal(pmx_curl_code_name((CURLcode)9999), "UNKNOWN");
+  assert_ptr_equal(pmx_first_party_plugin("http_client"), &pmx_plugin_http_client);
 }
 
 int main(void) {
