@@ -7,12 +7,13 @@
 #include "promex/plugins/http_client.h"
 #include "promex/plugins/os.h"
 #include "promex/plugins/process.h"
+#include "promex/plugins/redis.h"
 #include "promex/promex.h"
 
 static const pmx_plugin_t *const k_plugins[] = {&pmx_plugin_application, &pmx_plugin_process,
                                                 &pmx_plugin_os,
                                                 /* issue 12: outbound clients */
-                                                &pmx_plugin_http_client, NULL};
+                                                &pmx_plugin_http_client, &pmx_plugin_redis, NULL};
 
 const pmx_plugin_t *const *pmx_first_party_plugins(size_t *n) {
   if (n != NULL) *n = sizeof k_plugins / sizeof k_plugins[0] - 1;
