@@ -382,6 +382,9 @@ static void add_plugin_metrics(pmx_dashboard_linter_t *l, const char *app) {
       {"command_duration_seconds", PMX_DISTRIBUTION}, {"command_errors_total", PMX_COUNTER},
       {"pipeline_commands", PMX_DISTRIBUTION}, {"connection_events_total", PMX_COUNTER},
       {"connections", PMX_SUM}};
+  static const m_t memcached[] = {
+      {"command_duration_seconds", PMX_DISTRIBUTION}, {"cache_hits_total", PMX_COUNTER},
+      {"cache_misses_total", PMX_COUNTER}, {"command_errors_total", PMX_COUNTER}};
   /* promex's own: the runtime's definitions plus the registry's built-in series. */
   static const m_t own[] = {{"status_info", PMX_LAST_VALUE},  {"poll_errors_total", PMX_COUNTER},
                             {"poll_overruns_total", PMX_COUNTER},
@@ -397,7 +400,8 @@ static void add_plugin_metrics(pmx_dashboard_linter_t *l, const char *app) {
               {"os", os, sizeof os / sizeof os[0]},
               {"prom_ex", own, sizeof own / sizeof own[0]},
               {"http_client", http_client, sizeof http_client / sizeof http_client[0]},
-              {"redis", redis, sizeof redis / sizeof redis[0]}};
+              {"redis", redis, sizeof redis / sizeof redis[0]},
+              {"memcached", memcached, sizeof memcached / sizeof memcached[0]}};
   char name[256];
   for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++) {
     for (size_t i = 0; i < sets[s].n; i++) {
