@@ -22,6 +22,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,20 +75,34 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
  * hiredis until the disconnect callback ran. */
 static int run_async(pmx_redis_t *pr) {
   redisAsyncContext *ac = redisAsyncConnect("127.0.0.1", port_redis);
-  if (ac == NULL || ac->err) return -1;
+  if (ac == NULL || ac->err) {
+    fprintf(stderr, "redis_workload: async connect: %s\n", ac ? ac->errstr : "no memory");
+    return -1;
+  }
   async_done = 0;
   pings_left = 4;
   redisAsyncSetConnectCallback(ac, on_connect);
   redisAsyncSetDisconnectCallback(ac, on_disconnect);
   for (int i = 0; i < 4; i++)
-    if (pmx_redis_async_command(pr, ac, on_ping, NULL, "PING") != REDIS_OK) return -1;
-  for (int spins = 0; !async_done && spins < 1000; spins++) {
-    struct pollfd pfd = {.fd = ac->c.fd, .events = POLLIN | POLLOUT};
+    if (pmx_redis_async_command(pr, ac, on_ping, NULL, "PING") != REDIS_OK) {
+      fprintf(stderr, "redis_workload: async PING not queued: %s\n", ac->errstr);
+      return -1;
+    }
+  struct timespec t0, now;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (;;) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (async_done || now.tv_sec - t0.tv_sec > 10) break;
+    /* Ask for writability only while connecting or while output is pending; a socket is
+     * almost always writable, and polling for it otherwise would spin. */
+    bool want_write = !(ac->c.flags & REDIS_CONNECTED) || (ac->c.obuf && ac->c.obuf[0]);
+    struct pollfd pfd = {.fd = ac->c.fd, .events = POLLIN | (want_write ? POLLOUT : 0)};
     if (poll(&pfd, 1, 100) < 0) return -1;
     if (pfd.revents & POLLOUT) redisAsyncHandleWrite(ac);
     if (async_done) break;
     if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) redisAsyncHandleRead(ac);
   }
+  if (!async_done) fprintf(stderr, "redis_workload: the async context did not finish\n");
   return async_done ? 0 : -1;
 }
 
@@ -98,7 +113,10 @@ static int round_once(pmx_redis_t *pr) {
   redisFree(refused);
   redisContext *c = redisConnect("127.0.0.1", port_redis);
   pmx_redis_connected(pr, c);
-  if (c == NULL || c->err) return -1;
+  if (c == NULL || c->err) {
+    fprintf(stderr, "redis_workload: connect: %s\n", c ? c->errstr : "no memory");
+    return -1;
+  }
   char key[32];
   for (int i = 0; i < 10; i++) {
     snprintf(key, sizeof key, "k%d", i);
@@ -125,7 +143,10 @@ static int round_once(pmx_redis_t *pr) {
     for (int i = 0; i < 2; i++) pmx_redis_pipeline_append(&pl, "GET p%d", i);
     for (int i = 0; i < 5; i++) {
       void *r = NULL;
-      if (pmx_redis_pipeline_get_reply(&pl, &r) != REDIS_OK) bad = -1;
+      if (pmx_redis_pipeline_get_reply(&pl, &r) != REDIS_OK) {
+        fprintf(stderr, "redis_workload: pipeline reply: %s\n", c->errstr);
+        bad = -1;
+      }
       freeReplyObject(r);
     }
     pmx_redis_pipeline_end(&pl);
