@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <pthread.h>
 
 #include <cmocka.h>
 
@@ -112,6 +113,54 @@ static void test_bad_patterns_are_refused(void **state) {
   assert_null(pmx__hc_hosts_new(longp, 10, &why));
 }
 
+/* Four threads learning overlapping host names at once: every answer is the name itself or
+ * "other", a name once learned is always answered the same, and no more than max_hosts names are
+ * learned (TSan runs this too). */
+typedef struct worker_arg {
+  pmx__hc_hosts_t *h;
+  int seed;
+  int learned;
+} worker_arg_t;
+
+static void *worker(void *p) {
+  worker_arg_t *a = p;
+  char name[32];
+  for (int i = 0; i < 20000; i++) {
+    snprintf(name, sizeof name, "h%d.test", (i * 7 + a->seed) % 200);
+    const char *g = pmx__hc_hosts_group(a->h, name);
+    if (strcmp(g, name) == 0) a->learned++;
+    else if (strcmp(g, "other") != 0) return (void *)1;
+  }
+  return NULL;
+}
+
+static void test_concurrent_learning(void **state) {
+  (void)state;
+  pmx__hc_hosts_t *h = pmx__hc_hosts_new("*", 50, NULL);
+  assert_non_null(h);
+  pthread_t t[4];
+  worker_arg_t args[4];
+  for (int i = 0; i < 4; i++) {
+    args[i] = (worker_arg_t){h, i * 13, 0};
+    assert_int_equal(pthread_create(&t[i], NULL, worker, &args[i]), 0);
+  }
+  for (int i = 0; i < 4; i++) {
+    void *rc = NULL;
+    pthread_join(t[i], &rc);
+    assert_null(rc);
+    assert_true(args[i].learned > 0);
+  }
+  /* Exactly 50 of the 200 names are known now, the same ones for everybody. */
+  int known = 0;
+  char name[32];
+  for (int i = 0; i < 200; i++) {
+    snprintf(name, sizeof name, "h%d.test", i);
+    known += strcmp(pmx__hc_hosts_group(h, name), "other") != 0;
+  }
+  assert_int_equal(known, 50);
+  pmx__hc_hosts_free(h);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_exact_and_suffix_patterns),
@@ -119,6 +168,7 @@ int main(void) {
       cmocka_unit_test(test_patterns_before_star),
       cmocka_unit_test(test_hostile_hosts_are_sanitised),
       cmocka_unit_test(test_bad_patterns_are_refused),
+      cmocka_unit_test(test_concurrent_learning),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
