@@ -23,6 +23,7 @@
 #include "unit/plugins/plugin_test_util.h"
 #include "promex/curl.h"
 #include "promex/plugins/http_client.h"
+#include "internal.h"
 #include "promex/promex.h"
 
 #define P "hc_test_prom_ex_http_client_"
@@ -121,6 +122,8 @@ static int teardown(void **state) {
 static const char *scrape(fixture_t *f) {
   f->buf.len = 0;
   assert_int_equal(pmx_get_metrics(f->p, PMX_FORMAT_TEXT, &f->buf), PMX_OK);
+  /* The exposition is not NUL-terminated; the string helpers need it to be. */
+  assert_int_equal(pmx__buf_append(&f->buf, "", 1), PMX_OK);
   return f->buf.data;
 }
 

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "promex/plugins/memcached.h"
+#include "internal.h"
 #include "promex/promex.h"
 #include "unit/plugins/plugin_test_util.h"
 
@@ -66,6 +67,7 @@ static void test_results_and_hostile_labels(void **state) {
   }
   pmx_buf_t buf = {0};
   assert_int_equal(pmx_get_metrics(p, PMX_FORMAT_TEXT, &buf), PMX_OK);
+  assert_int_equal(pmx__buf_append(&buf, "", 1), PMX_OK); /* NUL for the string helpers */
   const char *t = buf.data;
   assert_true(val(t, P "cache_hits_total", "command=\"get\"", NULL) == 2);
   assert_true(val(t, P "cache_misses_total", "command=\"get\"", NULL) == 1);
