@@ -14,8 +14,8 @@
  *     ...                                                        // curl_multi_info_read
  *   // or call pmx_curl_observe(pc, msg->easy_handle, msg->data.result) on each CURLMSG_DONE.
  *
- * Cost: about a dozen curl_easy_getinfo() calls, one URL parse (curl_url) and six to ten
- * lock-free emits per transfer (bench/bench_clients.c measures it).
+ * Cost: 13 curl_easy_getinfo() calls, one URL parse (curl_url) and up to nine lock-free emits
+ * per transfer: about 5 us (bench/clients/bench_clients.c; docs/clients.md has the numbers).
  *
  * Threading: a pmx_curl_t is immutable after creation and may be used from any number of threads
  * at once; a CURL handle is used only by the thread that passes it (libcurl's own rule). */
@@ -42,8 +42,9 @@ PMX_EXTERN int pmx_curl_new(pmx_bus_t *bus, pmx_curl_t **out);
 PMX_EXTERN void pmx_curl_free(pmx_curl_t *pc);
 
 /* Emits the events of one finished transfer: start (with its monotonic_time set back by the
- * transfer's duration), then stop when `result` is CURLE_OK, exception otherwise, then the phase
- * events. Returns PMX_OK, or PMX_EINVAL (NULL handle). */
+ * transfer's duration), then stop and the phase events when a response arrived (`result`
+ * CURLE_OK, or CURLE_HTTP_RETURNED_ERROR with a status), exception otherwise. Returns PMX_OK, or
+ * PMX_EINVAL (NULL handle or easy). */
 PMX_EXTERN int pmx_curl_observe(pmx_curl_t *pc, CURL *easy, CURLcode result);
 
 /* curl_easy_perform(easy) followed by pmx_curl_observe(); returns what curl_easy_perform

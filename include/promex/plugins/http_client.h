@@ -35,7 +35,8 @@
  *       metadata     method, scheme, host, port, kind ("curl"), reason (the CURLcode name
  *                    without CURLE_, e.g. "COULDNT_CONNECT", "OPERATION_TIMEDOUT"),
  *                    code (int CURLcode), os_errno (int)
- *   http.client.request.phase      one per measured phase, after stop or exception
+ *   http.client.request.phase      one per measured phase, after stop (a failed transfer has
+ *                                  no phases: its timers stop wherever it failed)
  *       measurements duration
  *       metadata     phase, method, scheme, host, port. Phases (libcurl's cumulative timers
  *                    turned into intervals): dns (name lookup), connect (TCP), tls (TLS
