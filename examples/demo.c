@@ -13,6 +13,8 @@
  * first-party plugins and "demo", and the demo plugin is added when the file does not list it.
  * --port/--bind/--auth-token given on the command line override the file (even when they repeat
  * a default value), and --port turns the file's metrics server on. */
+#include "demo_http_client.h" /* issue 12: the demo's outbound HTTP calls */
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,7 +24,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "demo_http_client.h"
 #include "demo_plugin.h"
 #include "promex/promex.h"
 
@@ -234,9 +235,9 @@ int main(int argc, char **argv) {
   int sig = 0;
   sigwait(&sigs, &sig);
   fprintf(stderr, "demo: got signal %d, stopping\n", sig);
+  demo_http_client_stop(&http_client);
   atomic_store(&d.stop, true);
   for (long i = 0; i < started; i++) pthread_join(threads[i], NULL);
-  demo_http_client_stop(&http_client);
   pmx_stop(d.p);
   pmx_destroy(d.p);
   return 0;

@@ -330,7 +330,37 @@ typedef struct m {
 static const double scrape_buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                         0.01,   0.025,   0.05,   0.1,   0.25,   1};
 
+/* The outbound client plugins (issue 12): http_client, redis, memcached. */
+static void add_client_plugin_metrics(pmx_dashboard_linter_t *l, const char *app) {
+  static const struct {
+    const char *plugin;
+    m_t m;
+  } k[] = {{"http_client", {"request_duration_seconds", PMX_DISTRIBUTION}},
+           {"http_client", {"request_exceptions_total", PMX_COUNTER}},
+           {"http_client", {"request_phase_duration_seconds", PMX_DISTRIBUTION}},
+           {"http_client", {"request_size_bytes", PMX_DISTRIBUTION}},
+           {"http_client", {"response_size_bytes", PMX_DISTRIBUTION}},
+           {"http_client", {"request_connections_total", PMX_COUNTER}},
+           {"http_client", {"request_redirects_total", PMX_SUM}},
+           {"http_client", {"library_info", PMX_LAST_VALUE}},
+           {"redis", {"command_duration_seconds", PMX_DISTRIBUTION}},
+           {"redis", {"command_errors_total", PMX_COUNTER}},
+           {"redis", {"pipeline_commands", PMX_DISTRIBUTION}},
+           {"redis", {"connection_events_total", PMX_COUNTER}},
+           {"redis", {"connections", PMX_SUM}},
+           {"memcached", {"command_duration_seconds", PMX_DISTRIBUTION}},
+           {"memcached", {"cache_hits_total", PMX_COUNTER}},
+           {"memcached", {"cache_misses_total", PMX_COUNTER}},
+           {"memcached", {"command_errors_total", PMX_COUNTER}}};
+  char name[256];
+  for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+    snprintf(name, sizeof name, "%s_prom_ex_%s_%s", app, k[i].plugin, k[i].m.name);
+    pmx_dashboard_linter_add_metric(l, NULL, name, k[i].m.kind, NULL, 0);
+  }
+}
+
 static void add_plugin_metrics(pmx_dashboard_linter_t *l, const char *app) {
+  add_client_plugin_metrics(l, app);
   static const m_t application[] = {{"primary_info", PMX_LAST_VALUE},
                                     {"dependency_info", PMX_LAST_VALUE},
                                     {"git_sha_info", PMX_LAST_VALUE},
@@ -371,20 +401,6 @@ static void add_plugin_metrics(pmx_dashboard_linter_t *l, const char *app) {
       {"network_transmit_bytes_total", PMX_SUM}, {"network_receive_packets_total", PMX_SUM},
       {"network_transmit_packets_total", PMX_SUM}, {"network_receive_errors_total", PMX_SUM},
       {"network_transmit_errors_total", PMX_SUM}};
-  /* issue 12: outbound clients */
-  static const m_t http_client[] = {
-      {"request_duration_seconds", PMX_DISTRIBUTION}, {"request_exceptions_total", PMX_COUNTER},
-      {"request_phase_duration_seconds", PMX_DISTRIBUTION},
-      {"request_size_bytes", PMX_DISTRIBUTION}, {"response_size_bytes", PMX_DISTRIBUTION},
-      {"request_connections_total", PMX_COUNTER}, {"request_redirects_total", PMX_SUM},
-      {"library_info", PMX_LAST_VALUE}};
-  static const m_t redis[] = {
-      {"command_duration_seconds", PMX_DISTRIBUTION}, {"command_errors_total", PMX_COUNTER},
-      {"pipeline_commands", PMX_DISTRIBUTION}, {"connection_events_total", PMX_COUNTER},
-      {"connections", PMX_SUM}};
-  static const m_t memcached[] = {
-      {"command_duration_seconds", PMX_DISTRIBUTION}, {"cache_hits_total", PMX_COUNTER},
-      {"cache_misses_total", PMX_COUNTER}, {"command_errors_total", PMX_COUNTER}};
   /* promex's own: the runtime's definitions plus the registry's built-in series. */
   static const m_t own[] = {{"status_info", PMX_LAST_VALUE},  {"poll_errors_total", PMX_COUNTER},
                             {"poll_overruns_total", PMX_COUNTER},
@@ -398,12 +414,9 @@ static void add_plugin_metrics(pmx_dashboard_linter_t *l, const char *app) {
   } sets[] = {{"application", application, sizeof application / sizeof application[0]},
               {"process", process, sizeof process / sizeof process[0]},
               {"os", os, sizeof os / sizeof os[0]},
-              {"prom_ex", own, sizeof own / sizeof own[0]},
-              {"http_client", http_client, sizeof http_client / sizeof http_client[0]},
-              {"redis", redis, sizeof redis / sizeof redis[0]},
-              {"memcached", memcached, sizeof memcached / sizeof memcached[0]}};
+              {"prom_ex", own, sizeof own / sizeof own[0]}};
   char name[256];
-  for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++) {
+  for (size_t s = 0; s < 4; s++) {
     for (size_t i = 0; i < sets[s].n; i++) {
       snprintf(name, sizeof name, "%s_prom_ex_%s_%s", app, sets[s].plugin, sets[s].list[i].name);
       pmx_dashboard_linter_add_metric(l, NULL, name, sets[s].list[i].kind, NULL, 0);

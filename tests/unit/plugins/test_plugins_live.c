@@ -547,7 +547,7 @@ static void test_registry(void **state) {
   (void)state;
   size_t n = 0;
   const pmx_plugin_t *const *all = pmx_first_party_plugins(&n);
-  assert_true(n >= 3); /* later issues append their plugins */
+  assert_true(n >= 3); /* later issues append plugins */
   assert_null(all[n]);
   assert_ptr_equal(pmx_first_party_plugin("os"), &pmx_plugin_os);
   assert_ptr_equal(pmx_first_party_plugin("process"), &pmx_plugin_process);
