@@ -14,6 +14,8 @@
  * first-party plugins and "demo", and the demo plugin is added when the file does not list it.
  * --port/--bind/--auth-token given on the command line override the file (even when they repeat
  * a default value), and --port turns the file's metrics server on. */
+#include "demo_http_client.h" /* issue 12: the demo's outbound HTTP calls */
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -326,10 +328,14 @@ int main(int argc, char **argv) {
   if (http != NULL)
     printf("demo: HTTP API at http://%s:%u/api/items (under load)\n", bind, (unsigned)demo_http_port(http));
   fflush(stdout);
+  /* Outbound HTTP calls for the http_client dashboard (issue 12). */
+  static demo_http_client_t http_client;
+  demo_http_client_start(&http_client, d.p);
 
   int sig = 0;
   sigwait(&sigs, &sig);
   fprintf(stderr, "demo: got signal %d, stopping\n", sig);
+  demo_http_client_stop(&http_client);
   atomic_store(&d.stop, true);
   demo_jobs_stop();
   for (long i = 0; i < started; i++) pthread_join(threads[i], NULL);

@@ -6,16 +6,20 @@
 #include "promex/plugins/amqp.h"
 #include "promex/plugins/application.h"
 #include "promex/plugins/db.h"
+#include "promex/plugins/http_client.h"
 #include "promex/plugins/http_server.h"
 #include "promex/plugins/jobs.h"
+#include "promex/plugins/memcached.h"
 #include "promex/plugins/os.h"
 #include "promex/plugins/process.h"
+#include "promex/plugins/redis.h"
 #include "promex/promex.h"
 
 static const pmx_plugin_t *const k_plugins[] = {&pmx_plugin_application, &pmx_plugin_process,
                                                 &pmx_plugin_os, &pmx_plugin_http_server,
                                                 &pmx_plugin_jobs, &pmx_plugin_amqp, &pmx_plugin_db,
-                                                NULL};
+                                                &pmx_plugin_http_client, &pmx_plugin_redis,
+                                                &pmx_plugin_memcached, NULL};
 
 const pmx_plugin_t *const *pmx_first_party_plugins(size_t *n) {
   if (n != NULL) *n = sizeof k_plugins / sizeof k_plugins[0] - 1;

@@ -55,7 +55,8 @@ static bool valid_value(const char *s) {
   return true;
 }
 
-static const char *const DEFAULT_PLUGINS[] = {"application", "process", "os", "http_server"};
+static const char *const DEFAULT_PLUGINS[] = {"application", "process", "os", "http_server",
+                                              "http_client", "redis", "memcached"};
 #define N_DEFAULT_PLUGINS (sizeof DEFAULT_PLUGINS / sizeof DEFAULT_PLUGINS[0])
 
 static int write_ini(FILE *f, const char *app, const char *ds) {

@@ -330,7 +330,37 @@ typedef struct m {
 static const double scrape_buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                         0.01,   0.025,   0.05,   0.1,   0.25,   1};
 
+/* The outbound client plugins (issue 12): http_client, redis, memcached. */
+static void add_client_plugin_metrics(pmx_dashboard_linter_t *l, const char *app) {
+  static const struct {
+    const char *plugin;
+    m_t m;
+  } k[] = {{"http_client", {"request_duration_seconds", PMX_DISTRIBUTION}},
+           {"http_client", {"request_exceptions_total", PMX_COUNTER}},
+           {"http_client", {"request_phase_duration_seconds", PMX_DISTRIBUTION}},
+           {"http_client", {"request_size_bytes", PMX_DISTRIBUTION}},
+           {"http_client", {"response_size_bytes", PMX_DISTRIBUTION}},
+           {"http_client", {"request_connections_total", PMX_COUNTER}},
+           {"http_client", {"request_redirects_total", PMX_SUM}},
+           {"http_client", {"library_info", PMX_LAST_VALUE}},
+           {"redis", {"command_duration_seconds", PMX_DISTRIBUTION}},
+           {"redis", {"command_errors_total", PMX_COUNTER}},
+           {"redis", {"pipeline_commands", PMX_DISTRIBUTION}},
+           {"redis", {"connection_events_total", PMX_COUNTER}},
+           {"redis", {"connections", PMX_SUM}},
+           {"memcached", {"command_duration_seconds", PMX_DISTRIBUTION}},
+           {"memcached", {"cache_hits_total", PMX_COUNTER}},
+           {"memcached", {"cache_misses_total", PMX_COUNTER}},
+           {"memcached", {"command_errors_total", PMX_COUNTER}}};
+  char name[256];
+  for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+    snprintf(name, sizeof name, "%s_prom_ex_%s_%s", app, k[i].plugin, k[i].m.name);
+    pmx_dashboard_linter_add_metric(l, NULL, name, k[i].m.kind, NULL, 0);
+  }
+}
+
 static void add_plugin_metrics(pmx_dashboard_linter_t *l, const char *app) {
+  add_client_plugin_metrics(l, app);
   static const m_t application[] = {{"primary_info", PMX_LAST_VALUE},
                                     {"dependency_info", PMX_LAST_VALUE},
                                     {"git_sha_info", PMX_LAST_VALUE},
