@@ -32,6 +32,7 @@
 #endif
 #include "promex/promex.h"
 #include "promex/jobs_pool.h" /* the jobs workload below */
+#include "demo_batch.h" /* issue 14: a batch pipeline for the jobs dashboard */
 
 typedef struct demo {
   pmx_t *p;
@@ -309,6 +310,7 @@ int main(int argc, char **argv) {
   }
 
   demo_jobs_start(d.p);
+  demo_batch_t *batch = demo_batch_start(d.p); /* NULL: logged, the demo goes on */
 #ifdef PMX_DEMO_DB
   demo_db_t *dbw = demo_db_start(d.p); /* the db plugin's workload (NULL: logged, demo goes on) */
 #endif
@@ -338,6 +340,7 @@ int main(int argc, char **argv) {
   demo_http_client_stop(&http_client);
   atomic_store(&d.stop, true);
   demo_jobs_stop();
+  demo_batch_stop(batch);
   for (long i = 0; i < started; i++) pthread_join(threads[i], NULL);
   demo_http_stop(http);
 #ifdef PMX_DEMO_DB

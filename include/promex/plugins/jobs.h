@@ -71,8 +71,11 @@
  *   P_queue_length{queue,state}                    gauge, group jobs_queue_polling_metrics: what
  *       the callback reported at the last poll, 0 for every known (queue, state) it did not
  *       report. Oban: oban_queue_length_count, which kept stale values for emptied states.
- * Not carried over: Oban's `name` label (one instance per process here), init_status_info and
- * the circuit breaker metrics (Oban internals).
+ * Not carried over (docs/plugins.md gives the reason row by row): Oban's `name` label (one jobs
+ * plugin per promex instance; queues are told apart by `queue`), init_status_info,
+ * init_shutdown_grace_period and init_dispatch_cooldown (settings of an Oban instance that a C
+ * queue does not have), the circuit breaker counters (Oban internals), and Broadway's init_*
+ * topology gauges (its `name` label becomes `pipeline`).
  *
  * Threading: the pmx_jobs_emit_* helpers may be called from any thread; the queue-length
  * callback runs on a promex poller thread, never twice at once. */

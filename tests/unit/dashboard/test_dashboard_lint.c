@@ -447,7 +447,13 @@ static void add_plugin_metrics(pmx_dashboard_linter_t *l, const char *app) {
                              {"producer_duration_seconds", PMX_DISTRIBUTION},
                              {"producer_dispatched_jobs", PMX_DISTRIBUTION},
                              {"producer_exception_duration_seconds", PMX_DISTRIBUTION},
-                             {"queue_length", PMX_LAST_VALUE}};
+                             {"queue_length", PMX_LAST_VALUE},
+                             /* the batch group (Broadway) */
+                             {"batch_message_duration_seconds", PMX_DISTRIBUTION},
+                             {"batch_message_exception_duration_seconds", PMX_DISTRIBUTION},
+                             {"batch_duration_seconds", PMX_DISTRIBUTION},
+                             {"batch_success_size", PMX_DISTRIBUTION},
+                             {"batch_failure_size", PMX_DISTRIBUTION}};
   for (size_t i = 0; i < sizeof jobs / sizeof jobs[0]; i++) {
     snprintf(name, sizeof name, "%s_prom_ex_jobs_%s", app, jobs[i].name);
     pmx_dashboard_linter_add_metric(l, NULL, name, jobs[i].kind, NULL, 0); /* no le= queries */
