@@ -8,7 +8,7 @@
  * os, http_server) are enabled too. A small HTTP API (demo_http.c) on another free port is
  * instrumented through the http_server plugin's libmicrohttpd adapter and kept under load. With --jobs N the workers run exactly N jobs (N - N/10 succeed, N/10
  * fail) and then idle, so tests can check the counts Prometheus scraped. The program runs until
- * SIGINT or SIGTERM (taken with sigwait in the main thread) and then stops cleanly.
+ * SIGINT or SIGTERM (taken by a handler that wakes the main thread) and then stops cleanly.
  *
  * --config FILE loads a promex INI file (see config.h); its plugins are resolved against the
  * first-party plugins and "demo", and the demo plugin is added when the file does not list it.
@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -185,6 +186,15 @@ static void log_to_stderr(void *ctx, pmx_log_level_t level, const char *msg) {
           msg);
 }
 
+/* Posted by the SIGINT/SIGTERM handler (sem_post is async-signal-safe); main waits on it. */
+static sem_t g_stop;
+static volatile sig_atomic_t g_stop_signal;
+
+static void on_stop_signal(int sig) {
+  g_stop_signal = sig;
+  sem_post(&g_stop);
+}
+
 int main(int argc, char **argv) {
   long port = 4021, workers = 4, jobs = 0;
   const char *bind = "127.0.0.1", *config_path = NULL, *token = NULL;
@@ -224,11 +234,23 @@ int main(int argc, char **argv) {
     i++;
   }
 
-  /* Block the signals before any thread starts so that only sigwait() below receives them. A
-   * shell starts background jobs with SIGINT ignored, and an ignored signal is discarded even
-   * while blocked, so restore the default disposition first. */
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
+  /* SIGINT/SIGTERM stop the demo. A handler (not only sigwait) takes them, because a thread that
+   * a linked library starts may not keep our signal mask, and a signal delivered to such a thread
+   * with the default action would kill the demo before it stops cleanly; the handler works on
+   * whichever thread the kernel picks. The signals stay blocked while threads start (they
+   * inherit the mask), and the main thread unblocks them once it waits. Installing the handler
+   * also undoes the SIG_IGN that a shell gives the background jobs it starts. */
+  if (sem_init(&g_stop, 0, 0) != 0) {
+    perror("demo: sem_init");
+    return 1;
+  }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
@@ -334,9 +356,10 @@ int main(int argc, char **argv) {
   static demo_http_client_t http_client;
   demo_http_client_start(&http_client, d.p);
 
-  int sig = 0;
-  sigwait(&sigs, &sig);
-  fprintf(stderr, "demo: got signal %d, stopping\n", sig);
+  pthread_sigmask(SIG_UNBLOCK, &sigs, NULL); /* a signal that came while blocked arrives now */
+  while (sem_wait(&g_stop) != 0 && errno == EINTR) {
+  }
+  fprintf(stderr, "demo: got signal %d, stopping\n", (int)g_stop_signal);
   demo_http_client_stop(&http_client);
   atomic_store(&d.stop, true);
   demo_jobs_stop();
