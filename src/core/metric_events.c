@@ -58,6 +58,26 @@ static inline bool meta_value(const pmx_meta_t *md, char *scratch, const char **
   }
 }
 
+/* The event's trace id (metadata under exemplar_key) becomes the exemplar of the update just
+ * made; an event without one simply has none. Out of line: families without exemplars never
+ * enter it. */
+static void record_exemplar(pmx_metric_t *m, pmx_series_t *s, const pmx_event_data_t *ev, double v) {
+  if (m->kind == PMX_DISTRIBUTION && isnan(v)) return; /* skipped above */
+  if (m->kind == PMX_LAST_VALUE || (m->kind == PMX_SUM && m->sum_as_gauge)) return;
+  const pmx_meta_t *md = find_meta(ev->metadata, ev->n_metadata, m->exemplar_key);
+  char scratch[40];
+  const char *text;
+  size_t len;
+  if (md == NULL || !meta_value(md, scratch, &text, &len)) return;
+  if (!pmx__exemplar_valid(m, text, len)) {
+    skip(m, PMX__SKIP_EXEMPLAR);
+    return;
+  }
+  pmx__exemplar_t *slot = pmx__exemplars(s);
+  if (m->kind == PMX_DISTRIBUTION) slot += pmx__bucket_index(m, v);
+  pmx__exemplar_store(slot, text, len, v);
+}
+
 void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
   pmx_metric_t *m = config;
   if (m->keep && !m->keep(ev, m->predicate_ctx)) return;
@@ -136,6 +156,7 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
     default:
       break;
   }
+  if (PMX_UNLIKELY(m->exemplar_key != NULL)) record_exemplar(m, s, ev, v);
 }
 
 int pmx_metric_attach(pmx_metric_t *m, pmx_bus_t *bus, pmx_error_t *err) {
