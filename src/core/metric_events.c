@@ -62,8 +62,6 @@ static inline bool meta_value(const pmx_meta_t *md, char *scratch, const char **
  * made; an event without one simply has none. Out of line: families without exemplars never
  * enter it. */
 static void record_exemplar(pmx_metric_t *m, pmx_series_t *s, const pmx_event_data_t *ev, double v) {
-  if (m->kind == PMX_DISTRIBUTION && isnan(v)) return; /* skipped above */
-  if (m->kind == PMX_LAST_VALUE || (m->kind == PMX_SUM && m->sum_as_gauge)) return;
   const pmx_meta_t *md = find_meta(ev->metadata, ev->n_metadata, m->exemplar_key);
   char scratch[40];
   const char *text;
@@ -76,6 +74,22 @@ static void record_exemplar(pmx_metric_t *m, pmx_series_t *s, const pmx_event_da
   pmx__exemplar_t *slot = pmx__exemplars(s);
   if (m->kind == PMX_DISTRIBUTION) slot += pmx__bucket_index(m, v);
   pmx__exemplar_store(slot, text, len, v);
+}
+
+/* The update of a family with exemplars (a counter, counter sum or distribution: definitions
+ * refuse exemplar_key on gauges), then its exemplar. */
+static void update_with_exemplar(pmx_metric_t *m, pmx_series_t *s, const pmx_event_data_t *ev, double v) {
+  if (m->kind == PMX_COUNTER) {
+    pmx__counter_inc(s);
+  } else if (m->kind == PMX_SUM) {
+    pmx__counter_add(s, v);
+  } else if (PMX_UNLIKELY(isnan(v))) {
+    skip(m, PMX__SKIP_INVALID_VALUE);
+    return;
+  } else {
+    pmx__hist_observe(s, v);
+  }
+  record_exemplar(m, s, ev, v);
 }
 
 void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
@@ -132,6 +146,11 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
     skip(m, pmx__series_skip_reason(got));
     return;
   }
+  /* Checked before the update, so that for every other family the update stays the last call. */
+  if (PMX_UNLIKELY(m->exemplar_key != NULL)) {
+    update_with_exemplar(m, s, ev, v);
+    return;
+  }
   switch (m->kind) {
     case PMX_COUNTER:
       pmx__counter_inc(s);
@@ -156,7 +175,6 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
     default:
       break;
   }
-  if (PMX_UNLIKELY(m->exemplar_key != NULL)) record_exemplar(m, s, ev, v);
 }
 
 int pmx_metric_attach(pmx_metric_t *m, pmx_bus_t *bus, pmx_error_t *err) {
