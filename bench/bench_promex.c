@@ -2,6 +2,8 @@
  * (../shared/bench/peers/README.md, relative to the repository root).
  *
  *   bench_promex timing   -> counter_inc, counter_labels, histogram_labels, scrape_10k
+ *                            (then promex's own: exemplar_observe, histogram_labels with a trace
+ *                            id on every observation, families defined with exemplar_key)
  *   bench_promex memory   -> memory_per_series (run it in a fresh process)
  *
  * Two "peers" live in this one binary:
@@ -54,6 +56,9 @@ static double VALUES[N_VALUES];
 static double BUCKETS[N_BUCKETS];
 
 static long g_ops = 10000000; /* N: ops per timed repetition */
+static const char *g_exemplar_key; /* define(): families with exemplars (exemplar_observe) */
+#define N_TRACE_IDS 1024
+static char TRACE_IDS[N_TRACE_IDS][33]; /* 32 hex digits, as W3C trace ids */
 static int g_failed;          /* set by any verification failure; exit status 1 */
 
 /* ---- contract constants ------------------------------------------------------------------ */
@@ -65,6 +70,11 @@ static void init_constants(void) {
     VALUES[i] = (double)(x >> 11) * 0x1p-53 * 3000.0;
   }
   for (int i = 0; i < N_BUCKETS; i++) BUCKETS[i] = (double)(1u << i);
+  for (int i = 0; i < N_TRACE_IDS; i++) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    snprintf(TRACE_IDS[i], sizeof TRACE_IDS[i], "%016llx%016llx", (unsigned long long)x,
+             (unsigned long long)(x * 0x9E3779B97F4A7C15ULL));
+  }
 }
 
 /* ---- reporting and failure --------------------------------------------------------------- */
@@ -125,6 +135,7 @@ static pmx_metric_t *define(pmx_registry_t *reg, pmx_metric_kind_t kind, const c
                             const char *help, const char *event, const char *const *tags,
                             size_t n_tags, size_t max_series) {
   pmx_metric_def_t def = {0};
+  def.exemplar_key = g_exemplar_key;
   def.kind = kind;
   def.name = name;
   def.description = help;
@@ -242,6 +253,21 @@ static void ops_histogram_labels(const workload_t *w, long lo, long hi, long *er
     pmx_series_t *s;
     if (pmx_metric_labels(m, values, 3, &s) != PMX_OK ||
         pmx_series_observe(s, VALUES[i % N_VALUES]) != PMX_OK)
+      bad++;
+  }
+  *errors = bad;
+}
+
+/* histogram_labels with a trace id per observation (exemplar_observe). */
+static void ops_exemplar_observe(const workload_t *w, long lo, long hi, long *errors) {
+  pmx_metric_t *m = w->metric;
+  long bad = 0;
+  for (long i = lo; i < hi; i++) {
+    int c = (int)(i % HIST_SERIES);
+    const char *values[3] = {METHODS[c % 4], ROUTES[(c / 4) % 10], STATUSES[c / 40]};
+    pmx_series_t *s;
+    if (pmx_metric_labels(m, values, 3, &s) != PMX_OK ||
+        pmx_series_observe_exemplar(s, VALUES[i % N_VALUES], TRACE_IDS[i % N_TRACE_IDS]) != PMX_OK)
       bad++;
   }
   *errors = bad;
@@ -444,6 +470,23 @@ static void histogram_labels(int threads) {
   double ns = bench(&w, threads, &errors);
   if (verify_histogram_labels("promex", threads, m, errors))
     report("promex", "histogram_labels", threads, ns, "ns/op", 2);
+  pmx_registry_destroy(reg);
+}
+
+/* The same workload on a family with exemplars, each observation carrying a trace id: the cost of
+ * exemplars is the difference to histogram_labels. */
+static void exemplar_observe(int threads) {
+  pmx_registry_t *reg = new_registry();
+  g_exemplar_key = "trace_id";
+  pmx_metric_t *m = define(reg, PMX_DISTRIBUTION, "bench_request_duration", "Latency.",
+                           "bench.request", HIST_TAGS, 3, HIST_SERIES);
+  g_exemplar_key = NULL;
+  precreate_hist(m);
+  workload_t w = {.ops = ops_exemplar_observe, .metric = m};
+  long errors = 0;
+  double ns = bench(&w, threads, &errors);
+  if (verify_histogram_labels("promex", threads, m, errors))
+    report("promex", "exemplar_observe", threads, ns, "ns/op", 2);
   pmx_registry_destroy(reg);
 }
 
@@ -698,5 +741,6 @@ int main(int argc, char **argv) {
   for (int t = 1; t <= 2; t++) event_counter_inc(t);
   for (int t = 1; t <= 2; t++) event_counter_labels(t);
   for (int t = 1; t <= 2; t++) event_histogram_labels(t);
+  for (int t = 1; t <= 2; t++) exemplar_observe(t);
   return g_failed;
 }

@@ -62,7 +62,11 @@ static void *worker(void *arg) {
       continue;
     }
     const char *queue = k_queues[job % 3];
-    pmx_meta_t md[] = {PMX_META_S("queue", queue), PMX_META_S("result", "ok")};
+    /* A W3C-style trace id per job (as a tracing library would put in the span's metadata):
+     * the duration histogram keeps it as the exemplar of the job's bucket. */
+    char trace_id[33];
+    snprintf(trace_id, sizeof trace_id, "%032lx", (unsigned long)job + 1); /* job n: n + 1 */
+    pmx_meta_t md[] = {PMX_META_S("queue", queue), PMX_META_S("result", "ok"), PMX_META_S("trace_id", trace_id)};
     pmx_span_t span;
     atomic_fetch_add(&d->state.started, 1);
     atomic_fetch_add(&d->state.in_flight, 1);
@@ -71,7 +75,7 @@ static void *worker(void *arg) {
     if (job % 10 == 9)
       pmx_span_exception(&span, "error", "synthetic failure", md, 1);
     else
-      pmx_span_stop(&span, NULL, 0, md, 2);
+      pmx_span_stop(&span, NULL, 0, md, 3);
     atomic_fetch_sub(&d->state.in_flight, 1);
   }
   return NULL;

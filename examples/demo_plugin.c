@@ -16,7 +16,8 @@ static int demo_event_metrics(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
       {.kind = PMX_DISTRIBUTION, .name = "job.duration.seconds", .event_name = "demo.job.stop",
        .measurement = "duration", .unit_from = PMX_UNIT_NATIVE, .unit_to = PMX_UNIT_SECOND,
        .tags = stop_tags, .n_tags = 2, .buckets = buckets, .n_buckets = 10,
-       .description = "Time taken by demo jobs."},
+       .description = "Time taken by demo jobs.",
+       .exemplar_key = "trace_id"}, /* each job's trace id links its bucket to the trace */
       {.kind = PMX_COUNTER, .name = "jobs.total", .event_name = "demo.job.stop",
        .measurement = "duration", .tags = stop_tags, .n_tags = 2,
        .description = "Demo jobs finished."},

@@ -4,7 +4,8 @@
  *
  * Event contract (emitted by the demo's workers with pmx_span_*):
  *   demo.job.start / demo.job.stop / demo.job.exception   span events, prefix "demo.job"
- *     stop metadata:      queue (string), result ("ok")
+ *     stop metadata:      queue (string), result ("ok"), trace_id (32 hex digits: the
+ *                         exemplar of the job's duration bucket)
  *     exception metadata: queue, kind, reason (added by pmx_span_exception)
  *
  * Metrics (prefix P = <app>_prom_ex_demo, or the metric_prefix option):

@@ -179,7 +179,8 @@ static const double k_batch_size[] = {1, 5, 10, 20, 50, 100};
 #define DURATION(nm, ev, meas, tg, desc)                                                     \
   {.kind = PMX_DISTRIBUTION, .name = (nm), .event_name = (ev), .measurement = (meas),        \
    .tags = (tg), .n_tags = N(tg), .unit_from = PMX_UNIT_NATIVE, .unit_to = PMX_UNIT_SECOND,  \
-   .buckets = k_duration_s, .n_buckets = N(k_duration_s), .description = (desc)}
+   .buckets = k_duration_s, .n_buckets = N(k_duration_s), .description = (desc),            \
+   .exemplar_key = "trace_id"} /* an event's trace_id: the exemplar of its bucket (issue 15) */
 /* The attempt is metadata (it labels the job), so the attempts histograms read it with a
  * measure callback, as Oban's metric reads job.attempt from the event's metadata. */
 static bool attempt_of(const pmx_event_data_t *ev, double *value, void *ctx) {
@@ -201,7 +202,8 @@ static bool attempt_of(const pmx_event_data_t *ev, double *value, void *ctx) {
 #define QUEUE_TIME(nm, ev, tg, desc)                                                         \
   {.kind = PMX_DISTRIBUTION, .name = (nm), .event_name = (ev), .measurement = "queue_time",  \
    .tags = (tg), .n_tags = N(tg), .unit_from = PMX_UNIT_NATIVE, .unit_to = PMX_UNIT_SECOND,  \
-   .buckets = k_queue_time_s, .n_buckets = N(k_queue_time_s), .description = (desc)}
+   .buckets = k_queue_time_s, .n_buckets = N(k_queue_time_s), .description = (desc),        \
+   .exemplar_key = "trace_id"}
 #define COUNT_HIST(nm, ev, meas, tg, b, desc)                                                \
   {.kind = PMX_DISTRIBUTION, .name = (nm), .event_name = (ev), .measurement = (meas),        \
    .tags = (tg), .n_tags = N(tg), .buckets = (b), .n_buckets = N(b), .description = (desc)}

@@ -141,6 +141,12 @@ typedef struct pmx_metric_def {
   size_t n_buckets;
   size_t max_series;             /* 0: the registry's default */
   bool sum_as_gauge;             /* PMX_SUM only: expose as gauge (sum may decrease) */
+  /* Exemplars (counters, sums and distributions; see "Exemplars" below). When set, the family
+   * keeps the latest exemplar per series (per bucket for a distribution): an event carrying
+   * metadata under this key (a trace id) attaches {<exemplar_key>="<value>"} to its update. The
+   * key is also the exemplar's label name, so it must be a valid label name. NULL: no exemplars,
+   * and no cost. */
+  const char *exemplar_key;
 } pmx_metric_def_t;
 
 /* Registry options. Zero-initialise for defaults. */
@@ -185,6 +191,7 @@ PMX_EXTERN int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *de
  *   invalid_value        NaN (except for last_value), or a negative value for a counter sum
  *   series_limit         a new series past max_series (also in <own>_series_dropped_total)
  *   out_of_memory        the new series could not be allocated
+ *   exemplar_rejected    the update was recorded but its exemplar was not (see Exemplars)
  * Events rejected by keep/drop are not counted: that is what the predicates are for.
  * Returns PMX_OK, PMX_EEXIST (already attached), PMX_EBUSY, PMX_EINVAL, PMX_ENOMEM. The metric
  * must be detached (or the registry destroyed) before `bus` is destroyed. Attach and detach of one
@@ -240,6 +247,28 @@ PMX_EXTERN double pmx_series_value(const pmx_series_t *s);
  * keeps both. */
 PMX_EXTERN int pmx_series_histogram(const pmx_series_t *s, uint64_t *cumulative, size_t cap,
                                     uint64_t *count, double *sum);
+
+/* ---- Exemplars ----------------------------------------------------------------------------
+ * A family defined with `exemplar_key` keeps, per counter series and per histogram bucket, the
+ * latest exemplar: one label (exemplar_key="trace id"), the observed value and the wall-clock
+ * time of the update. Only the OpenMetrics exposition carries them (on _total and _bucket lines,
+ * `# {trace_id="..."} value timestamp`); text 0.0.4 has no syntax for them.
+ * The label set must be valid UTF-8 of at most PMX_MAX_EXEMPLAR_RUNES characters, label name
+ * included (the OpenMetrics limit), and the value at most PMX_MAX_EXEMPLAR_VALUE bytes. From
+ * events, an exemplar that breaks a rule is dropped (the update itself is recorded) and counted
+ * in <own prefix>_events_skipped_total{reason="exemplar_rejected"}; a value is never truncated.
+ * Writing an exemplar takes no lock: a writer that finds its slot being written by another
+ * thread leaves the other's exemplar in place. Families without exemplar_key pay nothing.
+ *
+ * pmx_series_add_exemplar: as pmx_series_add on a counter or counter sum, with exemplar
+ * `trace_id` (NUL-terminated). pmx_series_observe_exemplar: as pmx_series_observe, the exemplar
+ * going to the value's bucket. Return PMX_OK; PMX_EINVAL (NULL argument, NaN or negative value,
+ * or an exemplar that breaks the rules above: nothing is recorded); PMX_ETYPE (wrong kind);
+ * PMX_ENOTSUP (the family was defined without exemplar_key). Lock-free, allocation-free. */
+#define PMX_MAX_EXEMPLAR_RUNES 128 /* characters of the label set: name and value */
+#define PMX_MAX_EXEMPLAR_VALUE 120 /* bytes of the value as stored */
+PMX_EXTERN int pmx_series_add_exemplar(pmx_series_t *s, double value, const char *trace_id);
+PMX_EXTERN int pmx_series_observe_exemplar(pmx_series_t *s, double value, const char *trace_id);
 
 /* Events skipped by this family since it was defined (all reasons), and series dropped at the
  * limit. */

@@ -36,6 +36,7 @@ typedef enum skip_reason {
   PMX__SKIP_INVALID_VALUE,   /* NaN, or negative for a counter */
   PMX__SKIP_SERIES_LIMIT,    /* also counted in dropped */
   PMX__SKIP_OUT_OF_MEMORY,   /* the new series could not be allocated */
+  PMX__SKIP_EXEMPLAR,        /* recorded, but its exemplar broke a rule (exemplar.c) */
   PMX__SKIP_N
 } pmx__skip_reason_t;
 extern const char *const pmx__skip_reason_names[PMX__SKIP_N];
@@ -101,6 +102,35 @@ struct pmx_series {
 
 #define PMX__SHARDS 8
 
+/* The latest exemplar of a counter series or histogram bucket (exemplar.c), a seqlock: `seq` is
+ * odd while a writer fills the slot. Writers enter with a compare-and-swap from an even value and
+ * skip when it fails (someone else is writing the same slot: their exemplar is as good); readers
+ * copy and retry if `seq` moved. Every field is atomic, so a torn copy is discarded, never UB. */
+#define PMX__EXEMPLAR_WORDS ((PMX_MAX_EXEMPLAR_VALUE + 7) / 8)
+typedef struct pmx__exemplar {
+  _Atomic uint32_t seq;
+  _Atomic uint32_t len;        /* bytes of the value; 0: no exemplar yet */
+  _Atomic uint64_t value;      /* double bits */
+  _Atomic int64_t ts_ms;       /* wall clock, milliseconds since the epoch */
+  _Atomic uint64_t text[PMX__EXEMPLAR_WORDS];
+} pmx__exemplar_t;
+/* A consistent copy of a slot, for rendering. */
+typedef struct pmx__exemplar_copy {
+  size_t len;
+  double value;
+  int64_t ts_ms;
+  char text[PMX__EXEMPLAR_WORDS * 8 + 1]; /* NUL-terminated */
+} pmx__exemplar_copy_t;
+/* Slots of a series: one for a counter, n_buckets + 1 for a distribution; NULL without exemplars.
+ * They follow the value part of the series (at m->ex_offset; see series_size). */
+static inline pmx__exemplar_t *pmx__exemplars(const pmx_series_t *s);
+/* Whether `text` (len bytes) may be the value of the family's exemplar label. */
+bool pmx__exemplar_valid(const pmx_metric_t *m, const char *text, size_t len);
+void pmx__exemplar_store(pmx__exemplar_t *slot, const char *text, size_t len, double value);
+bool pmx__exemplar_read(const pmx__exemplar_t *slot, pmx__exemplar_copy_t *out);
+/* Index of the bucket `v` falls in (n_buckets for +Inf). */
+size_t pmx__bucket_index(const pmx_metric_t *m, double v);
+
 static inline pmx__scalar_t *pmx__scalar(const pmx_series_t *s) { return (pmx__scalar_t *)(void *)s->value; }
 /* Distribution series are cache-line aligned: the header line, then PMX__HIST_SHARDS aggregates
  * of m->hist_stride bytes each (line-aligned), then the labels. Lookups read header and labels,
@@ -145,6 +175,9 @@ struct pmx_metric {
   atomic_bool negative_observed;
   char **le_text;      /* per bucket, 0.0.4 form */
   char **le_om;        /* per bucket, OpenMetrics canonical form */
+  char *exemplar_key;  /* metadata key and exemplar label name; NULL: no exemplars */
+  size_t ex_offset;    /* where a series' exemplar slots start (bytes from the series) */
+  size_t ex_key_runes; /* characters of exemplar_key */
   size_t max_series;
 
   pthread_mutex_t mu;  /* series creation */
@@ -213,6 +246,12 @@ static inline const char *pmx__type_name(pmx_metric_kind_t kind, bool sum_as_gau
 static inline pmx__hist_t *pmx__hist(const pmx_series_t *s, size_t shard) {
   return (pmx__hist_t *)(void *)((unsigned char *)(uintptr_t)s + PMX_CACHELINE +
                                  shard * s->metric->hist_stride);
+}
+
+static inline pmx__exemplar_t *pmx__exemplars(const pmx_series_t *s) {
+  const pmx_metric_t *m = s->metric;
+  if (m->exemplar_key == NULL) return NULL;
+  return (pmx__exemplar_t *)(void *)((unsigned char *)(uintptr_t)s + m->ex_offset);
 }
 
 /* Outcome of a series lookup/creation: found or created, or why not (one value per cause, so a

@@ -70,8 +70,28 @@ static void put_labels_open(writer_t *w, const pmx_metric_t *m, const pmx_series
   }
 }
 
+/* OpenMetrics exemplar: ` # {key="text"} value timestamp` (seconds, millisecond precision). */
+static void put_exemplar(writer_t *w, const pmx_metric_t *m, const pmx__exemplar_t *slot) {
+  pmx__exemplar_copy_t ex;
+  if (!pmx__exemplar_read(slot, &ex)) return;
+  char num[48];
+  put(w, " # {", 4);
+  puts_(w, m->exemplar_key);
+  put(w, "=\"", 2);
+  put_escaped(w, ex.text, true);
+  put(w, "\"} ", 3);
+  put(w, num, pmx__fmt_double(num, ex.value));
+  put(w, " ", 1);
+  put(w, num, pmx__fmt_i64(num, ex.ts_ms / 1000));
+  char ms[4] = {'.', (char)('0' + ex.ts_ms % 1000 / 100), (char)('0' + ex.ts_ms % 100 / 10),
+                (char)('0' + ex.ts_ms % 10)};
+  put(w, ms, 4);
+}
+
+/* `ex`: the sample's exemplar slot (OpenMetrics only; NULL for none). */
 static void put_sample(writer_t *w, const char *name, const char *suffix, const pmx_metric_t *m,
-                       const pmx_series_t *s, const char *le, const char *value, size_t vlen) {
+                       const pmx_series_t *s, const char *le, const char *value, size_t vlen,
+                       const pmx__exemplar_t *ex) {
   puts_(w, name);
   if (suffix) puts_(w, suffix);
   put_labels_open(w, m, s);
@@ -84,6 +104,7 @@ static void put_sample(writer_t *w, const char *name, const char *suffix, const 
   }
   put(w, " ", 1);
   put(w, value, vlen);
+  if (ex != NULL) put_exemplar(w, m, ex);
   put(w, "\n", 1);
 }
 
@@ -133,27 +154,28 @@ static void render_metric(writer_t *w, const pmx_metric_t *m) {
        s = atomic_load_explicit(&((pmx_series_t *)s)->next, memory_order_acquire)) {
     if (m->kind != PMX_DISTRIBUTION) {
       size_t n = pmx__fmt_double(num, pmx__series_scalar(s));
-      put_sample(w, m->name, suffix, m, s, NULL, num, n);
+      put_sample(w, m->name, suffix, m, s, NULL, num, n, w->om ? pmx__exemplars(s) : NULL);
       continue;
     }
     uint64_t count;
     double sum;
     pmx__hist_snapshot(s, cum, &count, &sum);
     char *const *le = w->om ? m->le_om : m->le_text;
+    const pmx__exemplar_t *ex = w->om ? pmx__exemplars(s) : NULL; /* one slot per bucket */
     for (size_t i = 0; i < m->n_buckets; i++) {
       size_t n = pmx__fmt_u64(num, cum[i]);
-      put_sample(w, m->name, "_bucket", m, s, le[i], num, n);
+      put_sample(w, m->name, "_bucket", m, s, le[i], num, n, ex ? ex + i : NULL);
     }
     size_t n = pmx__fmt_u64(num, count);
-    put_sample(w, m->name, "_bucket", m, s, "+Inf", num, n);
+    put_sample(w, m->name, "_bucket", m, s, "+Inf", num, n, ex ? ex + m->n_buckets : NULL);
     /* OpenMetrics: a histogram with a negative bucket bound MUST NOT have a sum (it would not be
      * a counter), and _count appears only with _sum. The same holds once a negative value was
      * observed into any histogram (its sum can go down). Text 0.0.4 has no such rule and
      * Prometheus expects both there. */
     if (w->om && no_om_sum) continue;
-    put_sample(w, m->name, "_count", m, s, NULL, num, n);
+    put_sample(w, m->name, "_count", m, s, NULL, num, n, NULL);
     n = pmx__fmt_double(num, sum);
-    put_sample(w, m->name, "_sum", m, s, NULL, num, n);
+    put_sample(w, m->name, "_sum", m, s, NULL, num, n, NULL);
   }
 }
 

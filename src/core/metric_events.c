@@ -58,6 +58,40 @@ static inline bool meta_value(const pmx_meta_t *md, char *scratch, const char **
   }
 }
 
+/* The event's trace id (metadata under exemplar_key) becomes the exemplar of the update just
+ * made; an event without one simply has none. Out of line: families without exemplars never
+ * enter it. */
+static void record_exemplar(pmx_metric_t *m, pmx_series_t *s, const pmx_event_data_t *ev, double v) {
+  const pmx_meta_t *md = find_meta(ev->metadata, ev->n_metadata, m->exemplar_key);
+  char scratch[40];
+  const char *text;
+  size_t len;
+  if (md == NULL || !meta_value(md, scratch, &text, &len)) return;
+  if (!pmx__exemplar_valid(m, text, len)) {
+    skip(m, PMX__SKIP_EXEMPLAR);
+    return;
+  }
+  pmx__exemplar_t *slot = pmx__exemplars(s);
+  if (m->kind == PMX_DISTRIBUTION) slot += pmx__bucket_index(m, v);
+  pmx__exemplar_store(slot, text, len, v);
+}
+
+/* The update of a family with exemplars (a counter, counter sum or distribution: definitions
+ * refuse exemplar_key on gauges), then its exemplar. */
+static void update_with_exemplar(pmx_metric_t *m, pmx_series_t *s, const pmx_event_data_t *ev, double v) {
+  if (m->kind == PMX_COUNTER) {
+    pmx__counter_inc(s);
+  } else if (m->kind == PMX_SUM) {
+    pmx__counter_add(s, v);
+  } else if (PMX_UNLIKELY(isnan(v))) {
+    skip(m, PMX__SKIP_INVALID_VALUE);
+    return;
+  } else {
+    pmx__hist_observe(s, v);
+  }
+  record_exemplar(m, s, ev, v);
+}
+
 void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
   pmx_metric_t *m = config;
   if (m->keep && !m->keep(ev, m->predicate_ctx)) return;
@@ -110,6 +144,11 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
   pmx__series_result_t got = pmx__series_get(m, values, lens, &s);
   if (PMX_UNLIKELY(got != PMX__SERIES_OK)) {
     skip(m, pmx__series_skip_reason(got));
+    return;
+  }
+  /* Checked before the update, so that for every other family the update stays the last call. */
+  if (PMX_UNLIKELY(m->exemplar_key != NULL)) {
+    update_with_exemplar(m, s, ev, v);
     return;
   }
   switch (m->kind) {

@@ -10,7 +10,7 @@
 
 const char *const pmx__skip_reason_names[PMX__SKIP_N] = {
     "missing_measurement", "missing_tag", "label_too_long", "invalid_label",
-    "invalid_value",       "series_limit", "out_of_memory"};
+    "invalid_value",       "series_limit", "out_of_memory", "exemplar_rejected"};
 
 pmx__skip_reason_t pmx__series_skip_reason(pmx__series_result_t r) {
   switch (r) {
@@ -180,6 +180,7 @@ static void metric_free(pmx_metric_t *m) {
   for (size_t i = 0; m->le_om && i < m->n_buckets; i++) pmx__free(m->le_om[i]);
   pmx__free(m->le_text);
   pmx__free(m->le_om);
+  pmx__free(m->exemplar_key);
   pmx__free(m->buckets);
   pmx__arena_free(&m->arena); /* series and tables */
   pthread_mutex_destroy(&m->attach_mu);
@@ -215,6 +216,8 @@ pmx_metric_t *pmx_registry_find(pmx_registry_t *reg, const char *name) {
 }
 
 /* ---- definition --------------------------------------------------------------------------- */
+
+static size_t value_size(const pmx_metric_t *m); /* series layout, below */
 
 /* Joins `prefix` and the dotted `name` with '_' (dots become '_'). */
 static char *build_name(const char *prefix, const char *name) {
@@ -351,6 +354,21 @@ static int check_def(const pmx_metric_def_t *def, const char *full, pmx_error_t 
                      "metric \"%s\": event name \"%s\" is not dotted segments of [A-Za-z0-9_-]", full,
                      def->event_name);
   }
+  if (def->exemplar_key != NULL) {
+    rule = pmx__label_name_rule(def->exemplar_key);
+    if (rule) {
+      return pmx__fail(err, PMX_ENAME, full, "metric \"%s\": exemplar_key \"%s\": %s", full,
+                       def->exemplar_key, rule);
+    }
+    if (def->kind == PMX_LAST_VALUE || def->sum_as_gauge) {
+      return pmx__fail(err, PMX_EINVAL, full,
+                       "metric \"%s\": exemplars are only valid for counters and distributions", full);
+    }
+    if (strlen(def->exemplar_key) >= PMX_MAX_EXEMPLAR_RUNES) {
+      return pmx__fail(err, PMX_EINVAL, full, "metric \"%s\": exemplar_key leaves no room for a value "
+                       "within %d characters", full, PMX_MAX_EXEMPLAR_RUNES);
+    }
+  }
   double mul, div;
   if (unit_factor(def->unit_from, def->unit_to, &mul, &div) != PMX_OK) {
     return pmx__fail(err, PMX_EUNIT, full,
@@ -461,6 +479,12 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
       if (m->le_text[i] == NULL || m->le_om[i] == NULL) rc = PMX_ENOMEM;
     }
   }
+  if (rc == PMX_OK && def->exemplar_key != NULL) {
+    m->ex_offset = (value_size(m) + 7) & ~(size_t)7; /* see series_size */
+    m->ex_key_runes = strlen(def->exemplar_key);    /* a label name is ASCII */
+    m->exemplar_key = pmx__strdup(def->exemplar_key);
+    if (m->exemplar_key == NULL) rc = PMX_ENOMEM;
+  }
   pmx__table_t *t = NULL;
   if (rc == PMX_OK) {
     t = pmx__arena_alloc(&m->arena, sizeof *t + 16 * sizeof t->slots[0]);
@@ -542,10 +566,17 @@ static void table_put(pmx__table_t *t, pmx_series_t *s) {
   atomic_store_explicit(&t->slots[i], s, memory_order_release);
 }
 
-static size_t series_size(const pmx_metric_t *m) {
+static size_t value_size(const pmx_metric_t *m) {
   if (m->sharded) return offsetof(pmx_series_t, value) + PMX__SHARDS * PMX_CACHELINE;
   if (m->kind == PMX_DISTRIBUTION) return PMX_CACHELINE + PMX__HIST_SHARDS * m->hist_stride; /* pmx__hist() */
   return offsetof(pmx_series_t, value) + sizeof(pmx__scalar_t);
+}
+
+/* The value part, then (families with exemplars) the exemplar slots at m->ex_offset. */
+static size_t series_size(const pmx_metric_t *m) {
+  if (m->exemplar_key == NULL) return value_size(m);
+  size_t slots = m->kind == PMX_DISTRIBUTION ? m->n_buckets + 1 : 1;
+  return m->ex_offset + slots * sizeof(pmx__exemplar_t);
 }
 
 /* Creates the series; m->mu held. */
@@ -760,6 +791,8 @@ static inline size_t bucket_index(const pmx_metric_t *m, double v) {
   }
   return lo;
 }
+
+size_t pmx__bucket_index(const pmx_metric_t *m, double v) { return bucket_index(m, v); }
 
 static inline _Atomic uint64_t *hist_half(pmx__hist_t *h, size_t n_buckets, uint64_t hot) {
   return h->cells + (hot ? n_buckets + 2 : 0);

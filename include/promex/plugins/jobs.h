@@ -28,6 +28,9 @@
  *                                                        metadata pipeline, batcher
  *       Broadway's processor and batch processor events for message pipelines.
  * `attempt` is an integer (PMX_META_I) starting at 1; everything else is a string.
+ * Optional on every event: metadata `trace_id` (a tracing library's id); every duration and queue
+ * time histogram keeps it as the OpenMetrics exemplar of the bucket the value fell into, so the
+ * dashboard's latency panels link to the trace (docs/metrics.md, "Exemplars").
  *
  * ---- Options ([plugin.jobs] in the INI file) ---------------------------------------------------
  *   queues         comma list of queue names to zero-fill (default: none; queues reported by the

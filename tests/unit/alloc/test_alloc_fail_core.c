@@ -37,7 +37,7 @@ static int define_all(pmx_registry_t *reg, pmx_bus_t *bus, pmx_metric_t **ms) {
       {.kind = PMX_DISTRIBUTION, .prefix = "fa", .name = "req.duration.seconds",
        .event_name = "fa.req.stop", .measurement = "duration", .tags = tags, .n_tags = 2,
        .buckets = buckets, .n_buckets = 4, .unit_from = PMX_UNIT_NATIVE,
-       .unit_to = PMX_UNIT_SECOND},
+       .unit_to = PMX_UNIT_SECOND, .exemplar_key = "trace_id"}, /* slots in its series */
       {.kind = PMX_SUM, .prefix = "fa", .name = "queue.level", .event_name = "fa.req.stop",
        .measurement = "depth", .sum_as_gauge = true},
   };
@@ -65,6 +65,7 @@ static int render_both(pmx_registry_t *reg, pmx_registry_t *reg2, bool check) {
     assert_non_null(strstr(om.data, "fa_req_count_total{method=\"POST\",status=\"500\"} 1"));
     assert_non_null(
         strstr(text.data, "fa_req_duration_seconds_count{method=\"GET\",status=\"200\"} 2"));
+    assert_non_null(strstr(om.data, "# {trace_id=\"0af7651916cd43dd8448eb211c80319c\"} 0.002 "));
     assert_true(gz.len > 18 && (unsigned char)gz.data[0] == 0x1f); /* a gzip member */
   }
   pmx_buf_free(&text);
@@ -97,12 +98,13 @@ static int core_scenario(void *ctx) {
     pmx_emit_name(bus, "fa.req.start", NULL, 0, NULL, 0);
     assert_int_equal(handler_calls, 1);
     const pmx_measurement_t m[] = {PMX_M("duration", 2e6), PMX_M("bytes", 512), PMX_M("depth", 3)};
-    const pmx_meta_t get[] = {PMX_META_S("method", "GET"), PMX_META_S("status", "200")};
+    const pmx_meta_t get[] = {PMX_META_S("method", "GET"), PMX_META_S("status", "200"),
+                              PMX_META_S("trace_id", "0af7651916cd43dd8448eb211c80319c")};
     const pmx_meta_t post[] = {PMX_META_S("method", "POST"), PMX_META_S("status", "500")};
     /* An out-of-memory series creation inside an emit is counted as a skipped event, never
      * returned: the emit path has no error to give. */
-    pmx_emit(ev, m, 3, get, 2);
-    pmx_emit(ev, m, 3, get, 2);
+    pmx_emit(ev, m, 3, get, 3);
+    pmx_emit(ev, m, 3, get, 3);
     pmx_emit(ev, m, 3, post, 2);
     /* A series made directly reports the failure. */
     const char *vals[] = {"PUT", "201"};
