@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <mysql.h>
 
 #include "mysql_conf.h"
+#include "mysql_rows.h"
 #include "promex/plugins/mysql_stats.h"
 #include "stats_common.h"
 
@@ -26,6 +26,7 @@
 #define EV_HANDLER "promex.plugin.mysql_stats.handler"
 #define EV_SCHEMA "promex.plugin.mysql_stats.schema"
 #define EV_REPL "promex.plugin.mysql_stats.replication"
+#define EV_REPL_N "promex.plugin.mysql_stats.replication_sources"
 
 /* Sources are SHOW GLOBAL STATUS variables, or "v:" + a SHOW GLOBAL VARIABLES name. */
 static const pmx__ss_stat_t k_stats[] = {
@@ -60,8 +61,6 @@ static const pmx__ss_stat_t k_stats[] = {
 
 static const char *const k_row_ops[] = {"read", "inserted", "updated", "deleted"};
 
-#define MAX_VARS 2048
-
 typedef struct my_ctx {
   pmx__my_target_t target;
   char where[300];
@@ -76,11 +75,9 @@ typedef struct my_ctx {
   /* The last SHOW GLOBAL STATUS / VARIABLES, as name/value pairs (strings owned by the
    * MYSQL_RES objects kept until the next poll). */
   MYSQL_RES *status_res, *vars_res;
-  const char *names[MAX_VARS], *values[MAX_VARS];
-  size_t n_vars;
-  char vnames[8][96];
+  pmx__my_pairs_t pairs;
   pmx_event_t *ev_up, *ev_err, *ev_status, *ev_version, *ev_cmd, *ev_rows, *ev_schema, *ev_repl,
-      *ev_handler;
+      *ev_handler, *ev_repl_n;
   pmx_measurement_t scratch[N_STATS];
 } my_ctx_t;
 
@@ -88,7 +85,7 @@ static void drop_results(my_ctx_t *c) {
   if (c->status_res != NULL) mysql_free_result(c->status_res);
   if (c->vars_res != NULL) mysql_free_result(c->vars_res);
   c->status_res = c->vars_res = NULL;
-  c->n_vars = 0;
+  c->pairs.n = c->pairs.n_prefixed = 0;
 }
 
 static void my_close(my_ctx_t *c) {
@@ -107,13 +104,6 @@ static void my_free(void *p) {
   free(c->db_exclude);
   memset(c->target.password, 0, sizeof c->target.password);
   free(c);
-}
-
-static bool lookup(void *src, const char *source, double *v) {
-  const my_ctx_t *c = src;
-  for (size_t i = 0; i < c->n_vars; i++)
-    if (strcasecmp(c->names[i], source) == 0) return pmx__ss_number(c->values[i], v);
-  return false;
 }
 
 /* Error reason from the client's error number (errmsg.h / mysqld_error.h). */
@@ -164,37 +154,40 @@ static MYSQL_RES *my_query(my_ctx_t *c, const char *sql) {
   return mysql_store_result(c->db);
 }
 
-/* Appends the name/value rows of a SHOW result; names get `prefix` ("v:" for variables,
- * formatted into c->vnames, at most 8) so one lookup serves both. */
+/* Appends the name/value rows of a SHOW result; names get `prefix` ("v:" for variables) so
+ * one lookup serves both. */
 static void collect_pairs(my_ctx_t *c, MYSQL_RES *res, const char *prefix) {
   MYSQL_ROW row;
-  size_t k = 0;
-  while ((row = mysql_fetch_row(res)) != NULL && c->n_vars < MAX_VARS) {
-    if (row[0] == NULL || row[1] == NULL) continue;
-    if (prefix[0] != '\0') {
-      if (k == sizeof c->vnames / sizeof c->vnames[0]) break;
-      snprintf(c->vnames[k], sizeof c->vnames[k], "%s%s", prefix, row[0]);
-      c->names[c->n_vars] = c->vnames[k++];
-    } else {
-      c->names[c->n_vars] = row[0];
-    }
-    c->values[c->n_vars] = row[1];
-    c->n_vars++;
-  }
+  while ((row = mysql_fetch_row(res)) != NULL && c->pairs.n < PMX__MY_MAX_VARS)
+    pmx__my_pairs_add(&c->pairs, row[0], row[1], prefix);
 }
 
 static void emit_prefixed(my_ctx_t *c, size_t n_status, const char *prefix,
                           pmx__ss_keyed_t *keyed, const pmx_event_t *ev, const char *label) {
-  size_t pl = strlen(prefix);
-  for (size_t i = 0; i < n_status; i++) {
-    double v, d;
-    if (strncasecmp(c->names[i], prefix, pl) != 0 || c->names[i][pl] == '\0') continue;
-    const char *name = c->names[i] + pl;
-    if (!pmx__ss_number(c->values[i], &v) || !pmx__ss_keyed_delta(keyed, name, v, &d)) continue;
+  size_t i = 0;
+  const char *name;
+  double v, d;
+  while (pmx__my_prefixed_next(&c->pairs, n_status, prefix, &i, &name, &v)) {
+    if (!pmx__ss_keyed_delta(keyed, name, v, &d)) continue;
     const pmx_measurement_t m[] = {PMX_M("count", d)};
     const pmx_meta_t md[] = {PMX_META_S(label, name)};
     pmx_emit(ev, m, 1, md, 1);
   }
+}
+
+/* One fetched row of a MYSQL_RES as a one-row pmx__ss_table_t. */
+typedef struct my_row {
+  MYSQL_FIELD *fields;
+  MYSQL_ROW row;
+} my_row_t;
+
+static const char *my_row_name(const void *src, size_t col) {
+  return ((const my_row_t *)src)->fields[col].name;
+}
+
+static const char *my_row_cell(const void *src, size_t row, size_t col) {
+  (void)row;
+  return ((const my_row_t *)src)->row[col];
 }
 
 static bool db_wanted(const my_ctx_t *c, const char *db) {
@@ -216,20 +209,18 @@ static int my_poll(my_ctx_t *c) {
   if ((c->status_res = my_query(c, "SHOW GLOBAL STATUS")) == NULL)
     return my_fail(c, "SHOW GLOBAL STATUS", t0);
   collect_pairs(c, c->status_res, "");
-  size_t n_status = c->n_vars;
+  size_t n_status = c->pairs.n;
   t0 = pmx__ss_now_ms();
   if ((c->vars_res = my_query(c, "SHOW GLOBAL VARIABLES WHERE Variable_name IN "
                                  "('max_connections', 'innodb_buffer_pool_size', 'version', "
                                  "'version_comment')")) == NULL)
     return my_fail(c, "SHOW GLOBAL VARIABLES", t0);
   collect_pairs(c, c->vars_res, "v:");
-  pmx__ss_stat_emit(k_stats, N_STATS, c->cums, lookup, c, c->ev_status, c->scratch);
+  pmx__ss_stat_emit(k_stats, N_STATS, c->cums, pmx__my_pairs_lookup, &c->pairs, c->ev_status,
+                    c->scratch);
 
-  const char *version = NULL, *comment = NULL;
-  for (size_t i = n_status; i < c->n_vars; i++) {
-    if (strcmp(c->names[i], "v:version") == 0) version = c->values[i];
-    if (strcmp(c->names[i], "v:version_comment") == 0) comment = c->values[i];
-  }
+  const char *version = pmx__my_pairs_get(&c->pairs, "v:version");
+  const char *comment = pmx__my_pairs_get(&c->pairs, "v:version_comment");
   const pmx_measurement_t one[] = {PMX_M("info", 1)};
   const pmx_meta_t vmd[] = {PMX_META_S("version", version ? version : ""),
                             PMX_META_S("comment", comment ? comment : "")};
@@ -244,7 +235,7 @@ static int my_poll(my_ctx_t *c) {
     char name[48];
     double v;
     snprintf(name, sizeof name, "Innodb_rows_%s", k_row_ops[k]);
-    if (!lookup(c, name, &v)) continue;
+    if (!pmx__my_pairs_lookup(&c->pairs, name, &v)) continue;
     const pmx_measurement_t m[] = {PMX_M("count", pmx__ss_cum_delta(&c->row_cums[k], v))};
     const pmx_meta_t md[] = {PMX_META_S("operation", k_row_ops[k])};
     pmx_emit(c->ev_rows, m, 1, md, 1);
@@ -273,24 +264,22 @@ static int my_poll(my_ctx_t *c) {
     /* Needs REPLICATION CLIENT (or SLAVE MONITOR): not fatal, reported as a query error. */
     if (mysql_errno(c->db) >= 2000) return my_fail(c, "SHOW SLAVE STATUS", t0);
   } else if ((res = mysql_store_result(c->db)) != NULL) {
-    MYSQL_FIELD *f = mysql_fetch_fields(res);
-    unsigned nf = mysql_num_fields(res);
-    while ((row = mysql_fetch_row(res)) != NULL) {
-      double lag = -1, io = 0, sql = 0;
-      const char *conn_name = "";
-      for (unsigned k = 0; k < nf; k++) {
-        if (row[k] == NULL) continue;
-        if (strcmp(f[k].name, "Seconds_Behind_Master") == 0) pmx__ss_number(row[k], &lag);
-        if (strcmp(f[k].name, "Slave_IO_Running") == 0) io = strcmp(row[k], "Yes") == 0;
-        if (strcmp(f[k].name, "Slave_SQL_Running") == 0) sql = strcmp(row[k], "Yes") == 0;
-        if (strcmp(f[k].name, "Connection_name") == 0) conn_name = row[k];
-      }
-      pmx_measurement_t m[2] = {PMX_M("running", io && sql)};
+    my_row_t src = {mysql_fetch_fields(res), NULL};
+    pmx__ss_table_t t = {.nrows = 1, .ncols = mysql_num_fields(res), .name = my_row_name,
+                         .cell = my_row_cell, .src = &src};
+    size_t n_replicas = 0;
+    pmx__my_replica_t rep;
+    while ((src.row = mysql_fetch_row(res)) != NULL) {
+      if (!pmx__my_replica_row(&t, 0, &rep)) break;
+      n_replicas++;
+      pmx_measurement_t m[2] = {PMX_M("running", rep.running)};
       size_t n = 1;
-      if (lag >= 0) m[n++] = PMX_M("lag", lag);
-      const pmx_meta_t md[] = {PMX_META_S("connection", conn_name)};
+      if (rep.has_lag) m[n++] = PMX_M("lag", rep.lag_seconds);
+      const pmx_meta_t md[] = {PMX_META_S("connection", rep.connection)};
       pmx_emit(c->ev_repl, m, n, md, 1);
     }
+    const pmx_measurement_t cm[] = {PMX_M("configured", (double)n_replicas)};
+    pmx_emit(c->ev_repl_n, cm, 1, NULL, 0);
     mysql_free_result(res);
   }
   pmx__ss_backoff_reset(&c->backoff);
@@ -310,7 +299,8 @@ static int my_measure(pmx_bus_t *bus, void *p) {
         pmx_bus_event(bus, EV_ROWS, &c->ev_rows) != PMX_OK ||
         pmx_bus_event(bus, EV_SCHEMA, &c->ev_schema) != PMX_OK ||
         pmx_bus_event(bus, EV_REPL, &c->ev_repl) != PMX_OK ||
-        pmx_bus_event(bus, EV_HANDLER, &c->ev_handler) != PMX_OK) {
+        pmx_bus_event(bus, EV_HANDLER, &c->ev_handler) != PMX_OK ||
+        pmx_bus_event(bus, EV_REPL_N, &c->ev_repl_n) != PMX_OK) {
       c->ev_up = NULL;
       return PMX_ENOMEM;
     }
@@ -386,7 +376,7 @@ static int my_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
   static const char *const handler[] = {"handler"};
   static const char *const schema[] = {"schema"};
   static const char *const connection[] = {"connection"};
-  pmx_metric_def_t defs[2 + N_STATS + 8];
+  pmx_metric_def_t defs[2 + N_STATS + 9];
   size_t n = 0;
   pmx__ss_health_defs(EV_UP, EV_ERR, "MariaDB", defs);
   n += 2;
@@ -409,6 +399,9 @@ static int my_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
               "On a replica: 1 when both replication threads run (SHOW SLAVE STATUS)."),
       GAUGE_T("replication.lag.seconds", EV_REPL, "lag", connection, 1, 0,
               "On a replica: Seconds_Behind_Master (SHOW SLAVE STATUS)."),
+      GAUGE_T("replication.configured", EV_REPL_N, "configured", NULL, 0, 0,
+              "Replication sources configured on this server (rows of SHOW SLAVE STATUS): 0 "
+              "on a primary; absent without the REPLICATION CLIENT grant."),
   };
   for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) defs[n++] = more[i];
   return pmx_groups_add_polling(out, "mysql_stats_polling_metrics", 0, my_measure, c, my_free,

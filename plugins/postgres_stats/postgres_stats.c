@@ -22,6 +22,8 @@
 #define EV_DB "promex.plugin.postgres_stats.database"
 #define EV_LOCKS "promex.plugin.postgres_stats.locks"
 #define EV_STMT "promex.plugin.postgres_stats.statement"
+#define EV_REPLICA "promex.plugin.postgres_stats.replica"
+#define EV_REPLICAS "promex.plugin.postgres_stats.replicas"
 
 static const char k_q_server[] =
     "SELECT current_setting('server_version') AS version,"
@@ -63,6 +65,23 @@ static const char k_q_grants[] =
     " OR pg_has_role('pg_monitor', 'MEMBER') AS monitor,"
     " EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS pgss,"
     " current_setting('server_version_num')::int AS version_num";
+
+/* The replicas streaming from this server (PostgreSQL 10+ names), at most
+ * PMX_POSTGRES_STATS_MAX_REPLICAS. The lag is measured from our current WAL position: the
+ * primary's write position, or the replay position on a cascading replica (where
+ * pg_current_wal_lsn() would fail). */
+static const char k_q_replicas[] =
+    "SELECT application_name, COALESCE(host(client_addr), 'local') AS client_addr,"
+    " pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()"
+    "  ELSE pg_current_wal_lsn() END, replay_lsn) AS replay_lag_bytes,"
+    " EXTRACT(EPOCH FROM replay_lag) AS replay_lag_seconds"
+    " FROM pg_stat_replication ORDER BY application_name, client_addr LIMIT %u";
+
+static const pmx__ss_stat_t k_replica[] = {
+    {"replica.replay.lag.bytes", "replay_lag_bytes", false, 0, "Per replica: WAL bytes it has not replayed yet (pg_wal_lsn_diff(pg_current_wal_lsn(), pg_stat_replication.replay_lsn))."},
+    {"replica.replay.lag.seconds", "replay_lag_seconds", false, 0, "Per replica: time between a local flush and its replay on the replica (pg_stat_replication.replay_lag); absent while the replica is idle."},
+};
+#define N_REPLICA (sizeof k_replica / sizeof k_replica[0])
 
 static const pmx__ss_stat_t k_server[] = {
     {"connections.max", "max_connections", false, 0, "The max_connections setting."},
@@ -117,7 +136,8 @@ typedef struct pg_ctx {
   int version_num;
   pmx__ss_cum_t server_cums[N_SERVER];
   pmx__ss_keyed_t db_keyed[N_DB], stmt_keyed[N_STMT];
-  pmx_event_t *ev_up, *ev_err, *ev_server, *ev_version, *ev_conn, *ev_db, *ev_locks, *ev_stmt;
+  pmx_event_t *ev_up, *ev_err, *ev_server, *ev_version, *ev_conn, *ev_db, *ev_locks, *ev_stmt,
+      *ev_replica, *ev_replicas;
   pmx_measurement_t scratch[N_DB + N_SERVER];
 } pg_ctx_t;
 
@@ -206,6 +226,23 @@ static void emit_rows(pg_ctx_t *c, const PGresult *r, const pmx_event_t *ev, con
   }
 }
 
+/* Emits each row of a k_q_replicas answer (labels application_name, client_addr) and the row
+ * count; returns the count. Rows beyond the cap are not read (the query has the same LIMIT). */
+static size_t emit_replicas(pg_ctx_t *c, const pmx__ss_table_t *t) {
+  int ca = pmx__ss_col(t, "application_name"), cc = pmx__ss_col(t, "client_addr");
+  size_t n_rows = t->nrows < PMX_POSTGRES_STATS_MAX_REPLICAS ? t->nrows : PMX_POSTGRES_STATS_MAX_REPLICAS;
+  for (size_t row = 0; ca >= 0 && cc >= 0 && row < n_rows; row++) {
+    const char *app = t->cell(t->src, row, (size_t)ca), *addr = t->cell(t->src, row, (size_t)cc);
+    size_t m = pmx__ss_row_measure(t, row, k_replica, N_REPLICA, NULL, "", c->scratch);
+    const pmx_meta_t md[] = {PMX_META_S("application_name", app != NULL ? app : ""),
+                             PMX_META_S("client_addr", addr != NULL ? addr : "")};
+    if (m > 0) pmx_emit(c->ev_replica, c->scratch, m, md, 2);
+  }
+  const pmx_measurement_t cm[] = {PMX_M("replicas", (double)t->nrows)};
+  pmx_emit(c->ev_replicas, cm, 1, NULL, 0);
+  return t->nrows;
+}
+
 static int poll_statements(pg_ctx_t *c) {
   char sql[640];
   /* total_exec_time since 13 (total_time before); top N by time. */
@@ -255,7 +292,9 @@ static int pg_measure(pmx_bus_t *bus, void *p) {
         pmx_bus_event(bus, EV_CONN, &c->ev_conn) != PMX_OK ||
         pmx_bus_event(bus, EV_DB, &c->ev_db) != PMX_OK ||
         pmx_bus_event(bus, EV_LOCKS, &c->ev_locks) != PMX_OK ||
-        pmx_bus_event(bus, EV_STMT, &c->ev_stmt) != PMX_OK) {
+        pmx_bus_event(bus, EV_STMT, &c->ev_stmt) != PMX_OK ||
+        pmx_bus_event(bus, EV_REPLICA, &c->ev_replica) != PMX_OK ||
+        pmx_bus_event(bus, EV_REPLICAS, &c->ev_replicas) != PMX_OK) {
       c->ev_up = NULL;
       return PMX_ENOMEM;
     }
@@ -311,6 +350,15 @@ static int pg_measure(pmx_bus_t *bus, void *p) {
     pmx_emit(c->ev_locks, lm, 1, md, 1);
   }
   PQclear(r);
+
+  if (c->version_num >= 100000) { /* pg_stat_replication's *_lsn and *_lag columns */
+    char sql[sizeof k_q_replicas + 16];
+    snprintf(sql, sizeof sql, k_q_replicas, (unsigned)PMX_POSTGRES_STATS_MAX_REPLICAS);
+    if ((r = pmx__pg_query(&c->pg, sql)) == NULL) return pg_fail(c);
+    t = pmx__pg_table(r);
+    emit_replicas(c, &t);
+    PQclear(r);
+  }
 
   if (c->pgss && c->statements > 0) {
     int rc = poll_statements(c);
@@ -402,7 +450,7 @@ static int pg_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
   static const char *const stmt[] = {"datname", "queryid"};
   static const char *const stmt_info[] = {"datname", "queryid", "query"};
   size_t max_db = c->max_databases, max_st = (size_t)c->statements * 4 + 1;
-  pmx_metric_def_t defs[2 + N_SERVER + N_DB + N_STMT + 4];
+  pmx_metric_def_t defs[2 + N_SERVER + N_DB + N_STMT + N_REPLICA + 5];
   size_t n = 0;
   pmx__ss_health_defs(EV_UP, EV_ERR, "PostgreSQL", defs);
   n += 2;
@@ -422,11 +470,22 @@ static int pg_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
     defs[n + i].max_series = max_st;
   }
   n += N_STMT;
+  static const char *const replica[] = {"application_name", "client_addr"};
+  pmx__ss_stat_defs(k_replica, N_REPLICA, EV_REPLICA, defs + n);
+  for (size_t i = 0; i < N_REPLICA; i++) {
+    defs[n + i].tags = replica;
+    defs[n + i].n_tags = 2;
+    defs[n + i].max_series = PMX_POSTGRES_STATS_MAX_REPLICAS + 1;
+  }
+  n += N_REPLICA;
   const pmx_metric_def_t more[] = {
       GAUGE_T("version.info", EV_VERSION, "info", version, 1, 0,
               "Always 1: the server version (server_version)."),
       GAUGE_T("connections", EV_CONN, "connections", conn_tags, 2, (max_db + 1) * 6,
               "Client backends per database and state (pg_stat_activity), ours excluded."),
+      GAUGE_T("replication.replicas", EV_REPLICAS, "replicas", NULL, 0, 0,
+              "Replicas (WAL senders) streaming from this server (rows of pg_stat_replication); "
+              "0 without replicas."),
       GAUGE_T("locks", EV_LOCKS, "locks", mode, 1, 0, "Locks held or awaited by mode (pg_locks)."),
       GAUGE_T("statements.info", EV_STMT, "info", stmt_info, 3, max_st,
               "Always 1: the start of the text of a top statement (pg_stat_statements.query)."),

@@ -60,9 +60,8 @@ void pmx__ss_stat_defs(const pmx__ss_stat_t *stats, size_t n, const char *event_
   }
 }
 
-size_t pmx__ss_stat_emit(const pmx__ss_stat_t *stats, size_t n, pmx__ss_cum_t *cums,
-                         pmx__ss_lookup_fn lookup, void *src, const pmx_event_t *ev,
-                         pmx_measurement_t *scratch) {
+size_t pmx__ss_stat_measure(const pmx__ss_stat_t *stats, size_t n, pmx__ss_cum_t *cums,
+                            pmx__ss_lookup_fn lookup, void *src, pmx_measurement_t *scratch) {
   size_t m = 0;
   for (size_t i = 0; i < n; i++) {
     double v;
@@ -74,6 +73,13 @@ size_t pmx__ss_stat_emit(const pmx__ss_stat_t *stats, size_t n, pmx__ss_cum_t *c
     }
     scratch[m++] = (pmx_measurement_t){stats[i].name, v};
   }
+  return m;
+}
+
+size_t pmx__ss_stat_emit(const pmx__ss_stat_t *stats, size_t n, pmx__ss_cum_t *cums,
+                         pmx__ss_lookup_fn lookup, void *src, const pmx_event_t *ev,
+                         pmx_measurement_t *scratch) {
+  size_t m = pmx__ss_stat_measure(stats, n, cums, lookup, src, scratch);
   if (m > 0) pmx_emit(ev, scratch, m, NULL, 0);
   return m;
 }

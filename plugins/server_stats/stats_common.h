@@ -69,6 +69,9 @@ typedef bool (*pmx__ss_lookup_fn)(void *src, const char *source, double *value);
 size_t pmx__ss_stat_emit(const pmx__ss_stat_t *stats, size_t n, pmx__ss_cum_t *cums,
                          pmx__ss_lookup_fn lookup, void *src, const pmx_event_t *ev,
                          pmx_measurement_t *scratch);
+/* pmx__ss_stat_emit without the emit: fills scratch and returns the count (unit tests use it). */
+size_t pmx__ss_stat_measure(const pmx__ss_stat_t *stats, size_t n, pmx__ss_cum_t *cums,
+                            pmx__ss_lookup_fn lookup, void *src, pmx_measurement_t *scratch);
 
 /* ---- result sets ------------------------------------------------------------------------ */
 

@@ -70,6 +70,11 @@
  *   SHOW SLAVE STATUS            P_replication_running{connection}, P_replication_lag_seconds
  *                                {connection}   mysql_slave_status_slave_{io,sql}_running,
  *                                mysql_slave_status_seconds_behind_master
+ *                                (MySQL 8.0.22+ column names Replica_*_Running,
+ *                                Seconds_Behind_Source, Channel_Name are read as well; the lag is
+ *                                absent while Seconds_Behind_* is NULL, e.g. SQL thread stopped)
+ *   SHOW SLAVE STATUS row count  P_replication_configured: replication sources configured, 0 on
+ *                                a primary (absent without REPLICATION CLIENT / SLAVE MONITOR)
  *
  * Threading: the connection lives in the group's ctx and is used by one poll at a time;
  * mysql_library_init runs once in pmx_start. */

@@ -44,7 +44,7 @@
  * wrong password is reason="auth"; a failing statement (e.g. a grant revoked) reason="query".
  *
  * Metrics (P = <app>_prom_ex_postgres_stats), one polling group postgres_stats_polling_metrics,
- * five statements per poll (six with pg_stat_statements). Source -> metric -> postgres_exporter.
+ * six statements per poll (seven with pg_stat_statements; five before PostgreSQL 10). Source -> metric -> postgres_exporter.
  *   (own)                                  P_up                      pg_up
  *   (own)                                  P_errors_total{reason}
  *   server_version                         P_version_info{version}   pg_static{version}
@@ -57,6 +57,15 @@
  *   pg_is_in_recovery()                    P_replication_is_replica  pg_replication_is_replica
  *   now() - pg_last_xact_replay_timestamp()  P_replication_lag_seconds (0 on a primary)
  *                                          pg_replication_lag_seconds
+ *   pg_stat_replication (PostgreSQL 10+; the replicas streaming from this server, at most
+ *   PMX_POSTGRES_STATS_MAX_REPLICAS, labels application_name, client_addr ("local" for a
+ *   Unix socket); a replica that disconnects keeps its last values until the app restarts):
+ *     row count                            P_replication_replicas (0 without replicas)
+ *     pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)  P_replica_replay_lag_bytes
+ *                                          pg_stat_replication_pg_wal_lsn_diff (which also
+ *                                          labels state)
+ *     replay_lag (interval; NULL when idle: absent)  P_replica_replay_lag_seconds
+ *     Without pg_monitor the lsn/lag columns of other roles' senders are NULL: absent.
  *   pg_postmaster_start_time()             P_start_time_seconds      pg_postmaster_start_time_seconds
  *   pg_locks grouped by lower(mode)        P_locks{mode}             pg_locks_count{mode}
  *       all eight table lock modes, 0 included
@@ -95,6 +104,8 @@ extern "C" {
 #define PMX_POSTGRES_STATS_DEFAULT_TIMEOUT_MS 2000u
 #define PMX_POSTGRES_STATS_DEFAULT_MAX_DATABASES 64u
 #define PMX_POSTGRES_STATS_DEFAULT_STATEMENTS 20u
+/* Most replicas reported per primary (bounded cardinality). */
+#define PMX_POSTGRES_STATS_MAX_REPLICAS 32u
 
 /* The plugin table. Name "postgres_stats". Since 0.1. */
 PMX_EXTERN extern const pmx_plugin_t pmx_plugin_postgres_stats;

@@ -13,8 +13,9 @@ Com_insert / Com_update / Com_delete counters and the Handler_write / update / d
 (MariaDB keeps temporary tables apart, so our own SHOW queries do not move them) moved by
 exactly that; the schema's size is reported; the server frozen (SIGSTOP) gives up 0 with reason timeout
 while Prometheus keeps scraping; stopped, up 0; restarted, up 1; the user's password changed,
-reason auth with exactly one "Access denied" log line. Exit 77 when MariaDB or prometheus is
-missing."""
+reason auth with exactly one "Access denied" log line. Panels: a second MariaDB replicates the
+first (CHANGE MASTER TO on loopback) and the plugin watches the replica, so the replication lag
+and threads panels have data too. Exit 77 when MariaDB or prometheus is missing."""
 
 import os
 import shutil
@@ -32,8 +33,10 @@ PASSWORD = "promex pw"
 
 
 class My:
-    def __init__(self, tmp, port):
-        self.dir = os.path.join(tmp, "my")
+    def __init__(self, tmp, port, name="my", extra=()):
+        self.dir = os.path.join(tmp, name)
+        self.name = "mariadb" if name == "my" else f"mariadb-{name}"
+        self.extra = list(extra)
         self.port = port
         os.makedirs(self.dir)
         r = subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={self.dir}/data",
@@ -44,10 +47,10 @@ class My:
         self.proc = None
 
     def start(self, children):
-        self.proc = children.start("mariadb", [
+        self.proc = children.start(self.name, [
             "mariadbd", "--no-defaults", f"--datadir={self.dir}/data", "--user=root",
             f"--port={self.port}", "--bind-address=127.0.0.1", f"--socket={self.dir}/sock",
-            f"--pid-file={self.dir}/pid"], f"{self.dir}/out", f"{self.dir}/err")
+            f"--pid-file={self.dir}/pid"] + self.extra, f"{self.dir}/out", f"{self.dir}/err")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             r = subprocess.run(["mariadb-admin", "--no-defaults", "-S", f"{self.dir}/sock", "-u",
@@ -113,6 +116,7 @@ def integration(app, tmp, children):
     h.expect_eq(base, f"{P}_up", 1)
     h.expect_eq(base, f"count({P}_errors_total == 0)", 5)
     h.expect_eq(base, f"{P}_connections_max", 151)
+    h.expect_eq(base, f"{P}_replication_configured", 0)  # a primary: no replication source
     version = my.sql("SELECT VERSION()").strip()
     h.expect_eq(base, f'{P}_version_info{{version="{version}"}}', 1)
 
@@ -169,12 +173,42 @@ def integration(app, tmp, children):
     h.log("ok  one 'Access denied' log line, no password in it")
 
 
+def start_replica(tmp, children):
+    """A primary (binary log on) and a replica of it, both on loopback; returns (primary,
+    replica) once the replica's threads run. Statements run on the primary afterwards (users,
+    the app schema, the workload) reach the replica through replication."""
+    primary = My(tmp, h.free_port(), "primary", ["--log-bin=bin", "--server-id=1"])
+    replica = My(tmp, h.free_port(), "replica", ["--server-id=2"])
+    primary.start(children)
+    replica.start(children)
+    primary.sql("CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY 'repl pw'; "
+                "GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1'")
+    replica.sql(f"CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={primary.port}, "
+                "MASTER_USER='repl', MASTER_PASSWORD='repl pw', MASTER_USE_GTID=slave_pos, "
+                "MASTER_CONNECT_RETRY=1; START SLAVE")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        st = replica.sql("SELECT COUNT(*) FROM information_schema.global_status WHERE "
+                         "variable_name = 'SLAVE_RUNNING' AND variable_value = 'ON'").strip()
+        if st == "1":
+            return primary, replica
+        time.sleep(0.1)
+    raise h.Failure(f"replica not running: {replica.sql('SHOW SLAVE STATUS')}")
+
+
 def panels(app, tmp, children, check_panels, promex, dashboards):
-    my = My(tmp, h.free_port())
-    my.start(children)
-    setup(my)
+    # The plugin watches a replica so the replication panels have data; the workload runs on
+    # the primary and replicates (the other panels' counters move on the replica as well).
+    primary, replica = start_replica(tmp, children)
+    setup(primary)
+    deadline = time.monotonic() + 15
+    while replica.sql("SELECT COUNT(*) FROM mysql.user WHERE user = 'promex'").strip() != "3":
+        if time.monotonic() > deadline:
+            raise h.Failure("the promex user did not reach the replica")
+        time.sleep(0.1)
+    my = primary
     os.environ["MYSQL_PASSWORD"] = PASSWORD
-    os.environ["PMX_STATS_CONFIG"] = write_config(tmp, my.port)
+    os.environ["PMX_STATS_CONFIG"] = write_config(tmp, replica.port)
     busy = subprocess.Popen([sys.executable, "-c", f"""
 import subprocess, time
 for i in range(1000):

@@ -146,6 +146,7 @@ def integration(app, tmp, children):
         h.expect_eq(base, f"count({P}_errors_total == 0)", 5)
         h.expect_eq(base, f"{P}_connections_max", 100)
         h.expect_eq(base, f"{P}_replication_is_replica", 0)
+        h.expect_eq(base, f"{P}_replication_replicas", 0)  # pg_stat_replication: no senders
         version = pg.sql("SHOW server_version", db="postgres").split("\n")[2].strip()
         h.expect_eq(base, f'{P}_version_info{{version="{version}"}}', 1)
         h.wait_value(base, f'{P}_database_size_bytes{{datname="app"}}', lambda v: v > 1e6, "size")

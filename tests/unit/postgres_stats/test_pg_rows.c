@@ -1,6 +1,8 @@
 /* Unit tests of postgres_stats' mapping from pg_stat_database rows to measurements, over
  * captured fixtures (fixtures/README.md): PostgreSQL 15, and the same rows in the 13 layout
- * (no active_time and session columns), whose missing columns must be left out, not read as 0.
+ * (no active_time and session columns), whose missing columns must be left out, not read as 0;
+ * and pg_stat_replication rows (a primary with one streaming replica, captured; the replica's own
+ * empty view) through a real bus, with NULL lag columns and the replica cap.
  * Includes the plugin source to reach its statistics table (k_db). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -170,11 +172,111 @@ static void test_nulls_garbage_and_cap(void **state) {
   for (size_t i = 0; i < N_DB; i++) pmx__ss_keyed_free(&keyed[i]);
 }
 
+/* What emit_replicas() sent, recorded by a handler on a real bus. */
+static struct {
+  size_t n_rows;
+  double bytes, secs, replicas;
+  bool has_bytes, has_secs;
+  char app[64], addr[64];
+} g_rec;
+
+static void record(const pmx_event_data_t *ev, void *config) {
+  pg_ctx_t *c = config;
+  if (ev->event == c->ev_replicas) {
+    assert_true(pmx_event_measurement(ev, "replicas", &g_rec.replicas));
+    return;
+  }
+  g_rec.n_rows++;
+  g_rec.has_bytes = pmx_event_measurement(ev, "replica.replay.lag.bytes", &g_rec.bytes);
+  g_rec.has_secs = pmx_event_measurement(ev, "replica.replay.lag.seconds", &g_rec.secs);
+  snprintf(g_rec.app, sizeof g_rec.app, "%s", pmx_event_meta(ev, "application_name")->v.s);
+  snprintf(g_rec.addr, sizeof g_rec.addr, "%s", pmx_event_meta(ev, "client_addr")->v.s);
+}
+
+static pmx_bus_t *replica_bus(pg_ctx_t *c) {
+  pmx_bus_t *bus = NULL;
+  assert_int_equal(pmx_bus_new(&bus), PMX_OK);
+  assert_int_equal(pmx_bus_event(bus, EV_REPLICA, &c->ev_replica), PMX_OK);
+  assert_int_equal(pmx_bus_event(bus, EV_REPLICAS, &c->ev_replicas), PMX_OK);
+  const char *const names[] = {EV_REPLICA, EV_REPLICAS};
+  assert_int_equal(pmx_bus_attach_many(bus, "rec", names, 2, record, c), PMX_OK);
+  memset(&g_rec, 0, sizeof g_rec);
+  g_rec.replicas = -1;
+  return bus;
+}
+
+static void test_replicas_of_a_primary(void **state) {
+  (void)state;
+  static pg_ctx_t c;
+  pmx_bus_t *bus = replica_bus(&c);
+  csv_t f;
+  csv_load(&f, "pg_stat_replication_15.csv");
+  pmx__ss_table_t t = csv_table(&f);
+  assert_int_equal(emit_replicas(&c, &t), 1);
+  assert_int_equal(g_rec.n_rows, 1);
+  assert_true(g_rec.replicas == 1);
+  assert_string_equal(g_rec.app, "replica1");
+  assert_string_equal(g_rec.addr, "127.0.0.1");
+  assert_true(g_rec.has_bytes && g_rec.bytes == 0);
+  assert_true(g_rec.has_secs && g_rec.secs > 0.0221 && g_rec.secs < 0.0222);
+  free(f.cells);
+  free(f.text);
+
+  /* The replica's own view: nobody streams from it. The count still reads 0. */
+  memset(&g_rec, 0, sizeof g_rec);
+  g_rec.replicas = -1;
+  csv_load(&f, "pg_stat_replication_15_replica.csv");
+  t = csv_table(&f);
+  assert_int_equal(emit_replicas(&c, &t), 0);
+  assert_int_equal(g_rec.n_rows, 0);
+  assert_true(g_rec.replicas == 0);
+  free(f.cells);
+  free(f.text);
+  pmx_bus_destroy(bus);
+}
+
+/* 40 replicas, the lag columns NULL for every odd one (another role's sender, no pg_monitor). */
+static const char *const k_rep_names[] = {"application_name", "client_addr", "replay_lag_bytes",
+                                          "replay_lag_seconds"};
+static const char *rep_name(const void *src, size_t col) {
+  (void)src;
+  return k_rep_names[col];
+}
+static const char *rep_cell(const void *src, size_t row, size_t col) {
+  (void)src;
+  static char apps[40][16];
+  snprintf(apps[row], sizeof apps[row], "r%zu", row);
+  if (col == 0) return apps[row];
+  if (col == 1) return "10.0.0.1";
+  return row % 2 ? NULL : (col == 2 ? "4096" : "not a number");
+}
+
+static void test_replicas_nulls_and_cap(void **state) {
+  (void)state;
+  static pg_ctx_t c;
+  pmx_bus_t *bus = replica_bus(&c);
+  pmx__ss_table_t t = {.nrows = 40, .ncols = 4, .name = rep_name, .cell = rep_cell};
+  assert_int_equal(emit_replicas(&c, &t), 40);
+  assert_true(g_rec.replicas == 40); /* the count is exact */
+  /* Rows past the cap are not reported; of the first 32 the odd ones had nothing to report. */
+  assert_int_equal(g_rec.n_rows, PMX_POSTGRES_STATS_MAX_REPLICAS / 2);
+  assert_string_equal(g_rec.app, "r30");
+  assert_true(g_rec.has_bytes && g_rec.bytes == 4096);
+  assert_false(g_rec.has_secs); /* garbage cell left out */
+  t.ncols = 2; /* no lag columns at all (an answer we do not expect): nothing, no crash */
+  memset(&g_rec, 0, sizeof g_rec);
+  assert_int_equal(emit_replicas(&c, &t), 40);
+  assert_int_equal(g_rec.n_rows, 0);
+  pmx_bus_destroy(bus);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pg15_row),
       cmocka_unit_test(test_pg13_lacks_active_time),
       cmocka_unit_test(test_nulls_garbage_and_cap),
+      cmocka_unit_test(test_replicas_of_a_primary),
+      cmocka_unit_test(test_replicas_nulls_and_cap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
