@@ -6,8 +6,10 @@
  *
  * Cost: once a series exists, an update is a lock-free lookup plus atomic adds: no malloc, no
  * lock, no system call. Creating a series takes the family's mutex and allocates from the
- * family's arena. Series are never freed while the registry lives (scrapes read them without a
- * lock); memory is O(series), bounded by the per-family series limit, never O(events).
+ * family's arena. A series can be removed (pmx_metric_remove/pmx_metric_reset); its memory is
+ * reused by later series of the same family, never returned while the registry lives (scrapes
+ * and emitters read series without a lock); memory is O(series), bounded by the per-family series
+ * limit, never O(events) nor O(series ever created).
  *
  * Kinds (Telemetry.Metrics -> Prometheus):
  *   PMX_COUNTER       counter: +1 per event (it reads no measurement, as Telemetry.Metrics'
@@ -214,12 +216,33 @@ PMX_EXTERN pmx_metric_t *pmx_registry_find(pmx_registry_t *reg, const char *name
 /* ---- Direct API (no events) ------------------------------------------------------------------
  * pmx_metric_labels() finds or creates the series for `values` (one string per label, in the
  * definition's order; n must equal the number of labels; NULL values means none for an unlabelled
- * family). The series handle is owned by the registry and valid until pmx_registry_destroy(), so
- * it may be cached. Returns PMX_OK; PMX_EINVAL (wrong count, NULL value, value longer than
+ * family). The series handle is owned by the registry and valid until pmx_registry_destroy() or
+ * the removal of its series (pmx_metric_remove/reset), so it may be cached until then. Returns PMX_OK; PMX_EINVAL (wrong count, NULL value, value longer than
  * PMX_MAX_LABEL_VALUE); PMX_ELIMIT when the family is at its series limit (the attempt is counted
  * in <own prefix>_series_dropped_total); PMX_ENOMEM. Lock-free when the series exists. */
 PMX_EXTERN int pmx_metric_labels(pmx_metric_t *m, const char *const *values, size_t n,
                                  pmx_series_t **out);
+
+/* Series removal (client_golang's DeleteLabelValues/Reset, prometheus-cpp's Remove).
+ * pmx_metric_remove() removes the series whose label values are `values` (as for
+ * pmx_metric_labels()); pmx_metric_reset() removes every series of the family. A removed series
+ * disappears from the next exposition, no longer counts against max_series, and its memory is
+ * reused by a later series of the family. If the same label values are recorded again, a new
+ * series starts from zero.
+ * Concurrency: safe against concurrent events, direct updates and renders of the family. An
+ * event recorded concurrently with the removal lands either in the removed series (and is lost)
+ * or in a new one. The removal waits for a grace period (renders and event updates already
+ * running on other threads finish) before the memory may be reused; called from inside a
+ * handler or render, that wait is deferred to a later removal.
+ * Handles: a pmx_series_t * obtained before the removal is invalid once it returns. Do not use
+ * it: fetch a new one with pmx_metric_labels(). Using it is undefined: the memory stays mapped
+ * (no crash from the update itself), but the update may land in a later series of the family
+ * that reuses the memory, and on a histogram it may stall renders. Code that caches handles and
+ * removes series must not race the two on the same series.
+ * Returns PMX_OK; PMX_ENOENT (no such series: never created, or removed already); PMX_EINVAL
+ * (m NULL, n not the number of labels, NULL values or a NULL value). Neither allocates. */
+PMX_EXTERN int pmx_metric_remove(pmx_metric_t *m, const char *const *values, size_t n);
+PMX_EXTERN int pmx_metric_reset(pmx_metric_t *m);
 
 /* Series updates. Lock-free, allocation-free. They return PMX_OK, PMX_EINVAL (NaN or negative
  * counter increment; nothing changed) or PMX_ETYPE (operation not valid for the kind):

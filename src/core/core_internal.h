@@ -2,12 +2,18 @@
  * (metric_store.c), the event handler (metric_events.c) and the renderer (expo.c).
  *
  * Invariants:
- * - Series live in their metric's arena and are never freed while the registry lives, so readers
- *   (emit paths, renders) can hold pointers without a lock.
+ * - Series live in their metric's arena and their memory is never returned while the registry
+ *   lives. A removed series (pmx_metric_remove/reset) is unlinked under the metric mutex, parked
+ *   on the metric's `retired` list, and after a grace period (grace.h: every lookup, event update
+ *   and render runs inside a reader section) moved to a free list by label capacity, from which
+ *   a later series of the same metric takes it. So readers hold pointers without a lock, and
+ *   label churn reuses memory instead of growing the arena.
  * - The series table is an open-addressing array of atomic pointers. Lookups are lock-free.
  *   Inserts and growth happen under the metric mutex; growth publishes a new table and keeps the
  *   old one until the registry dies (a reader may still be probing it; the tables' total size is
  *   under twice the final one). A reader that misses in an old table falls to the locked path.
+ *   Removal deletes by backward shift (no tombstones): a reader racing with it may miss a live
+ *   entry, and then finds it on the locked path.
  * - Series of a metric are also chained in creation order (`next`, written under the mutex with
  *   release stores) for rendering. Metrics are chained in definition order the same way. */
 #ifndef PMX_CORE_INTERNAL_H
@@ -96,6 +102,10 @@ struct pmx_series {
   /* Counters: set once an integer cell reaches PMX__INT_SPILL_AT; read by every integral add
    * (this header line is read-mostly, unlike the value lines of a sharded counter). */
   _Atomic unsigned char int_closed;
+  /* Under the metric mutex: the previous series in creation order while linked; the next one on
+   * the retired or free list once removed. */
+  pmx_series_t *prev;
+  uint32_t label_cap;           /* bytes reserved for labels: a power of two (0 if none) */
   /* A pmx__scalar_t or (distributions) a pmx__hist_t; see pmx__scalar()/pmx__hist(). */
   _Alignas(8) unsigned char value[];
 };
@@ -188,6 +198,9 @@ struct pmx_metric {
   pmx_series_t *tail;
   _Atomic(pmx_series_t *) single; /* the only series of an unlabelled metric, once created */
   atomic_size_t n_series;
+  /* Removed series (under mu): waiting for a grace period, then free by label_cap class. */
+  pmx_series_t *retired;
+  pmx_series_t *free_series[16];
   _Atomic uint64_t dropped;
   _Atomic uint64_t skipped[PMX__SKIP_N];
 

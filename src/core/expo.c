@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/core_internal.h"
+#include "core/grace.h"
 
 typedef struct writer {
   pmx_buf_t *buf;
@@ -251,12 +252,15 @@ static int render_into(pmx_registry_t *const *regs, size_t n, pmx_format_t fmt, 
     if (w.overflow) buf->len = w.needed;
     return w.overflow ? PMX_ELIMIT : w.rc;
   }
+  /* Series removed meanwhile stay readable until the section ends (grace.h). */
+  pmx__read_t rd = pmx__read_begin();
   for (size_t i = 0; i < n; i++) {
     for (pmx_metric_t *m = atomic_load_explicit(&regs[i]->head, memory_order_acquire); m != NULL;
          m = atomic_load_explicit(&m->next, memory_order_acquire)) {
       render_metric(&w, m);
     }
   }
+  pmx__read_end(rd);
   for (size_t i = 0; i < n; i++) {
     if (regs[i]->no_own_metrics) continue;
     bool seen = false; /* rendered already with an earlier registry of the same prefix */

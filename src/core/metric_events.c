@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/core_internal.h"
+#include "core/grace.h"
 
 static inline void skip(pmx_metric_t *m, pmx__skip_reason_t why) {
   atomic_fetch_add_explicit(&m->skipped[why], 1, memory_order_relaxed);
@@ -141,8 +142,12 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
   }
 
   pmx_series_t *s;
+  /* The series may be removed concurrently: a reader section keeps its memory from being reused
+   * until this update is done (grace.h). */
+  pmx__read_t rd = pmx__read_begin();
   pmx__series_result_t got = pmx__series_get(m, values, lens, &s);
   if (PMX_UNLIKELY(got != PMX__SERIES_OK)) {
+    pmx__read_end(rd);
     skip(m, pmx__series_skip_reason(got));
     return;
   }
@@ -175,6 +180,7 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
     default:
       break;
   }
+  pmx__read_end(rd);
 }
 
 int pmx_metric_attach(pmx_metric_t *m, pmx_bus_t *bus, pmx_error_t *err) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/core_internal.h"
+#include "core/grace.h"
 
 const char *const pmx__skip_reason_names[PMX__SKIP_N] = {
     "missing_measurement", "missing_tag", "label_too_long", "invalid_label",
@@ -579,6 +580,109 @@ static size_t series_size(const pmx_metric_t *m) {
   return m->ex_offset + slots * sizeof(pmx__exemplar_t);
 }
 
+/* Deletes `s` from `t` by backward shift: later entries of its probe run move up, so no
+ * tombstones accumulate under churn. A lock-free reader racing with a move may miss an entry and
+ * then finds it on the locked path. m->mu held. */
+static void table_del(pmx__table_t *t, const pmx_series_t *s) {
+  size_t i = s->hash & t->mask;
+  for (;; i = (i + 1) & t->mask) {
+    pmx_series_t *e = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
+    if (e == NULL) return; /* not in this table */
+    if (e == s) break;
+  }
+  for (size_t j = i;;) {
+    j = (j + 1) & t->mask;
+    pmx_series_t *e = atomic_load_explicit(&t->slots[j], memory_order_relaxed);
+    if (e == NULL) break;
+    size_t home = e->hash & t->mask;
+    /* e may stay if its home lies cyclically in (i, j]. */
+    bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+    if (stays) continue;
+    atomic_store_explicit(&t->slots[i], e, memory_order_release);
+    i = j;
+  }
+  atomic_store_explicit(&t->slots[i], NULL, memory_order_release);
+}
+
+/* Label bytes reserved for `need`: a power of two, so that a freed series serves any later one
+ * of its class (churn of similar values reuses memory instead of growing the arena). */
+static uint32_t label_cap_for(size_t need) {
+  if (need == 0) return 0;
+  uint32_t cap = 8;
+  while (cap < need) cap *= 2;
+  return cap;
+}
+static unsigned cap_class(uint32_t cap) { return cap ? (unsigned)__builtin_ctz(cap) : 0; }
+
+/* Zeroes a reused series' values with atomic stores (a stale handle may still be writing). */
+static void series_reset_values(const pmx_metric_t *m, pmx_series_t *s) {
+  atomic_store_explicit(&s->int_closed, 0, memory_order_relaxed);
+  if (m->kind == PMX_DISTRIBUTION) {
+    for (size_t k = 0; k < PMX__HIST_SHARDS; k++) {
+      pmx__hist_t *h = pmx__hist(s, k);
+      atomic_store_explicit(&h->started, 0, memory_order_relaxed);
+      for (size_t i = 0; i < 2 * (m->n_buckets + 2); i++) atomic_store_explicit(&h->cells[i], 0, memory_order_relaxed);
+    }
+    return;
+  }
+  if (m->sharded) {
+    for (size_t k = 0; k < PMX__SHARDS; k++) {
+      atomic_store_explicit((_Atomic int64_t *)(void *)(s->value + k * PMX_CACHELINE), 0, memory_order_relaxed);
+    }
+  } else {
+    atomic_store_explicit(&pmx__scalar(s)->ival, 0, memory_order_relaxed);
+  }
+  atomic_store_explicit(&pmx__scalar(s)->fbits, 0, memory_order_relaxed);
+}
+
+/* Empties a reused series' exemplar slots, so the removed series' exemplars never show on it. */
+static void series_reset_exemplars(const pmx_metric_t *m, pmx_series_t *s) {
+  pmx__exemplar_t *slots = pmx__exemplars(s);
+  if (slots == NULL) return;
+  size_t n = m->kind == PMX_DISTRIBUTION ? m->n_buckets + 1 : 1;
+  /* seq 0 is "never written" to readers (pmx__exemplar_read). No writer can be in a slot here: the
+   * series was unreachable for a grace period before it was freed. */
+  for (size_t i = 0; i < n; i++) {
+    atomic_store_explicit(&slots[i].len, 0, memory_order_relaxed);
+    atomic_store_explicit(&slots[i].seq, 0, memory_order_release);
+  }
+}
+
+/* A series for `label_cap` label bytes: a freed one of the same class, else fresh arena memory
+ * (zeroed, `metric` set). m->mu held. */
+static pmx_series_t *series_alloc(pmx_metric_t *m, uint32_t label_cap) {
+  unsigned cls = cap_class(label_cap);
+  pmx_series_t *s = m->free_series[cls];
+  if (s != NULL) {
+    m->free_series[cls] = s->prev;
+    series_reset_values(m, s);
+    series_reset_exemplars(m, s);
+    return s;
+  }
+  size_t sz = series_size(m);
+  if (m->kind == PMX_DISTRIBUTION) {
+    unsigned char *raw = pmx__arena_alloc(&m->arena, sz + label_cap + PMX_CACHELINE);
+    if (raw == NULL) return NULL;
+    s = (pmx_series_t *)(((uintptr_t)raw + PMX_CACHELINE - 1) & ~(uintptr_t)(PMX_CACHELINE - 1));
+  } else if (m->n_tags == 0) {
+    /* An unlabelled series is typically one hot counter updated from every thread. Its value
+     * gets cache lines of its own, so that reading the header (kind checks) never waits for the
+     * line another core is writing. Few metrics are unlabelled, so the padding is cheap. */
+    unsigned char *raw = pmx__arena_alloc(&m->arena, sz + 2 * PMX_CACHELINE);
+    if (raw == NULL) return NULL;
+    uintptr_t value = ((uintptr_t)raw + offsetof(pmx_series_t, value) + PMX_CACHELINE - 1) &
+                      ~(uintptr_t)(PMX_CACHELINE - 1);
+    s = (pmx_series_t *)(value - offsetof(pmx_series_t, value));
+  } else {
+    s = pmx__arena_alloc(&m->arena, sz + label_cap);
+    if (s == NULL) return NULL;
+  }
+  memset(s, 0, sz);
+  s->metric = m;
+  s->label_cap = label_cap;
+  return s;
+}
+
 /* Creates the series; m->mu held. */
 static pmx__series_result_t series_create(pmx_metric_t *m, uint64_t h, const char *const *values,
                                           const size_t *lens, pmx_series_t **out) {
@@ -606,29 +710,12 @@ static pmx__series_result_t series_create(pmx_metric_t *m, uint64_t h, const cha
     atomic_store_explicit(&m->table, nt, memory_order_release);
     t = nt;
   }
-  size_t sz = series_size(m);
-  pmx_series_t *s;
-  if (m->kind == PMX_DISTRIBUTION) {
-    unsigned char *raw = pmx__arena_alloc(&m->arena, sz + label_bytes + PMX_CACHELINE);
-    if (raw == NULL) return PMX__SERIES_NO_MEMORY;
-    s = (pmx_series_t *)(((uintptr_t)raw + PMX_CACHELINE - 1) & ~(uintptr_t)(PMX_CACHELINE - 1));
-  } else if (n == 0) {
-    /* An unlabelled series is typically one hot counter updated from every thread. Its value
-     * gets cache lines of its own, so that reading the header (kind checks) never waits for the
-     * line another core is writing. Few metrics are unlabelled, so the padding is cheap. */
-    unsigned char *raw = pmx__arena_alloc(&m->arena, sz + 2 * PMX_CACHELINE);
-    if (raw == NULL) return PMX__SERIES_NO_MEMORY;
-    uintptr_t value = ((uintptr_t)raw + offsetof(pmx_series_t, value) + PMX_CACHELINE - 1) &
-                      ~(uintptr_t)(PMX_CACHELINE - 1);
-    s = (pmx_series_t *)(value - offsetof(pmx_series_t, value));
-  } else {
-    s = pmx__arena_alloc(&m->arena, sz + label_bytes);
-    if (s == NULL) return PMX__SERIES_NO_MEMORY;
-  }
-  memset(s, 0, sz);
-  s->metric = m;
+  pmx_series_t *s = series_alloc(m, label_cap_for(label_bytes));
+  if (s == NULL) return PMX__SERIES_NO_MEMORY;
   s->hash = h;
-  char *lp = (char *)s + ((sz + 7) & ~(size_t)7);
+  s->prev = m->tail;
+  atomic_store_explicit(&s->next, NULL, memory_order_relaxed);
+  char *lp = (char *)s + ((series_size(m) + 7) & ~(size_t)7);
   s->labels = lp;
   for (size_t i = 0; i < n; i++) {
     memcpy(lp, values[i], lens[i]);
@@ -682,7 +769,10 @@ int pmx_metric_labels(pmx_metric_t *m, const char *const *values, size_t n, pmx_
     if (values[i] == NULL) return PMX_EINVAL;
     lens[i] = strlen(values[i]);
   }
-  switch (pmx__series_get(m, values, lens, out)) {
+  pmx__read_t rd = pmx__read_begin();
+  pmx__series_result_t got = pmx__series_get(m, values, lens, out);
+  pmx__read_end(rd);
+  switch (got) {
     case PMX__SERIES_OK:
       return PMX_OK;
     case PMX__SERIES_AT_LIMIT:
@@ -692,6 +782,80 @@ int pmx_metric_labels(pmx_metric_t *m, const char *const *values, size_t n, pmx_
     default:
       return PMX_EINVAL; /* too long or not UTF-8 */
   }
+}
+
+/* ---- removal ------------------------------------------------------------------------------ */
+
+/* Unlinks `s` from table and chain and parks it on the retired list; m->mu held. */
+static void series_unlink(pmx_metric_t *m, pmx_series_t *s) {
+  table_del(atomic_load_explicit(&m->table, memory_order_relaxed), s);
+  pmx_series_t *prev = s->prev;
+  pmx_series_t *next = atomic_load_explicit(&s->next, memory_order_relaxed);
+  /* s keeps its own `next`: a render standing on it walks on to live series. */
+  if (prev != NULL) {
+    atomic_store_explicit(&prev->next, next, memory_order_release);
+  } else {
+    atomic_store_explicit(&m->head, next, memory_order_release);
+  }
+  if (next != NULL) {
+    next->prev = prev;
+  } else {
+    m->tail = prev;
+  }
+  if (m->n_tags == 0) atomic_store_explicit(&m->single, NULL, memory_order_release);
+  atomic_store_explicit(&m->n_series, atomic_load_explicit(&m->n_series, memory_order_relaxed) - 1,
+                        memory_order_release);
+  s->prev = m->retired;
+  m->retired = s;
+}
+
+/* Makes the retired series reusable once no reader can hold them. Inside a reader section (a
+ * removal from a render or handler path) the wait would be for ourselves: they then stay retired
+ * until the next removal outside one. */
+static void reclaim(pmx_metric_t *m) {
+  if (pmx__in_read_section()) return;
+  pthread_mutex_lock(&m->mu);
+  pmx_series_t *list = m->retired;
+  m->retired = NULL;
+  pthread_mutex_unlock(&m->mu);
+  if (list == NULL) return;
+  pmx__synchronize();
+  pthread_mutex_lock(&m->mu);
+  while (list != NULL) {
+    pmx_series_t *s = list;
+    list = s->prev;
+    unsigned cls = cap_class(s->label_cap);
+    s->prev = m->free_series[cls];
+    m->free_series[cls] = s;
+  }
+  pthread_mutex_unlock(&m->mu);
+}
+
+int pmx_metric_remove(pmx_metric_t *m, const char *const *values, size_t n) {
+  if (m == NULL || n != m->n_tags || (n && values == NULL)) return PMX_EINVAL;
+  size_t lens[PMX_MAX_TAGS];
+  for (size_t i = 0; i < n; i++) {
+    if (values[i] == NULL) return PMX_EINVAL;
+    lens[i] = strlen(values[i]);
+  }
+  uint64_t h = hash_values(values, lens, n);
+  pthread_mutex_lock(&m->mu);
+  pmx_series_t *s = table_find(atomic_load_explicit(&m->table, memory_order_relaxed), h, values, lens, n);
+  if (s != NULL) series_unlink(m, s);
+  pthread_mutex_unlock(&m->mu);
+  if (s == NULL) return PMX_ENOENT;
+  reclaim(m);
+  return PMX_OK;
+}
+
+int pmx_metric_reset(pmx_metric_t *m) {
+  if (m == NULL) return PMX_EINVAL;
+  pthread_mutex_lock(&m->mu);
+  pmx_series_t *s;
+  while ((s = atomic_load_explicit(&m->head, memory_order_relaxed)) != NULL) series_unlink(m, s);
+  pthread_mutex_unlock(&m->mu);
+  reclaim(m);
+  return PMX_OK;
 }
 
 /* ---- values ------------------------------------------------------------------------------- */
