@@ -22,6 +22,9 @@ typedef struct pmx__push_req {
  * PMX_ETIMEDOUT, PMX_EIO (connection), PMX_ENOMEM. *status gets the HTTP status (0 if none). */
 int pmx__push_http(const pmx__push_req_t *req, long *status, pmx_error_t *err);
 
+/* Checks a Pushgateway target (err says which field is wrong): PMX_OK or PMX_EINVAL. */
+int pmx__push_check_target(const pmx_push_target_t *t, pmx_error_t *err);
+
 /* Appends RFC 4648 section 5 (URL-safe) base64 of s[0..n) without padding. */
 int pmx__base64url(pmx_buf_t *out, const char *s, size_t n);
 
@@ -44,6 +47,13 @@ void pmx__rw_batch_free(pmx__rw_batch_t *b);
 
 /* Appends a prometheus.WriteRequest with samples [from, to) of `b` to `out`. */
 int pmx__rw_encode(const pmx__rw_batch_t *b, size_t from, size_t to, pmx_buf_t *out);
+
+/* Renders the exposition (text 0.0.4) to append to `out`; PMX_ESTOPPED once stopped. */
+typedef int (*pmx__rw_render_fn)(void *ctx, pmx_buf_t *out);
+
+/* pmx_remote_write_start() without the instance: the runtime passes its renderer. */
+int pmx__rw_start(const pmx_remote_write_config_t *cfg, pmx__rw_render_fn render, void *ctx,
+                  pmx_remote_writer_t **out, pmx_error_t *err);
 
 /* Snappy block compression of in[0..n) into out (replacing its contents). */
 int pmx__rw_snappy(const void *in, size_t n, pmx_buf_t *out);

@@ -43,7 +43,7 @@ static int append_pair(pmx_buf_t *out, const char *name, const char *value) {
   return rc == PMX_OK ? append_escaped(out, value) : rc;
 }
 
-static int check_target(const pmx_push_target_t *t, pmx_error_t *err) {
+int pmx__push_check_target(const pmx_push_target_t *t, pmx_error_t *err) {
   if (!t) return pmx__fail(err, PMX_EINVAL, "push", "target must not be NULL");
   if (!t->url || (strncmp(t->url, "http://", 7) != 0 && strncmp(t->url, "https://", 8) != 0))
     return pmx__fail(err, PMX_EINVAL, "push", "url \"%s\" must start with http:// or https://",
@@ -69,7 +69,7 @@ static int check_target(const pmx_push_target_t *t, pmx_error_t *err) {
 
 int pmx_push_grouping_path(const pmx_push_target_t *t, pmx_buf_t *out, pmx_error_t *err) {
   if (!out) return pmx__fail(err, PMX_EINVAL, "push", "out must not be NULL");
-  int rc = check_target(t, err);
+  int rc = pmx__push_check_target(t, err);
   if (rc != PMX_OK) return rc;
   size_t mark = out->len;
   /* "/metrics" + "/job/<job>" (or "/job@base64/<b64>"): the job follows the value rules */
@@ -102,7 +102,7 @@ int pmx_push_text(const char *body, size_t len, const pmx_push_target_t *t,
   if (method == PMX_PUSH_DELETE && len)
     return pmx__fail(err, PMX_EINVAL, "push", "DELETE takes no body");
   pmx_buf_t url = {0};
-  int rc = check_target(t, err);
+  int rc = pmx__push_check_target(t, err);
   if (rc != PMX_OK) return rc;
   size_t ul = strlen(t->url);
   while (ul > 0 && t->url[ul - 1] == '/') ul--;
@@ -121,21 +121,5 @@ int pmx_push_text(const char *body, size_t len, const pmx_push_target_t *t,
     rc = pmx__push_http(&req, &status, err);
   }
   pmx_buf_free(&url);
-  return rc;
-}
-
-int pmx_push(pmx_t *p, const pmx_push_target_t *t, pmx_push_method_t method, pmx_error_t *err) {
-  if (!p) return pmx__fail(err, PMX_EINVAL, "push", "p must not be NULL");
-  if (method == PMX_PUSH_DELETE) return pmx_push_text(NULL, 0, t, method, err);
-  int rc = check_target(t, err);
-  if (rc != PMX_OK) return rc;
-  pmx_buf_t body = {0};
-  rc = pmx_get_metrics(p, PMX_FORMAT_TEXT, &body);
-  if (rc != PMX_OK) {
-    pmx_buf_free(&body);
-    return pmx__fail(err, rc, "push", "cannot render the metrics: %s", pmx_strerror(rc));
-  }
-  rc = pmx_push_text(body.data, body.len, t, method, err);
-  pmx_buf_free(&body);
   return rc;
 }

@@ -18,7 +18,8 @@
 #define PMX__RW_DEFAULT_MAX_BACKOFF_MS 5000u
 
 struct pmx_remote_writer {
-  pmx_t *p;
+  pmx__rw_render_fn render; /* the instance's exposition (runtime/push_glue.c) */
+  void *render_ctx;
   char *url, *username, *password, *bearer_token;
   unsigned interval_ms, timeout_ms, max_backoff_ms;
   size_t queue_cap;
@@ -63,7 +64,7 @@ static void make_room(pmx_remote_writer_t *w, size_t incoming) {
 static void take_round(pmx_remote_writer_t *w) {
   pmx_buf_t text = {0};
   pmx__rw_batch_t *b = pmx__calloc(1, sizeof *b);
-  int rc = b ? pmx_get_metrics(w->p, PMX_FORMAT_TEXT, &text) : PMX_ENOMEM;
+  int rc = b ? w->render(w->render_ctx, &text) : PMX_ENOMEM;
   if (rc == PMX_OK) {
     b->ts_ms = now_ms(CLOCK_REALTIME);
     size_t skipped = 0;
@@ -214,18 +215,18 @@ static bool dup_opt(char **dst, const char *src) {
   return *dst != NULL;
 }
 
-int pmx_remote_write_start(pmx_t *p, const pmx_remote_write_config_t *cfg,
-                           pmx_remote_writer_t **out, pmx_error_t *err) {
-  if (!p || !cfg || !out)
+int pmx__rw_start(const pmx_remote_write_config_t *cfg, pmx__rw_render_fn render, void *ctx,
+                  pmx_remote_writer_t **out, pmx_error_t *err) {
+  if (!render || !cfg || !out)
     return pmx__fail(err, PMX_EINVAL, "remote_write", "p, cfg and out must not be NULL");
   *out = NULL;
   if (!cfg->url || (strncmp(cfg->url, "http://", 7) != 0 && strncmp(cfg->url, "https://", 8) != 0))
     return pmx__fail(err, PMX_EINVAL, "remote_write",
                      "url \"%s\" must start with http:// or https://", cfg->url ? cfg->url : "");
-  if (!pmx_running(p)) return pmx__fail(err, PMX_ESTOPPED, "remote_write", "promex is not running");
   pmx_remote_writer_t *w = pmx__calloc(1, sizeof *w);
   if (!w) return pmx__fail(err, PMX_ENOMEM, "remote_write", "out of memory");
-  w->p = p;
+  w->render = render;
+  w->render_ctx = ctx;
   w->interval_ms = cfg->interval_ms ? cfg->interval_ms : PMX__RW_DEFAULT_INTERVAL_MS;
   w->queue_cap = cfg->queue_samples ? cfg->queue_samples : PMX__RW_DEFAULT_QUEUE;
   w->timeout_ms = cfg->timeout_ms;

@@ -392,13 +392,60 @@ static void test_push_errors(void **state) {
   assert_int_equal(pmx_push(NULL, &t, PMX_PUSH_PUT, &err), PMX_EINVAL);
 }
 
+/* [remote_write] and [push] from an INI file drive pmx_start/pmx_stop: the sender posts its
+ * rounds, and pmx_stop PUTs the metrics to /metrics/job/<job>. */
+static void test_config_sections(void **state) {
+  (void)state;
+  int st[] = {200};
+  fake_rx_t rx;
+  fake_rx_start(&rx, st, 1);
+  char ini[512];
+  snprintf(ini, sizeof ini,
+           "[promex]\napp = u\n[remote_write]\nurl = http://127.0.0.1:%u/rw\ninterval_ms = 100\n"
+           "queue_samples = 5000\n[push]\nurl = http://127.0.0.1:%u\njob = nightly\n",
+           rx.port, rx.port);
+  pmx_config_file_t *cf = NULL;
+  pmx_error_t err;
+  assert_int_equal(pmx_config_parse(ini, "t.ini", NULL, 0, &cf, &err), PMX_OK);
+  const pmx_config_t *cfg = pmx_config_file_config(cf);
+  assert_int_equal(cfg->remote_write.interval_ms, 100);
+  assert_int_equal(cfg->remote_write.queue_samples, 5000);
+  assert_string_equal(cfg->push.job, "nightly");
+  pmx_t *p = NULL;
+  assert_int_equal(pmx_new(cfg, &p, &err), PMX_OK);
+  pmx_config_file_free(cf); /* pmx_new copied the strings */
+  assert_int_equal(pmx_start(p, &err), PMX_OK);
+  for (int i = 0; i < 300 && fake_rx_requests(&rx) < 2; i++) usleep(10000);
+  assert_true(fake_rx_requests(&rx) >= 2); /* the start round and at least one interval */
+  pthread_mutex_lock(&rx.mu);
+  assert_non_null(strstr(rx.head, "POST /rw HTTP/1.1"));
+  pthread_mutex_unlock(&rx.mu);
+  assert_int_equal(pmx_stop(p), PMX_OK);
+  pthread_mutex_lock(&rx.mu);
+  assert_non_null(strstr(rx.head, "PUT /metrics/job/nightly HTTP/1.1")); /* the last request */
+  assert_non_null(strstr(rx.body, "# TYPE u_prom_ex_prom_ex_status_info"));
+  pthread_mutex_unlock(&rx.mu);
+  pmx_destroy(p);
+  fake_rx_stop(&rx);
+
+  const char *bad[] = {"[promex]\napp = u\n[remote_write]\nurl = ftp://x\n",
+                       "[promex]\napp = u\n[remote_write]\nurl = http://x\ninterval_ms = 5\n",
+                       "[promex]\napp = u\n[push]\nurl = http://x\nnope = 1\n"};
+  for (size_t i = 0; i < 3; i++) {
+    cf = NULL;
+    assert_int_equal(pmx_config_parse(bad[i], "bad.ini", NULL, 0, &cf, &err), PMX_ECONFIG);
+    assert_null(cf);
+    assert_non_null(strstr(err.text, i < 2 ? "[remote_write]" : "[push]"));
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_grouping_path),      cmocka_unit_test(test_grouping_path_rejects),
       cmocka_unit_test(test_base64url),          cmocka_unit_test(test_encode_round_trip),
       cmocka_unit_test(test_hostile_text),       cmocka_unit_test(test_rw_4xx_not_retried),
       cmocka_unit_test(test_rw_5xx_retried),     cmocka_unit_test(test_rw_bad_config),
-      cmocka_unit_test(test_push_errors),
+      cmocka_unit_test(test_push_errors),        cmocka_unit_test(test_config_sections),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
