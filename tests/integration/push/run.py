@@ -238,9 +238,9 @@ def remote_write_mode():
     prog = Prog()
     a = [5] * 3
     prog.ok("emit a 3 5")
-    # queue: 300 samples; each round has ~50 (own metrics included), so an outage of a few
-    # hundred ms at 100 ms per round overflows it.
-    prog.ok("rw_start %s 100 300" % url)
+    # queue: 1000 samples; a round has a few dozen (own metrics included), so an outage of a
+    # few seconds at 100 ms per round overflows it.
+    prog.ok("rw_start %s 100 1000" % url)
     q = PREFIX + 'jobs_total{kind="a"}'
     wait_for("the first samples", lambda: prom_value(prom_port, q) == len(a), 20)
     for le in ("10", "100"):
@@ -261,13 +261,12 @@ def remote_write_mode():
     wait_for("failed requests and dropped samples",
              lambda: (lambda s: s["failed"] > 0 and s["dropped_queue"] > 0)(prog.stats()), 15)
     s1 = prog.stats()
-    if s1["sent"] != s0["sent"] and s1["last_status"] != 0:
-        fail("sent during the outage? %s" % s1)
+    if s1["last_status"] != 0:  # connection refused: no HTTP status
+        fail("during the outage: %s" % s1)
     prom = start_prometheus(prom_port, data, receiver=True)
     prog.ok("emit a 2 50")
     a += [50] * 2
     wait_for("samples after recovery", lambda: prom_value(prom_port, q) == len(a), 20)
-    wait_for("the queue to drain", lambda: prog.stats()["queued"] < 400, 10)
     if prom_value(prom_port, PREFIX + 'job_duration_milliseconds_sum{kind="a"}') != sum(a):
         fail("sum after recovery")
     s2 = prog.stats()
