@@ -93,9 +93,9 @@ static void take_round(pmx_remote_writer_t *w) {
 
 typedef enum { SENT, RETRY, REJECTED, EMPTY } send_result_t;
 
-/* Sends the oldest round. The round stays owned by the queue while the request runs (mu is
- * released): make_room may advance its start meanwhile, which only means we sent samples that
- * were just counted dropped; the pointer itself stays valid because only this thread frees. */
+/* Sends the oldest round. The round stays in the queue while the request runs with mu released:
+ * only this thread takes rounds (take_round) and frees them, so the pointer stays valid; mu
+ * guards the counters that pmx_remote_write_stats() reads from other threads. */
 static send_result_t send_head(pmx_remote_writer_t *w) {
   pthread_mutex_lock(&w->mu);
   pmx__rw_batch_t *b = w->head;
