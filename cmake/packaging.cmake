@@ -28,6 +28,6 @@ set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
 # are needed to build against promex (promex.pc's Requires.private, promexConfig.cmake).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "libmicrohttpd-dev, libjansson-dev, libcurl4-openssl-dev | libcurl-dev, zlib1g-dev, libinih-dev, libgnutls28-dev, pkg-config")
+    "libmicrohttpd-dev, libjansson-dev, libcurl4-openssl-dev | libcurl-dev, zlib1g-dev, libinih-dev, libgnutls28-dev, libsnappy-dev, pkg-config")
 set(CPACK_DEBIAN_COMPRESSION_TYPE gzip) # fast enough for the package test
 include(CPack)

@@ -106,6 +106,29 @@ typedef struct pmx_grafana_config {
   unsigned timeout_ms;              /* 0: 10000 */
 } pmx_grafana_config_t;
 
+/* [remote_write] (docs/push.md): on when url is set; pmx_start() starts the sender and
+ * pmx_stop() stops it after a last attempt. Zero numbers take the defaults of push.h. */
+typedef struct pmx_remote_write_options {
+  const char *url;          /* e.g. "http://127.0.0.1:9090/api/v1/write" */
+  const char *username;     /* basic auth, with password */
+  const char *password;
+  const char *bearer_token; /* takes precedence over username/password */
+  unsigned interval_ms;     /* 0: 15000 */
+  unsigned queue_samples;   /* 0: 100000 */
+  unsigned timeout_ms;      /* 0: 10000 */
+} pmx_remote_write_options_t;
+
+/* [push] (docs/push.md): on when url is set; pmx_stop() PUTs the metrics to the Pushgateway
+ * group /metrics/job/<job> before stopping (for batch jobs and CLIs). A failed push is logged. */
+typedef struct pmx_push_options {
+  const char *url;          /* Pushgateway base URL, e.g. "http://127.0.0.1:9091" */
+  const char *job;          /* NULL: the app name */
+  const char *username;
+  const char *password;
+  const char *bearer_token;
+  unsigned timeout_ms;      /* 0: 10000 */
+} pmx_push_options_t;
+
 /* One enabled plugin with its options. */
 typedef struct pmx_plugin_use {
   const pmx_plugin_t *plugin;
@@ -144,6 +167,8 @@ typedef struct pmx_config {
   pmx_log_fn log;                        /* NULL: warnings and errors to stderr */
   void *log_ctx;
   pmx_log_level_t log_level;             /* least level passed to `log`; default PMX_LOG_DEBUG(0) */
+  pmx_remote_write_options_t remote_write;
+  pmx_push_options_t push;
 } pmx_config_t;
 
 /* Fills `cfg` with the defaults above (everything zero/NULL except

@@ -377,6 +377,8 @@ static int enter_section(parser_t *ps, const char *s, const char *end) {
   } else if (strcmp(name, "grafana") == 0) {
     ps->cur = S_GRAFANA;
     ps->cf->cfg.grafana.enabled = true;
+  } else if (strcmp(name, "remote_write") == 0 || strcmp(name, "push") == 0) {
+    ps->cur = S_PROMEX; /* options straight from the rules table, like [promex] */
   } else if (strcmp(name, "dashboards") == 0) {
     ps->cur = S_DASHBOARDS;
   } else if (strcmp(name, "dashboard_assigns") == 0) {
@@ -388,7 +390,7 @@ static int enter_section(parser_t *ps, const char *s, const char *end) {
     ps->cur = S_NONE;
     return fail_at(ps, PMX_ECONFIG, ps->line, name, NULL,
                    "unknown section (expected promex, metrics_server, grafana, dashboards, "
-                   "dashboard_assigns or plugin.NAME with NAME [a-z0-9_]+)");
+                   "dashboard_assigns, remote_write, push or plugin.NAME with NAME [a-z0-9_]+)");
   }
   return 1;
 }

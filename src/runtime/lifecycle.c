@@ -12,12 +12,15 @@
 #include <string.h>
 
 #include "grafana/lifecycle.h"
+#include "promex/push.h"
 #include "internal.h"
 #include "promex/promex.h"
 #include "runtime/runtime_internal.h"
 
 /* Stops and frees everything a (possibly partial) start created. `running` is already false. */
 static void teardown(pmx_t *p) {
+  pmx_remote_write_stop(p->remote_writer); /* after a failed start; pmx_stop did it already */
+  p->remote_writer = NULL;
   pmx_server_stop(p->server);
   p->server = NULL;
   atomic_store(&p->port, 0);
@@ -167,6 +170,12 @@ int pmx_start(pmx_t *p, pmx_error_t *err) {
     }
     atomic_store(&p->port, pmx_server_port(p->server));
   }
+  if ((rc = pmx__rt_push_start(p, err)) != PMX_OK) {
+    pthread_rwlock_wrlock(&p->lock);
+    atomic_store(&p->running, false);
+    pthread_rwlock_unlock(&p->lock);
+    goto fail;
+  }
   /* Last, once nothing else can fail: a failed start must not have told Grafana anything, and
    * undoing a started job posts the stop annotation on this thread (a network call). */
   if (p->cfg.grafana.enabled) {
@@ -195,6 +204,7 @@ int pmx_stop(pmx_t *p) {
   /* Stopping detaches every metric, which waits for running handlers: from inside one it would
    * wait for itself (and freeing the metric under it would be worse). */
   if (pmx__inside_handler(p->bus)) return PMX_EBUSY;
+  if (atomic_load(&p->running)) pmx__rt_push_on_stop(p); /* [remote_write], [push]: last data */
   /* Taking the lock exclusively waits for in-flight renders and refreshes; after the flip, new
    * ones answer PMX_ESTOPPED, so the registry can go. */
   pthread_rwlock_wrlock(&p->lock);

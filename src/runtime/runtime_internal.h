@@ -90,6 +90,7 @@ struct pmx {
   pmx__own_metrics_t own;
   pmx_server_t *server;
   struct pmx__grafana_job *grafana;
+  struct pmx_remote_writer *remote_writer; /* [remote_write] (push_glue.c), or NULL */
 
   pmx__rt_run_t *runs;            /* one per group, index-parallel to groups->items */
 
@@ -100,6 +101,11 @@ struct pmx {
   size_t n_hung;                  /* abandoned callbacks that have not returned; guarded by mu */
   bool destroy_pending;           /* pmx_destroy() ran while n_hung > 0; guarded by mu */
 };
+
+/* [remote_write] and [push] (push_glue.c): starts the sender if configured; on stop (while
+ * still running) stops it and pushes to the Pushgateway if configured. */
+int pmx__rt_push_start(pmx_t *p, pmx_error_t *err);
+void pmx__rt_push_on_stop(pmx_t *p);
 
 /* Frees what pmx_new() created. Called by pmx_destroy(), or by the last abandoned poll worker
  * when pmx_destroy() ran before its callback returned. */

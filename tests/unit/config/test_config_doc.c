@@ -18,7 +18,8 @@
 #include "config/config_rules.h"
 #include "internal.h"
 
-static const char *const SECTIONS[] = {"promex", "metrics_server", "grafana", "plugin.NAME"};
+static const char *const SECTIONS[] = {"promex", "metrics_server", "grafana", "remote_write", "push",
+                                       "plugin.NAME"};
 
 /* What values the rule takes, with its limits: "integer 1-256", "`http` or `https`", ... */
 static void value_kind(const pmx__config_rule_t *r, pmx_buf_t *b) {
