@@ -527,6 +527,15 @@ static void finish(parser_t *ps) {
             "required when the metrics server is enabled (0 picks a free port)");
     return;
   }
+  /* A [remote_write] or [push] section without a url would do nothing at all: say so. */
+  static const char *const need_url[] = {"remote_write", "push"};
+  for (size_t i = 0; i < sizeof need_url / sizeof need_url[0]; i++) {
+    if (find_section(ps, need_url[i]) >= 0 && !has_key(ps, need_url[i], "url")) {
+      fail_at(ps, PMX_ECONFIG, line_of(ps, need_url[i], NULL), need_url[i], "url",
+              "required in this section (the receiver's http:// or https:// URL)");
+      return;
+    }
+  }
   cfg->drop_metrics_groups = cf->drop;
   cfg->n_drop_metrics_groups = cf->n_drop;
   for (size_t i = 0; i < cf->n_plugins; i++) {

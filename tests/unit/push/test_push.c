@@ -437,6 +437,18 @@ static void test_config_sections(void **state) {
     assert_null(cf);
     assert_non_null(strstr(err.text, i < 2 ? "[remote_write]" : "[push]"));
   }
+  /* A section without its url would do nothing: refused at the section's line, naming the key. */
+  const char *no_url[] = {"[promex]\napp = u\n[remote_write]\ninterval_ms = 1000\n",
+                          "[promex]\napp = u\n\n[push]\njob = nightly\n"};
+  for (size_t i = 0; i < 2; i++) {
+    cf = NULL;
+    memset(&err, 0, sizeof err);
+    assert_int_equal(pmx_config_parse(no_url[i], "nourl.ini", NULL, 0, &cf, &err), PMX_ECONFIG);
+    assert_null(cf);
+    assert_non_null(strstr(err.text, "url"));
+    assert_non_null(strstr(err.text, i == 0 ? "[remote_write]" : "[push]"));
+    assert_int_equal(err.line, i == 0 ? 3 : 4);
+  }
 }
 
 int main(void) {
