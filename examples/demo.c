@@ -14,7 +14,7 @@
  * first-party plugins and "demo", and the demo plugin is added when the file does not list it.
  * --port/--bind/--auth-token given on the command line override the file (even when they repeat
  * a default value), and --port turns the file's metrics server on. */
-#include "demo_http_client.h" /* issue 12: the demo's outbound HTTP calls */
+#include "demo_http_client.h" /* the demo's outbound HTTP calls */
 
 #include <errno.h>
 #include <pthread.h>
@@ -29,11 +29,11 @@
 #include "demo_http.h"
 #include "demo_plugin.h"
 #ifdef PMX_DEMO_DB
-#include "demo_db.h" /* issue 11: SQLite workload for the db plugin */
+#include "demo_db.h" /* SQLite workload for the db plugin */
 #endif
 #include "promex/promex.h"
 #include "promex/jobs_pool.h" /* the jobs workload below */
-#include "demo_batch.h" /* issue 14: a batch pipeline for the jobs dashboard */
+#include "demo_batch.h" /* a batch pipeline for the jobs dashboard */
 
 typedef struct demo {
   pmx_t *p;
@@ -81,7 +81,7 @@ static void *worker(void *arg) {
   return NULL;
 }
 
-/* ---- The jobs workload (issue 14): two instrumented work queues (promex/jobs_pool.h) fed by a
+/* ---- The jobs workload: two instrumented work queues (promex/jobs_pool.h) fed by a
  * thread, so the jobs dashboard has data. Jobs sleep 1-30 ms; every 7th fails once and succeeds
  * on its retry, every 25th fails on each of its 3 attempts and is discarded. The queue lengths
  * reach the jobs plugin through its callback; the pools are swapped out under a lock before they
@@ -356,7 +356,7 @@ int main(int argc, char **argv) {
   if (http != NULL)
     printf("demo: HTTP API at http://%s:%u/api/items (under load)\n", bind, (unsigned)demo_http_port(http));
   fflush(stdout);
-  /* Outbound HTTP calls for the http_client dashboard (issue 12). */
+  /* Outbound HTTP calls for the http_client dashboard. */
   static demo_http_client_t http_client;
   demo_http_client_start(&http_client, d.p);
 

@@ -1,4 +1,4 @@
-/* The demo's batch pipeline workload (issue 14): a Broadway-like message pipeline reporting
+/* The demo's batch pipeline workload: a Broadway-like message pipeline reporting
  * through the jobs plugin's batch events, so the batch panels of the jobs dashboard have data. */
 #ifndef PMX_DEMO_BATCH_H
 #define PMX_DEMO_BATCH_H

@@ -1,4 +1,4 @@
-/* The demo's database workload (issue 11): a two-connection SQLite "pool" running a small mix
+/* The demo's database workload: a two-connection SQLite "pool" running a small mix
  * of statements through the promex SQLite adapter, so the db dashboard shows data without a
  * database server. */
 #ifndef PMX_DEMO_DB_H

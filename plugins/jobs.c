@@ -180,7 +180,7 @@ static const double k_batch_size[] = {1, 5, 10, 20, 50, 100};
   {.kind = PMX_DISTRIBUTION, .name = (nm), .event_name = (ev), .measurement = (meas),        \
    .tags = (tg), .n_tags = N(tg), .unit_from = PMX_UNIT_NATIVE, .unit_to = PMX_UNIT_SECOND,  \
    .buckets = k_duration_s, .n_buckets = N(k_duration_s), .description = (desc),            \
-   .exemplar_key = "trace_id"} /* an event's trace_id: the exemplar of its bucket (issue 15) */
+   .exemplar_key = "trace_id"} /* an event's trace_id: the exemplar of its bucket */
 /* The attempt is metadata (it labels the job), so the attempts histograms read it with a
  * measure callback, as Oban's metric reads job.attempt from the event's metadata. */
 static bool attempt_of(const pmx_event_data_t *ev, double *value, void *ctx) {

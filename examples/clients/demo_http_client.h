@@ -1,4 +1,4 @@
-/* The demo's outbound HTTP workload (issue 12): libcurl calls through the http_client adapter,
+/* The demo's outbound HTTP workload: libcurl calls through the http_client adapter,
  * so that the http_client dashboard has data without any external server. */
 #ifndef DEMO_HTTP_CLIENT_H
 #define DEMO_HTTP_CLIENT_H

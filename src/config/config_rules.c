@@ -87,7 +87,7 @@ const pmx__config_rule_t pmx__config_rules[] = {
         "Grafana folder for the dashboards; its uid is derived from `app`"),
     BOOL(GF, "annotate_app_lifecycle", grafana.annotate_app_lifecycle, "`false`", "post start/stop annotations"),
     UINT(GF, "timeout_ms", grafana.timeout_ms, 1, 3600000, "10000", "milliseconds per request"),
-    /* [remote_write] and [push] (issue 15, docs/push.md): on when url is set. */
+    /* [remote_write] and [push] (docs/push.md): on when url is set. */
     STR("remote_write", "url", remote_write.url, 2048, PMX__STR_NONEMPTY | PMX__STR_HTTP_URL,
         "required", "receiver endpoint, e.g. `http://127.0.0.1:9090/api/v1/write`"),
     STR("remote_write", "username", remote_write.username, 0, PMX__STR_NO_COLON | PMX__STR_NO_CTL,

@@ -1,5 +1,5 @@
 /* The plugins the CLI knows (cli.h): libpromex's first-party plugins plus the server statistics
- * plugins (issue 13), which live in their own libraries because they link database clients. The
+ * plugins, which live in their own libraries because they link database clients. The
  * CLI carries them so that `promex dashboard lint` and `promex alerts export` know their metrics
  * and `-c` configurations may enable them. */
 #include <stddef.h>
