@@ -108,7 +108,9 @@ fi
 # The ready /metrics handler on the application's own daemon (ignored by ignore_routes).
 code=$(curl -s -o "$tmp/own.gz" -w '%{http_code}' --max-time 10 -H 'Accept-Encoding: gzip' "$base/metrics")
 want "$code" 200 "GET /metrics"
-gzip -dc "$tmp/own.gz" | grep -q "^${APP_NAME}_prom_ex_http_server_requests_total{" ||
+# Decompressed to a file, not piped: under pipefail, `grep -q` closing the pipe early would fail
+# the check with gzip's SIGPIPE whenever the match comes before the end.
+gzip -dc "$tmp/own.gz" >"$tmp/own.txt" && grep -q "^${APP_NAME}_prom_ex_http_server_requests_total{" "$tmp/own.txt" ||
   fail "the app's /metrics did not serve gzip'd metrics"
 
 cat >"$tmp/prometheus.yml" <<YAML
