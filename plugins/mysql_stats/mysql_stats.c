@@ -314,20 +314,6 @@ static int my_measure(pmx_bus_t *bus, void *p) {
 static const char *const k_allowed[] = {"conn", "password", "timeout", "databases",
                                         "exclude_databases", "max_databases"};
 
-static bool dup_opt(const pmx_plugin_ctx_t *ctx, const char *key, char **out) {
-  const char *v = pmx_plugin_opt(ctx, key);
-  *out = NULL;
-  if (v == NULL || v[0] == '\0') return true;
-  *out = strdup(v);
-  return *out != NULL;
-}
-
-#define GAUGE_T(n, ev, meas, tg, nt, max, desc)                                                \
-  {.kind = PMX_LAST_VALUE, .name = (n), .event_name = (ev), .measurement = (meas), .tags = (tg), \
-   .n_tags = (nt), .max_series = (max), .description = (desc)}
-#define COUNTER_T(n, ev, meas, tg, nt, max, desc)                                          \
-  {.kind = PMX_SUM, .name = (n), .event_name = (ev), .measurement = (meas), .tags = (tg), \
-   .n_tags = (nt), .max_series = (max), .description = (desc)}
 
 static int my_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
   int rc = pmx_plugin_check_opts(ctx, k_allowed, sizeof k_allowed / sizeof k_allowed[0]);
@@ -355,7 +341,7 @@ static int my_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
     my_free(c);
     return rc;
   }
-  if (!dup_opt(ctx, "databases", &c->db_include) || !dup_opt(ctx, "exclude_databases", &c->db_exclude) ||
+  if (!pmx__ss_dup_opt(ctx, "databases", &c->db_include) || !pmx__ss_dup_opt(ctx, "exclude_databases", &c->db_exclude) ||
       !pmx__ss_keyed_init(&c->cmd_keyed, 512) || !pmx__ss_keyed_init(&c->handler_keyed, 64)) {
     my_free(c);
     return PMX_ENOMEM;
@@ -383,23 +369,23 @@ static int my_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
   pmx__ss_stat_defs(k_stats, N_STATS, EV_STATUS, defs + n);
   n += N_STATS;
   const pmx_metric_def_t more[] = {
-      GAUGE_T("version.info", EV_VERSION, "info", version, 2, 0,
+      PMX__SS_GAUGE("version.info", EV_VERSION, "info", version, 2, 0,
               "Always 1: the server version (variables version, version_comment)."),
-      COUNTER_T("commands.total", EV_CMD, "count", command, 1, 513,
+      PMX__SS_COUNTER("commands.total", EV_CMD, "count", command, 1, 513,
                 "Statements by command (status Com_<command>)."),
-      COUNTER_T("innodb.row.ops.total", EV_ROWS, "count", op, 1, 0,
+      PMX__SS_COUNTER("innodb.row.ops.total", EV_ROWS, "count", op, 1, 0,
                 "InnoDB rows read, inserted, updated, deleted (status Innodb_rows_<op>; MySQL "
                 "and MariaDB before 10.6)."),
-      COUNTER_T("handlers.total", EV_HANDLER, "count", handler, 1, 65,
+      PMX__SS_COUNTER("handlers.total", EV_HANDLER, "count", handler, 1, 65,
                 "Storage engine handler calls by operation (status Handler_<op>): write, "
                 "update, delete, read_*, commit, rollback, ..."),
-      GAUGE_T("schema.size.bytes", EV_SCHEMA, "bytes", schema, 1, (size_t)c->max_databases + 1,
+      PMX__SS_GAUGE("schema.size.bytes", EV_SCHEMA, "bytes", schema, 1, (size_t)c->max_databases + 1,
               "Data and index bytes per schema (information_schema.tables)."),
-      GAUGE_T("replication.running", EV_REPL, "running", connection, 1, 0,
+      PMX__SS_GAUGE("replication.running", EV_REPL, "running", connection, 1, 0,
               "On a replica: 1 when both replication threads run (SHOW SLAVE STATUS)."),
-      GAUGE_T("replication.lag.seconds", EV_REPL, "lag", connection, 1, 0,
+      PMX__SS_GAUGE("replication.lag.seconds", EV_REPL, "lag", connection, 1, 0,
               "On a replica: Seconds_Behind_Master (SHOW SLAVE STATUS)."),
-      GAUGE_T("replication.configured", EV_REPL_N, "configured", NULL, 0, 0,
+      PMX__SS_GAUGE("replication.configured", EV_REPL_N, "configured", NULL, 0, 0,
               "Replication sources configured on this server (rows of SHOW SLAVE STATUS): 0 "
               "on a primary; absent without the REPLICATION CLIENT grant."),
   };

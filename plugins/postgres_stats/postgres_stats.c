@@ -373,17 +373,6 @@ static int pg_measure(pmx_bus_t *bus, void *p) {
 static const char *const k_allowed[] = {"conn", "password", "timeout", "databases",
                                         "exclude_databases", "max_databases", "statements"};
 
-static bool dup_opt(const pmx_plugin_ctx_t *ctx, const char *key, char **out) {
-  const char *v = pmx_plugin_opt(ctx, key);
-  *out = NULL;
-  if (v == NULL || v[0] == '\0') return true;
-  *out = strdup(v);
-  return *out != NULL;
-}
-
-#define GAUGE_T(n, ev, meas, tg, nt, max, desc)                                                \
-  {.kind = PMX_LAST_VALUE, .name = (n), .event_name = (ev), .measurement = (meas), .tags = (tg), \
-   .n_tags = (nt), .max_series = (max), .description = (desc)}
 
 static int pg_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
   int rc = pmx_plugin_check_opts(ctx, k_allowed, sizeof k_allowed / sizeof k_allowed[0]);
@@ -425,9 +414,9 @@ static int pg_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
   } else {
     snprintf(c->where, sizeof c->where, "%s", "(libpq defaults)");
   }
-  bool ok = dup_opt(ctx, "conn", &c->conn) && dup_opt(ctx, "password", &c->password) &&
-            dup_opt(ctx, "databases", &c->db_include) &&
-            dup_opt(ctx, "exclude_databases", &c->db_exclude);
+  bool ok = pmx__ss_dup_opt(ctx, "conn", &c->conn) && pmx__ss_dup_opt(ctx, "password", &c->password) &&
+            pmx__ss_dup_opt(ctx, "databases", &c->db_include) &&
+            pmx__ss_dup_opt(ctx, "exclude_databases", &c->db_exclude);
   for (size_t i = 0; ok && i < N_DB; i++) ok = pmx__ss_keyed_init(&c->db_keyed[i], c->max_databases);
   for (size_t i = 0; ok && i < N_STMT; i++)
     ok = pmx__ss_keyed_init(&c->stmt_keyed[i], (size_t)c->statements * 4);
@@ -479,15 +468,15 @@ static int pg_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
   }
   n += N_REPLICA;
   const pmx_metric_def_t more[] = {
-      GAUGE_T("version.info", EV_VERSION, "info", version, 1, 0,
+      PMX__SS_GAUGE("version.info", EV_VERSION, "info", version, 1, 0,
               "Always 1: the server version (server_version)."),
-      GAUGE_T("connections", EV_CONN, "connections", conn_tags, 2, (max_db + 1) * 6,
+      PMX__SS_GAUGE("connections", EV_CONN, "connections", conn_tags, 2, (max_db + 1) * 6,
               "Client backends per database and state (pg_stat_activity), ours excluded."),
-      GAUGE_T("replication.replicas", EV_REPLICAS, "replicas", NULL, 0, 0,
+      PMX__SS_GAUGE("replication.replicas", EV_REPLICAS, "replicas", NULL, 0, 0,
               "Replicas (WAL senders) streaming from this server (rows of pg_stat_replication); "
               "0 without replicas."),
-      GAUGE_T("locks", EV_LOCKS, "locks", mode, 1, 0, "Locks held or awaited by mode (pg_locks)."),
-      GAUGE_T("statements.info", EV_STMT, "info", stmt_info, 3, max_st,
+      PMX__SS_GAUGE("locks", EV_LOCKS, "locks", mode, 1, 0, "Locks held or awaited by mode (pg_locks)."),
+      PMX__SS_GAUGE("statements.info", EV_STMT, "info", stmt_info, 3, max_st,
               "Always 1: the start of the text of a top statement (pg_stat_statements.query)."),
   };
   for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) defs[n++] = more[i];

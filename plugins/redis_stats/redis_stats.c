@@ -314,14 +314,6 @@ static int rs_poll(rs_ctx_t *c, pmx_bus_t *bus) {
 static const char *const k_allowed[] = {"conn", "password", "timeout", "databases",
                                         "exclude_databases", "max_commands"};
 
-static bool dup_opt(const pmx_plugin_ctx_t *ctx, const char *key, char **out) {
-  const char *v = pmx_plugin_opt(ctx, key);
-  *out = NULL;
-  if (v == NULL || v[0] == '\0') return true;
-  *out = strdup(v);
-  return *out != NULL;
-}
-
 static int rs_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
   int rc = pmx_plugin_check_opts(ctx, k_allowed, sizeof k_allowed / sizeof k_allowed[0]);
   if (rc != PMX_OK) return rc;
@@ -352,8 +344,8 @@ static int rs_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
     rs_free(c);
     return rc;
   }
-  if (!dup_opt(ctx, "databases", &c->db_include) ||
-      !dup_opt(ctx, "exclude_databases", &c->db_exclude) ||
+  if (!pmx__ss_dup_opt(ctx, "databases", &c->db_include) ||
+      !pmx__ss_dup_opt(ctx, "exclude_databases", &c->db_exclude) ||
       !pmx__ss_keyed_init(&c->cmd_calls, max_commands) ||
       !pmx__ss_keyed_init(&c->cmd_usec, max_commands)) {
     rs_free(c);

@@ -283,3 +283,11 @@ void pmx__ss_log_note(pmx__ss_log_t *l, bool *once, const char *fmt, ...) {
   va_end(ap);
   emit_log(l, PMX_LOG_WARN, msg);
 }
+
+bool pmx__ss_dup_opt(const pmx_plugin_ctx_t *ctx, const char *key, char **out) {
+  const char *v = pmx_plugin_opt(ctx, key);
+  *out = NULL;
+  if (v == NULL || v[0] == '\0') return true;
+  *out = strdup(v);
+  return *out != NULL;
+}

@@ -170,4 +170,16 @@ int pmx__ss_opt_count(const pmx_plugin_ctx_t *ctx, const char *key, uint32_t dfl
  * when `empty_means` says so. */
 bool pmx__ss_list_has(const char *list, const char *name);
 
+/* Copies option `key` into *out (malloc'd; NULL when unset or empty). False on out of memory. */
+bool pmx__ss_dup_opt(const pmx_plugin_ctx_t *ctx, const char *key, char **out);
+
+/* Metric definitions of the plugins' polling groups: a gauge, or a counter (a sum of the
+ * measurement, as the servers report running totals). */
+#define PMX__SS_GAUGE(n, ev, meas, tg, nt, max, desc)                                          \
+  {.kind = PMX_LAST_VALUE, .name = (n), .event_name = (ev), .measurement = (meas), .tags = (tg), \
+   .n_tags = (nt), .max_series = (max), .description = (desc)}
+#define PMX__SS_COUNTER(n, ev, meas, tg, nt, max, desc)                                   \
+  {.kind = PMX_SUM, .name = (n), .event_name = (ev), .measurement = (meas), .tags = (tg), \
+   .n_tags = (nt), .max_series = (max), .description = (desc)}
+
 #endif
