@@ -1,4 +1,5 @@
-/* Exposition: rendering a registry as Prometheus text 0.0.4 or OpenMetrics 1.0 text.
+/* Exposition: rendering a registry as Prometheus text 0.0.4, OpenMetrics 1.0 text or the
+ * delimited protobuf format (PMX_FORMAT_PROTOBUF).
  *
  * Rendering reads the aggregates without stopping writers. Histogram snapshots are exact while
  * other threads observe: buckets are cumulative, the +Inf bucket equals _count, and _sum is the
@@ -23,7 +24,11 @@ extern "C" {
 
 typedef enum pmx_format {
   PMX_FORMAT_TEXT = 0,    /* text/plain; version=0.0.4 */
-  PMX_FORMAT_OPENMETRICS  /* application/openmetrics-text; version=1.0.0 */
+  PMX_FORMAT_OPENMETRICS, /* application/openmetrics-text; version=1.0.0 */
+  /* application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited:
+   * varint-length-prefixed MetricFamily messages (client_model's metrics.proto). The only format
+   * that carries native histogram buckets. Binary: not NUL-terminated, may contain NUL bytes. */
+  PMX_FORMAT_PROTOBUF
 } pmx_format_t;
 
 /* The HTTP side of a format (Content-Type, Accept negotiation) and gzip are declared in

@@ -149,6 +149,13 @@ typedef struct pmx_metric_def {
    * key is also the exemplar's label name, so it must be a valid label name. NULL: no exemplars,
    * and no cost. */
   const char *exemplar_key;
+  /* Native histogram (distributions only; see "Native histograms" below). With `native` set the
+   * family also keeps a native (sparse, exponential-bucket) histogram per series, or only that
+   * when `buckets` is NULL. */
+  bool native;
+  int native_schema;             /* -4..8: bucket bounds grow by 2^(2^-schema); 3 is ~9% */
+  double native_zero_threshold;  /* 0: PMX_NATIVE_DEFAULT_ZERO_THRESHOLD; PMX_NATIVE_ZERO_THRESHOLD_ZERO: none */
+  size_t native_max_buckets;     /* 0: PMX_NATIVE_DEFAULT_MAX_BUCKETS; at most PMX_NATIVE_MAX_BUCKETS */
 } pmx_metric_def_t;
 
 /* Registry options. Zero-initialise for defaults. */
@@ -292,6 +299,47 @@ PMX_EXTERN int pmx_series_histogram(const pmx_series_t *s, uint64_t *cumulative,
 #define PMX_MAX_EXEMPLAR_VALUE 120 /* bytes of the value as stored */
 PMX_EXTERN int pmx_series_add_exemplar(pmx_series_t *s, double value, const char *trace_id);
 PMX_EXTERN int pmx_series_observe_exemplar(pmx_series_t *s, double value, const char *trace_id);
+
+/* ---- Native histograms -----------------------------------------------------------------------
+ * A distribution defined with `native` keeps, per series, a native histogram as Prometheus 2.40+
+ * ingests it (with --enable-feature=native-histograms): bucket i of schema s holds the values in
+ * (2^((i-1)/2^s), 2^(i/2^s)] (and the same, mirrored, for negative values); values with
+ * |v| <= zero threshold go to the zero bucket. Only the protobuf exposition carries native
+ * buckets; text and OpenMetrics show the classic buckets (`buckets`), or, for a native-only
+ * family, just the +Inf bucket, _count and _sum, as client_golang does.
+ * Memory is fixed at series creation: per sign, a window of `native_max_buckets` consecutive
+ * bucket counters. When an observation falls outside its sign's window and the populated
+ * buckets plus the new one span more than the window, the series' schema is reduced by one
+ * (pairs of buckets merge, halving the resolution) until they fit, as Prometheus clients do at
+ * their bucket limit. At schema -4 a value that still does not fit is counted in the window's
+ * outermost bucket (a bucket limit of 80 or more never reaches that for |values| in 2^-128..2^1024).
+ * Observe is allocation-free and lock-free while the value lands in the window (atomic adds
+ * inside a reader count). Moving the window or reducing the schema, and every snapshot, holds
+ * the series exclusively for the few microseconds they take; observers arriving then spin until
+ * it ends. pmx_series_native() gives an exact snapshot (count == zero bucket + all buckets). */
+#define PMX_NATIVE_DEFAULT_ZERO_THRESHOLD 2.938735877055719e-39 /* 2^-128, as client_golang */
+#define PMX_NATIVE_ZERO_THRESHOLD_ZERO (-1.0)                   /* no zero bucket width */
+#define PMX_NATIVE_DEFAULT_MAX_BUCKETS 160                      /* per sign */
+#define PMX_NATIVE_MAX_BUCKETS 4096                             /* per sign */
+
+/* An exact snapshot of a series' native histogram. `positive`/`negative` are caller arrays of
+ * `cap` counters each; bucket index base[k] + j is in positive[j] (k = 0) or negative[j] (k = 1),
+ * for j < len[k] (len[k] <= cap: leading and trailing empty buckets are left out). */
+typedef struct pmx_native_snapshot {
+  int schema;
+  double zero_threshold;
+  uint64_t count, zero_count;
+  double sum;
+  int32_t base[2];
+  size_t len[2];
+  uint64_t *positive, *negative;
+  size_t cap;
+} pmx_native_snapshot_t;
+
+/* Fills `out` (its positive, negative and cap set by the caller; cap >= the family's
+ * native_max_buckets). Returns PMX_OK; PMX_EINVAL (NULL argument, cap too small); PMX_ETYPE (not
+ * a native distribution). Holds the series exclusively for the copy (see above); no allocation. */
+PMX_EXTERN int pmx_series_native(const pmx_series_t *s, pmx_native_snapshot_t *out);
 
 /* Events skipped by this family since it was defined (all reasons), and series dropped at the
  * limit. */

@@ -21,8 +21,12 @@ extern "C" {
 /* The Content-Type header value for a format. Static storage. */
 PMX_EXTERN const char *pmx_format_content_type(pmx_format_t fmt);
 
-/* Picks the format for an HTTP Accept header: OpenMetrics 1.0.0 when it is acceptable with a
- * q-value higher than (or equal to, by order) text 0.0.4, otherwise text. NULL/empty/unparsable:
+/* Picks the format for an HTTP Accept header: protobuf (PMX_FORMAT_PROTOBUF) when the header
+ * names `application/vnd.google.protobuf` with proto=io.prometheus.client.MetricFamily and
+ * encoding=delimited at a q-value higher than (or equal to, by order) the text formats', as
+ * Prometheus does with --enable-feature=native-histograms; else OpenMetrics 1.0.0 when it is
+ * acceptable with a q-value higher than (or equal to, by order) text 0.0.4, otherwise text.
+ * A wildcard never selects protobuf. NULL/empty/unparsable:
  * text. Pure, thread-safe. */
 PMX_EXTERN pmx_format_t pmx_format_negotiate(const char *accept);
 

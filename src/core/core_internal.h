@@ -189,6 +189,9 @@ struct pmx_metric {
   size_t ex_offset;    /* where a series' exemplar slots start (bytes from the series) */
   size_t ex_key_runes; /* characters of exemplar_key */
   size_t max_series;
+  /* Native histogram settings (native_hist.h); NULL unless defined with `native`. A native-only
+   * family has n_buckets 0 and its classic part is never written. */
+  struct pmx__native_def *native;
 
   pthread_mutex_t mu;  /* series creation */
   pthread_mutex_t snap_mu; /* histogram snapshots (readers only; observers never take it) */
@@ -291,6 +294,8 @@ void pmx__gauge_add(pmx__scalar_t *s, double v);
 void pmx__hist_observe(pmx_series_t *s, double v);
 /* Exact snapshot: cumulative[0..n_buckets] (last = +Inf = count). Takes the metric's snap_mu. */
 void pmx__hist_snapshot(const pmx_series_t *s, uint64_t *cumulative, uint64_t *count, double *sum);
+/* The protobuf exposition (expo_proto.c); regs validated by the caller. */
+int pmx__render_protobuf(pmx_registry_t *const *regs, size_t n, pmx_buf_t *out);
 void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config);
 
 /* Number formatting, independent of the process locale. Writes at most 32 bytes + NUL; returns

@@ -240,12 +240,14 @@ static void render_own(writer_t *w, pmx_registry_t *const *regs, size_t n, size_
 }
 
 static int render_into(pmx_registry_t *const *regs, size_t n, pmx_format_t fmt, pmx_buf_t *buf) {
-  if (regs == NULL || buf == NULL || (fmt != PMX_FORMAT_TEXT && fmt != PMX_FORMAT_OPENMETRICS)) {
+  if (regs == NULL || buf == NULL ||
+      (fmt != PMX_FORMAT_TEXT && fmt != PMX_FORMAT_OPENMETRICS && fmt != PMX_FORMAT_PROTOBUF)) {
     return PMX_EINVAL;
   }
   for (size_t i = 0; i < n; i++) {
     if (regs[i] == NULL) return PMX_EINVAL;
   }
+  if (fmt == PMX_FORMAT_PROTOBUF) return pmx__render_protobuf(regs, n, buf);
   writer_t w = {buf, PMX_OK, fmt == PMX_FORMAT_OPENMETRICS, false, 0};
   if (n == 0) {
     if (w.om) puts_(&w, "# EOF\n");

@@ -8,6 +8,7 @@
 
 #include "core/core_internal.h"
 #include "core/grace.h"
+#include "core/native_hist.h"
 
 const char *const pmx__skip_reason_names[PMX__SKIP_N] = {
     "missing_measurement", "missing_tag", "label_too_long", "invalid_label",
@@ -183,6 +184,7 @@ static void metric_free(pmx_metric_t *m) {
   pmx__free(m->le_om);
   pmx__free(m->exemplar_key);
   pmx__free(m->buckets);
+  pmx__native_def_free(m->native);
   pmx__arena_free(&m->arena); /* series and tables */
   pthread_mutex_destroy(&m->attach_mu);
   pthread_mutex_destroy(&m->snap_mu);
@@ -324,7 +326,7 @@ static int check_def(const pmx_metric_def_t *def, const char *full, pmx_error_t 
     }
   }
   if (def->kind == PMX_DISTRIBUTION) {
-    if (def->n_buckets == 0 || def->buckets == NULL) {
+    if ((def->n_buckets == 0 || def->buckets == NULL) && !def->native) {
       return pmx__fail(err, PMX_EINVAL, full, "metric \"%s\": a distribution needs at least one bucket", full);
     }
     if (def->n_buckets > PMX_MAX_BUCKETS) {
@@ -344,6 +346,8 @@ static int check_def(const pmx_metric_def_t *def, const char *full, pmx_error_t 
   } else if (def->n_buckets != 0) {
     return pmx__fail(err, PMX_EINVAL, full, "metric \"%s\": buckets are only valid for a distribution", full);
   }
+  int nrc = pmx__native_check(def, full, err);
+  if (nrc != PMX_OK) return nrc;
   if (def->description != NULL && (rule = pmx__help_rule(def->description)) != NULL) {
     return pmx__fail(err, PMX_EINVAL, full, "metric \"%s\": %s", full, rule);
   }
@@ -448,7 +452,7 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
   m->sum_as_gauge = def->sum_as_gauge;
   m->sharded = def->n_tags == 0 && (def->kind == PMX_COUNTER || (def->kind == PMX_SUM && !def->sum_as_gauge));
   m->help = pmx__strdup(def->description && *def->description ? def->description : full);
-  m->negative_buckets = def->kind == PMX_DISTRIBUTION && def->buckets[0] < 0;
+  m->negative_buckets = def->kind == PMX_DISTRIBUTION && def->n_buckets > 0 && def->buckets[0] < 0;
   m->measure = def->measure;
   m->measure_ctx = def->measure_ctx;
   m->tag_values = def->tag_values;
@@ -478,6 +482,11 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
       m->le_text[i] = le_string(def->buckets[i], false);
       m->le_om[i] = le_string(def->buckets[i], true);
       if (m->le_text[i] == NULL || m->le_om[i] == NULL) rc = PMX_ENOMEM;
+    }
+    /* Native part after the classic shards (see value_size). */
+    if (rc == PMX_OK && def->native) {
+      m->native = pmx__native_def_new(def, PMX_CACHELINE + PMX__HIST_SHARDS * m->hist_stride);
+      if (m->native == NULL) rc = PMX_ENOMEM;
     }
   }
   if (rc == PMX_OK && def->exemplar_key != NULL) {
@@ -569,7 +578,9 @@ static void table_put(pmx__table_t *t, pmx_series_t *s) {
 
 static size_t value_size(const pmx_metric_t *m) {
   if (m->sharded) return offsetof(pmx_series_t, value) + PMX__SHARDS * PMX_CACHELINE;
-  if (m->kind == PMX_DISTRIBUTION) return PMX_CACHELINE + PMX__HIST_SHARDS * m->hist_stride; /* pmx__hist() */
+  if (m->kind == PMX_DISTRIBUTION) { /* pmx__hist(), then the native part if any */
+    return PMX_CACHELINE + PMX__HIST_SHARDS * m->hist_stride + (m->native ? m->native->size : 0);
+  }
   return offsetof(pmx_series_t, value) + sizeof(pmx__scalar_t);
 }
 
@@ -623,6 +634,7 @@ static void series_reset_values(const pmx_metric_t *m, pmx_series_t *s) {
       atomic_store_explicit(&h->started, 0, memory_order_relaxed);
       for (size_t i = 0; i < 2 * (m->n_buckets + 2); i++) atomic_store_explicit(&h->cells[i], 0, memory_order_relaxed);
     }
+    if (m->native) pmx__native_init(m->native, (unsigned char *)s + m->native->offset);
     return;
   }
   if (m->sharded) {
@@ -964,6 +976,10 @@ static inline _Atomic uint64_t *hist_half(pmx__hist_t *h, size_t n_buckets, uint
 
 void pmx__hist_observe(pmx_series_t *s, double v) {
   pmx_metric_t *m = s->metric;
+  if (m->native) {
+    pmx__native_observe(m->native, (unsigned char *)s + m->native->offset, v);
+    if (m->n_buckets == 0) return; /* native only */
+  }
   /* Rare; the load keeps repeated negative observations from writing the metric's line. */
   if (PMX_UNLIKELY(v < 0) && !atomic_load_explicit(&m->negative_observed, memory_order_relaxed)) {
     atomic_store_explicit(&m->negative_observed, true, memory_order_relaxed);
@@ -1019,6 +1035,11 @@ void pmx__hist_snapshot(const pmx_series_t *s, uint64_t *cum, uint64_t *count, d
   memset(cum, 0, (nb + 1) * sizeof *cum);
   *count = 0;
   *sum = 0;
+  if (nb == 0 && m->native) { /* native only: the classic view is the +Inf bucket */
+    pmx__native_totals(m->native, (const unsigned char *)s + m->native->offset, count, sum);
+    cum[0] = *count;
+    return;
+  }
   pthread_mutex_lock(&m->snap_mu);
   for (size_t k = 0; k < PMX__HIST_SHARDS; k++) hist_shard_snapshot(pmx__hist(s, k), nb, cum, count, sum);
   pthread_mutex_unlock(&m->snap_mu);
@@ -1072,6 +1093,9 @@ int pmx_series_observe(pmx_series_t *s, double v) {
 
 double pmx_series_value(const pmx_series_t *s) {
   if (s == NULL) return NAN;
+  if (s->metric->kind == PMX_DISTRIBUTION && s->metric->n_buckets == 0 && s->metric->native) {
+    return (double)pmx__native_count(s->metric->native, (const unsigned char *)s + s->metric->native->offset);
+  }
   if (s->metric->kind == PMX_DISTRIBUTION) {
     uint64_t n = 0;
     /* Observations begun (the last few may still be completing). */

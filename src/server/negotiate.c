@@ -10,8 +10,9 @@
  * Matching follows RFC 9110 section 12.5.1: for each format we offer, the most specific matching
  * media range decides its q-value (type/subtype with parameters > type/subtype > type/x > x/x),
  * so `application/openmetrics-text;q=0` excludes OpenMetrics even when `x/x` is present. We offer
- * exactly two representations: `application/openmetrics-text; version=1.0.0` and
- * `text/plain; version=0.0.4`. A range naming another version (OpenMetrics 0.0.1, text 1.0.0)
+ * three representations: `application/openmetrics-text; version=1.0.0`, `text/plain;
+ * version=0.0.4` and, only when named with proto=io.prometheus.client.MetricFamily and
+ * encoding=delimited (never through a wildcard, as it is binary), `application/vnd.google.protobuf`. A range naming another version (OpenMetrics 0.0.1, text 1.0.0)
  * does not match ours. */
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,6 +23,9 @@
 
 const char *pmx_format_content_type(pmx_format_t fmt) {
   if (fmt == PMX_FORMAT_OPENMETRICS) return "application/openmetrics-text; version=1.0.0; charset=utf-8";
+  if (fmt == PMX_FORMAT_PROTOBUF) {
+    return "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+  }
   return "text/plain; version=0.0.4; charset=utf-8";
 }
 
@@ -135,14 +139,21 @@ static const char *skip_element(const char *p) {
   return p;
 }
 
+/* The protobuf exposition's parameters: which message, and how they are framed. */
+typedef struct pb_params {
+  char proto[64];
+  char encoding[32];
+} pb_params_t;
+
 /* Parameters after a media range or coding: ";name=value" repeated. Extracts q (thousandths,
- * default 1000) and `version` (empty if absent). Returns false if malformed. *p is left at the
- * element's end (',' or NUL). */
-static bool read_params(const char **p, int *q, char *version, size_t vcap, bool *has_version) {
+ * default 1000), `version` (empty if absent) and, if `pb` is not NULL, proto and encoding.
+ * Returns false if malformed. *p is left at the element's end (',' or NUL). */
+static bool read_params(const char **p, int *q, char *version, size_t vcap, bool *has_version, pb_params_t *pb) {
   const char *s = *p;
   *q = 1000;
   *has_version = false;
   version[0] = '\0';
+  if (pb) pb->proto[0] = pb->encoding[0] = '\0';
   for (;;) {
     s = skip_ows(s);
     if (*s == ',' || *s == '\0') break;
@@ -155,7 +166,7 @@ static bool read_params(const char **p, int *q, char *version, size_t vcap, bool
     s = skip_ows(s);
     if (*s != '=') return false;
     s = skip_ows(s + 1);
-    char val[32];
+    char val[64];
     if (!read_value(&s, val, sizeof val)) return false;
     if (span_ieq(name, nlen, "q")) {
       int qv = parse_q(val);
@@ -164,6 +175,10 @@ static bool read_params(const char **p, int *q, char *version, size_t vcap, bool
     } else if (span_ieq(name, nlen, "version")) {
       pmx__strlcpy(version, val, vcap);
       *has_version = true;
+    } else if (pb && span_ieq(name, nlen, "proto")) {
+      pmx__strlcpy(pb->proto, val, sizeof pb->proto);
+    } else if (pb && span_ieq(name, nlen, "encoding")) {
+      pmx__strlcpy(pb->encoding, val, sizeof pb->encoding);
     }
   }
   *p = s;
@@ -191,7 +206,8 @@ static void consider(offer_match_t *m, int specificity, int q, int position) {
 }
 
 pmx_format_t pmx_format_negotiate(const char *accept) {
-  offer_match_t om = {-1, 0, 0}, text = {-1, 0, 0};
+  offer_match_t om = {-1, 0, 0}, text = {-1, 0, 0}, pbm = {-1, 0, 0};
+  pb_params_t pb;
   if (accept == NULL) return PMX_FORMAT_TEXT;
   const char *p = accept;
   int position = 0;
@@ -216,7 +232,7 @@ pmx_format_t pmx_format_negotiate(const char *accept) {
     int q = 1000;
     char version[32];
     bool has_version = false;
-    if (ok) ok = read_params(&p, &q, version, sizeof version, &has_version);
+    if (ok) ok = read_params(&p, &q, version, sizeof version, &has_version, &pb);
     if (!ok) {
       p = skip_element(elem);
       position++;
@@ -235,12 +251,23 @@ pmx_format_t pmx_format_negotiate(const char *accept) {
     } else if (span_ieq(type, tlen, "application") && span_ieq(sub, slen, "openmetrics-text")) {
       if (!has_version) consider(&om, 2, q, position);
       else if (strcmp(version, "1.0.0") == 0) consider(&om, 3, q, position);
+    } else if (span_ieq(type, tlen, "application") && span_ieq(sub, slen, "vnd.google.protobuf")) {
+      /* Only the delimited MetricFamily stream is ours; wildcards never select a binary format. */
+      if (strcmp(pb.proto, "io.prometheus.client.MetricFamily") == 0 && strcmp(pb.encoding, "delimited") == 0) {
+        consider(&pbm, 3, q, position);
+      }
     } else if (span_ieq(type, tlen, "text") && span_ieq(sub, slen, "plain")) {
       if (!has_version) consider(&text, 2, q, position);
       else if (strcmp(version, "0.0.4") == 0) consider(&text, 3, q, position);
     }
     if (*p == ',') p++;
     position++;
+  }
+  /* Protobuf when named with the highest q (ties: listed first). */
+  if (pbm.specificity >= 0 && pbm.q > 0) {
+    bool beats_om = om.specificity < 0 || pbm.q > om.q || (pbm.q == om.q && pbm.position < om.position);
+    bool beats_text = text.specificity < 0 || pbm.q > text.q || (pbm.q == text.q && pbm.position < text.position);
+    if (beats_om && beats_text) return PMX_FORMAT_PROTOBUF;
   }
   if (om.specificity < 0 || om.q == 0) return PMX_FORMAT_TEXT;
   if (text.specificity < 0 || om.q > text.q) return PMX_FORMAT_OPENMETRICS;
@@ -268,7 +295,7 @@ bool pmx_accepts_gzip(const char *accept_encoding) {
     int q = 1000;
     char version[32];
     bool has_version = false;
-    bool ok = clen > 0 && read_params(&p, &q, version, sizeof version, &has_version);
+    bool ok = clen > 0 && read_params(&p, &q, version, sizeof version, &has_version, NULL);
     if (!ok) {
       p = skip_element(elem);
       continue;
