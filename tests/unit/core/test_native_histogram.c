@@ -142,7 +142,8 @@ static void check_reduction(int schema, size_t max, const double *vals, size_t n
   pmx_native_snapshot_t ns = snap(s);
   assert_int_equal(ns.schema, want_schema);
   assert_int_equal(ns.count, n);
-  assert_true(ns.len[0] <= max && ns.len[1] <= max);
+  size_t limit = max ? max : PMX_NATIVE_DEFAULT_MAX_BUCKETS;
+  assert_true(ns.len[0] <= limit && ns.len[1] <= limit);
   pmx_metric_def_t def = {.native = true, .native_schema = schema};
   pmx__native_def_t *nd = pmx__native_def_new(&def, 0);
   for (size_t i = 0; i < n; i++) {
