@@ -20,6 +20,7 @@
 
 #define OM PMX_FORMAT_OPENMETRICS
 #define TEXT PMX_FORMAT_TEXT
+#define PB PMX_FORMAT_PROTOBUF
 
 static const struct {
   const char *accept;
@@ -32,7 +33,30 @@ static const struct {
     {"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,"
      "application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;"
      "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+     PB},
+    /* Protobuf: only the delimited MetricFamily stream, only when named, by q then order. */
+    {"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,"
+     "text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
+     PB},
+    {"application/vnd.google.protobuf; proto=\"io.prometheus.client.MetricFamily\"; encoding=delimited", PB},
+    {"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.4,"
+     "application/openmetrics-text;q=0.5",
      OM},
+    {"text/plain;q=0.5,application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+     "encoding=delimited;q=0.5",
+     TEXT},
+    {"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.5,"
+     "text/plain;q=0.5",
+     PB},
+    {"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0", TEXT},
+    {"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text", TEXT},
+    {"application/vnd.google.protobuf;proto=io.prometheus.client.Metric;encoding=delimited", TEXT},
+    {"application/vnd.google.protobuf;encoding=delimited", TEXT},
+    {"application/vnd.google.protobuf", TEXT},
+    {"application/*;q=1,application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+     "encoding=delimited;q=0.9",
+     OM},
+    {"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=\"delimited", TEXT},
     {"text/plain", TEXT},
     {"text/plain;version=0.0.4", TEXT},
     {"application/openmetrics-text", OM},
@@ -130,6 +154,8 @@ static void test_content_types(void **state) {
   assert_string_equal(pmx_format_content_type(TEXT), "text/plain; version=0.0.4; charset=utf-8");
   assert_string_equal(pmx_format_content_type(OM),
                       "application/openmetrics-text; version=1.0.0; charset=utf-8");
+  assert_string_equal(pmx_format_content_type(PB),
+                      "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited");
 }
 
 
