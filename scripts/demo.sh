@@ -58,7 +58,8 @@ scrape_configs:
       - targets: ["127.0.0.1:$demo_port"]
 YAML
 prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/data" \
-  --web.listen-address="127.0.0.1:$prom_port" --log.level=warn >"$tmp/prometheus.log" 2>&1 &
+  --web.listen-address="127.0.0.1:$prom_port" --enable-feature=native-histograms \
+  --log.level=warn >"$tmp/prometheus.log" 2>&1 &
 prom_pid=$!
 
 sleep 1

@@ -4,7 +4,8 @@
  * other paths, 400 for a malformed request target (%00, bad escapes), 405 (with Allow) for other
  * methods, 401 with WWW-Authenticate when auth fails (tokens and passwords compared in constant
  * time), 503 when the scrape callback reports PMX_ESTOPPED. The body format is negotiated from
- * Accept (text 0.0.4 or OpenMetrics 1.0) and gzip-compressed when Accept-Encoding allows it.
+ * Accept (text 0.0.4, OpenMetrics 1.0 or protobuf; see negotiate.h) and gzip-compressed when
+ * Accept-Encoding allows it.
  * Connections are served by a pool of `pool_size` threads and kept alive as HTTP/1.1 expects (up
  * to 100 requests each, pipelining included). Limits: max_connections (half of them per client
  * address), a deadline for each whole request header (header_timeout_s: trickling does not extend
