@@ -3,7 +3,8 @@
  *
  *   bench_promex timing   -> counter_inc, counter_labels, histogram_labels, scrape_10k
  *                            (then promex's own: exemplar_observe, histogram_labels with a trace
- *                            id on every observation, families defined with exemplar_key)
+ *                            id on every observation, families defined with exemplar_key;
+ *                            native_observe, histogram_labels on native-only families)
  *   bench_promex memory   -> memory_per_series (run it in a fresh process)
  *
  * Two "peers" live in this one binary:
@@ -57,6 +58,7 @@ static double BUCKETS[N_BUCKETS];
 
 static long g_ops = 10000000; /* N: ops per timed repetition */
 static const char *g_exemplar_key; /* define(): families with exemplars (exemplar_observe) */
+static bool g_native;              /* define(): native-only distributions (native_observe) */
 #define N_TRACE_IDS 1024
 static char TRACE_IDS[N_TRACE_IDS][33]; /* 32 hex digits, as W3C trace ids */
 static int g_failed;          /* set by any verification failure; exit status 1 */
@@ -144,7 +146,10 @@ static pmx_metric_t *define(pmx_registry_t *reg, pmx_metric_kind_t kind, const c
   def.tags = tags;
   def.n_tags = n_tags;
   def.max_series = max_series;
-  if (kind == PMX_DISTRIBUTION) {
+  if (kind == PMX_DISTRIBUTION && g_native) {
+    def.native = true;
+    def.native_schema = 3; /* client_golang's usual factor 1.1 */
+  } else if (kind == PMX_DISTRIBUTION) {
     def.buckets = BUCKETS;
     def.n_buckets = N_BUCKETS;
   }
@@ -420,6 +425,34 @@ static bool verify_histogram_labels(const char *peer, int threads, pmx_metric_t 
   return true;
 }
 
+/* Native-only families: count and sum as histogram_labels expects, and the native snapshot's
+ * buckets add up to the count (nothing lost in a bucket). */
+static bool verify_native(const char *peer, int threads, pmx_metric_t *m, long errors) {
+  const char *wl = "native_observe";
+  if (!check_status(peer, wl, threads, errors)) return false;
+  if (pmx_metric_series_count(m) != HIST_SERIES) return verify_fail(peer, wl, threads, "series count != 200");
+  static uint64_t pos[PMX_NATIVE_MAX_BUCKETS], neg[PMX_NATIVE_MAX_BUCKETS];
+  for (int c = 0; c < HIST_SERIES; c++) {
+    const char *values[3] = {METHODS[c % 4], ROUTES[(c / 4) % 10], STATUSES[c / 40]};
+    pmx_native_snapshot_t ns = {.positive = pos, .negative = neg, .cap = PMX_NATIVE_MAX_BUCKETS};
+    int rc = pmx_series_native(series(m, values, 3), &ns);
+    const hist_expect_t *e = &g_hist_expect[c];
+    uint64_t total = ns.zero_count;
+    for (size_t j = 0; j < ns.len[0]; j++) total += pos[j];
+    for (size_t j = 0; j < ns.len[1]; j++) total += neg[j];
+    char msg[200];
+    double want = REPS * e->sum;
+    if (rc != PMX_OK || ns.count != REPS * e->count || total != ns.count ||
+        fabs(ns.sum - want) > 1e-9 * want + 1e-6) {
+      snprintf(msg, sizeof msg, "series %d: rc %d, count %llu (buckets %llu), expected %llu; sum %.17g, expected %.17g",
+               c, rc, (unsigned long long)ns.count, (unsigned long long)total,
+               (unsigned long long)(REPS * e->count), ns.sum, want);
+      return verify_fail(peer, wl, threads, msg);
+    }
+  }
+  return true;
+}
+
 /* ---- workloads 1-3, direct API ----------------------------------------------------------- */
 
 static void counter_inc(int threads) {
@@ -487,6 +520,22 @@ static void exemplar_observe(int threads) {
   double ns = bench(&w, threads, &errors);
   if (verify_histogram_labels("promex", threads, m, errors))
     report("promex", "exemplar_observe", threads, ns, "ns/op", 2);
+  pmx_registry_destroy(reg);
+}
+
+/* histogram_labels on a native-only family (schema 3, default bucket limit): what a native
+ * observe costs next to a classic one. */
+static void native_observe(int threads) {
+  pmx_registry_t *reg = new_registry();
+  g_native = true;
+  pmx_metric_t *m = define(reg, PMX_DISTRIBUTION, "bench_request_duration", "Latency.",
+                           "bench.request", HIST_TAGS, 3, HIST_SERIES);
+  g_native = false;
+  precreate_hist(m);
+  workload_t w = {.ops = ops_histogram_labels, .metric = m};
+  long errors = 0;
+  double ns = bench(&w, threads, &errors);
+  if (verify_native("promex", threads, m, errors)) report("promex", "native_observe", threads, ns, "ns/op", 2);
   pmx_registry_destroy(reg);
 }
 
@@ -742,5 +791,6 @@ int main(int argc, char **argv) {
   for (int t = 1; t <= 2; t++) event_counter_labels(t);
   for (int t = 1; t <= 2; t++) event_histogram_labels(t);
   for (int t = 1; t <= 2; t++) exemplar_observe(t);
+  for (int t = 1; t <= 2; t++) native_observe(t);
   return g_failed;
 }

@@ -101,8 +101,19 @@ static int32_t floor_shift(int32_t x, int k) {
 
 int32_t pmx__native_index(const pmx__native_def_t *nd, int schema, double v) {
   if (v > DBL_MAX) v = DBL_MAX; /* +Inf counts in the highest finite bucket */
-  int exp;
-  double frac = frexp(v, &exp); /* v = frac * 2^exp, frac in [0.5, 1) */
+  /* v = frac * 2^exp with frac in [0.5, 1): frexp, read straight from the bits for normal
+   * numbers (the observe path; a libm call costs more than the rest of the index). */
+  uint64_t bits;
+  memcpy(&bits, &v, sizeof bits);
+  int biased = (int)(bits >> 52) & 0x7ff, exp;
+  double frac;
+  if (PMX_LIKELY(biased != 0)) {
+    exp = biased - 1022;
+    bits = (bits & ~((uint64_t)0x7ff << 52)) | ((uint64_t)1022 << 52);
+    memcpy(&frac, &bits, sizeof frac);
+  } else {
+    frac = frexp(v, &exp); /* subnormal */
+  }
   if (schema > 0) {
     /* Smallest j with frac <= 2^(j/2^schema - 1): the index is (exp - 1) * 2^schema + j. */
     int step = nd->schema - schema; /* this schema's bounds are every 2^step-th table entry */
@@ -243,7 +254,7 @@ static void observe_slow(const pmx__native_def_t *nd, native_part_t *p, int sign
       atomic_store_explicit(&p->used[sign], 1, memory_order_relaxed);
     }
     int64_t slot = (int64_t)idx - base;
-    size_t first, last;
+    size_t first = 0, last = 0;
     if (slot < 0 || slot >= n) {
       if (populated(nd, p, sign, &first, &last)) {
         int64_t lo = (int64_t)base + (int64_t)first, hi = (int64_t)base + (int64_t)last;
