@@ -241,6 +241,12 @@ static void test_native_histogram_exact_under_concurrency(void **state) {
     assert_int_equal(total, ns.count);
     assert_true(ns.count >= last);
     last = ns.count;
+    if (i % 20 == 0) { /* renders read the same series meanwhile */
+      pmx_buf_t buf = {0};
+      assert_int_equal(pmx_render(reg, PMX_FORMAT_PROTOBUF, &buf), PMX_OK);
+      assert_int_equal(pmx_render(reg, PMX_FORMAT_TEXT, &buf), PMX_OK);
+      pmx_buf_free(&buf);
+    }
   }
   pthread_join(t1, NULL);
   pthread_join(t2, NULL);
