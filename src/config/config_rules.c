@@ -118,6 +118,11 @@ const pmx__config_rule_t pmx__config_rules[] = {
      "milliseconds between polls of the plugin's polling groups"},
     {PLUGIN, "metric_prefix", PMX__OPT_STR, 0, 0, 0, 128, PMX__STR_NONEMPTY | PMX__STR_METRIC, NULL,
      "`<app>_prom_ex_<plugin>`", "prefix of the plugin's metric names"},
+    {PLUGIN, "native_histograms", PMX__OPT_BOOL, 0, 0, 0, 0, 0, NULL, "`false`",
+     "also keep the plugin's distributions as native histograms (schema 3, classic buckets kept); "
+     "Prometheus gets them over protobuf"},
+    {PLUGIN, "native_max_buckets", PMX__OPT_UINT, 0, 0, 1, PMX_NATIVE_MAX_BUCKETS, 0, NULL, "160",
+     "bucket limit per sign of those native histograms (schema reduction beyond it)"},
 };
 const size_t pmx__n_config_rules = sizeof pmx__config_rules / sizeof pmx__config_rules[0];
 

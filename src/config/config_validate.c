@@ -85,7 +85,7 @@ static int check_grafana(const pmx_grafana_config_t *g, const pmx_config_t *cfg,
   return PMX_OK;
 }
 
-/* The options every plugin accepts (poll_rate, metric_prefix), checked as the runtime reads
+/* The options every plugin accepts (poll_rate, metric_prefix, native_histograms, ...), checked as the runtime reads
  * them at start, so a bad one fails here rather than in pmx_start(). */
 static int check_plugin_common(const pmx_plugin_use_t *u, const char *label, pmx__config_problem_t *p) {
   char msg[sizeof p->msg];
@@ -97,6 +97,9 @@ static int check_plugin_common(const pmx_plugin_use_t *u, const char *label, pmx
     if (r->type == PMX__OPT_UINT) {
       uint64_t n;
       ok = pmx__config_parse_uint(v, r->min, r->max, &n, msg, sizeof msg) == PMX_OK;
+    } else if (r->type == PMX__OPT_BOOL) {
+      bool b;
+      ok = pmx__config_parse_bool(v, &b, msg, sizeof msg) == PMX_OK;
     } else {
       ok = pmx__config_rule_check_str(r, v, msg, sizeof msg);
     }

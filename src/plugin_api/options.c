@@ -24,7 +24,8 @@ int pmx_plugin_check_opts(const pmx_plugin_ctx_t *ctx, const char *const *allowe
       return pmx__fail(ctx->err, PMX_ECONFIG, ctx->plugin_name,
                        "plugin \"%s\": option with no name", ctx->plugin_name);
     bool ok = strcmp(k, "metric_prefix") == 0 || strcmp(k, "poll_rate") == 0 ||
-              strcmp(k, "poll_timeout") == 0;
+              strcmp(k, "poll_timeout") == 0 || strcmp(k, "native_histograms") == 0 ||
+              strcmp(k, "native_max_buckets") == 0;
     for (size_t j = 0; !ok && j < n_allowed; j++) ok = allowed[j] != NULL && strcmp(k, allowed[j]) == 0;
     if (!ok)
       return pmx__fail(ctx->err, PMX_ECONFIG, ctx->plugin_name, "plugin \"%s\": unknown option \"%s\"",

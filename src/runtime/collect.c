@@ -1,6 +1,7 @@
 /* Running the configured plugins' callbacks into one set of groups (used by pmx_start and
  * pmx_describe_metrics), with the per-plugin checks: ABI version, reserved slots, name, and the
- * common options metric_prefix, poll_rate and poll_timeout. Also marks the groups named in
+ * common options metric_prefix, poll_rate, poll_timeout and native_histograms (with
+ * native_max_buckets), which makes the plugin's distributions native too. Also marks the groups named in
  * drop_metrics_groups; a drop entry that names no group is only a warning (as in PromEx, where
  * dropping an unknown group is harmless), logged through the instance when there is one. */
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config_internal.h"
 #include "internal.h"
 #include "runtime/runtime_internal.h"
 
@@ -30,6 +32,34 @@ static int parse_ms(const char *plugin, const char *key, const char *v, uint32_t
                      "plugin \"%s\": option %s = \"%s\" must be a positive integer "
                      "number of milliseconds", plugin, key, v);
   *out = (uint32_t)n;
+  return PMX_OK;
+}
+
+/* Options native_histograms and native_max_buckets: every distribution of the groups the plugin
+ * added from `first` on also keeps a native histogram at schema 3 (client_golang's usual factor
+ * 1.1), its classic buckets kept for servers that scrape text. */
+static int apply_native(const pmx_plugin_ctx_t *ctx, pmx_groups_t *g, size_t first, pmx_error_t *err) {
+  const char *on = pmx_plugin_opt(ctx, "native_histograms");
+  const char *max = pmx_plugin_opt(ctx, "native_max_buckets");
+  bool native = false;
+  uint64_t max_buckets = 0;
+  char msg[200];
+  if (on != NULL && pmx__config_parse_bool(on, &native, msg, sizeof msg) != PMX_OK)
+    return pmx__fail(err, PMX_ECONFIG, ctx->plugin_name, "plugin \"%s\": option native_histograms: %s",
+                     ctx->plugin_name, msg);
+  if (max != NULL &&
+      pmx__config_parse_uint(max, 1, PMX_NATIVE_MAX_BUCKETS, &max_buckets, msg, sizeof msg) != PMX_OK)
+    return pmx__fail(err, PMX_ECONFIG, ctx->plugin_name, "plugin \"%s\": option native_max_buckets: %s",
+                     ctx->plugin_name, msg);
+  for (size_t i = first; native && i < g->n; i++) {
+    for (size_t j = 0; j < g->items[i].n_metrics; j++) {
+      pmx_metric_def_t *d = &g->items[i].metrics[j];
+      if (d->kind != PMX_DISTRIBUTION || d->native) continue; /* the plugin's own choice stands */
+      d->native = true;
+      d->native_schema = 3;
+      d->native_max_buckets = (size_t)max_buckets;
+    }
+  }
   return PMX_OK;
 }
 
@@ -90,6 +120,7 @@ static int run_plugin(const pmx_config_t *cfg, const pmx_plugin_use_t *use, pmx_
   const pmx_plugin_cb cbs[3] = {pl->event_metrics, pl->polling_metrics, pl->manual_metrics};
   static const char *const cb_names[3] = {"event_metrics", "polling_metrics", "manual_metrics"};
   int rc = PMX_OK;
+  size_t first_group = g->n;
   g->cur = &ctx;
   g->cur_poll_timeout_ms = timeout_ms;
   for (int i = 0; i < 3 && rc == PMX_OK; i++) {
@@ -112,6 +143,7 @@ static int run_plugin(const pmx_config_t *cfg, const pmx_plugin_use_t *use, pmx_
   }
   g->cur = NULL;
   g->cur_poll_timeout_ms = 0;
+  if (rc == PMX_OK) rc = apply_native(&ctx, g, first_group, err);
   pmx__free(prefix);
   return rc;
 }

@@ -194,6 +194,66 @@ static void test_options(void **state) {
   }
 }
 
+/* native_histograms / native_max_buckets: the plugin's distributions become native too (classic
+ * buckets kept); other kinds are untouched; bad values fail naming the option. */
+static int native_series(const pmx_kv_t *opts, size_t n, size_t cap) {
+  pmx_plugin_use_t use = {.plugin = &kinds_plugin, .opts = opts, .n_opts = n};
+  pmx_config_t cfg;
+  rt_config(&cfg, &use, 1, NULL);
+  pmx_t *p = NULL;
+  pmx_error_t err;
+  assert_int_equal(pmx_new(&cfg, &p, &err), PMX_OK);
+  assert_int_equal(pmx_start(p, &err), PMX_OK);
+  pmx_metric_t *m = pmx_registry_find(pmx_registry(p), "t_prom_ex_tp_job_duration_seconds");
+  assert_non_null(m);
+  const char *q[] = {"default"};
+  pmx_series_t *s;
+  assert_int_equal(pmx_metric_labels(m, q, 1, &s), PMX_OK);
+  assert_int_equal(pmx_series_observe(s, 0.5), PMX_OK);
+  uint64_t cum[4], count;
+  double sum;
+  assert_int_equal(pmx_series_histogram(s, cum, 4, &count, &sum), PMX_OK); /* classic kept */
+  assert_int_equal(cum[1], 1);
+  static uint64_t pos[PMX_NATIVE_MAX_BUCKETS], neg[PMX_NATIVE_MAX_BUCKETS];
+  pmx_native_snapshot_t ns = {.positive = pos, .negative = neg, .cap = cap};
+  int rc = pmx_series_native(s, &ns);
+  if (rc == PMX_OK) {
+    assert_int_equal(ns.schema, 3);
+    assert_int_equal(ns.count, 1);
+  }
+  pmx_stop(p);
+  pmx_destroy(p);
+  return rc;
+}
+
+static void test_native_histograms_option(void **state) {
+  (void)state;
+  const pmx_kv_t on[] = {{"native_histograms", "true"}, {"native_max_buckets", "40"}};
+  assert_int_equal(native_series(on, 2, 40), PMX_OK);
+  assert_int_equal(native_series(on, 2, 39), PMX_EINVAL); /* the window is 40 */
+  assert_int_equal(native_series(on, 1, PMX_NATIVE_DEFAULT_MAX_BUCKETS), PMX_OK);
+  const pmx_kv_t off[] = {{"native_histograms", "off"}};
+  assert_int_equal(native_series(off, 1, 40), PMX_ETYPE);
+  assert_int_equal(native_series(NULL, 0, 40), PMX_ETYPE);
+
+  const pmx_kv_t bad[][1] = {{{"native_histograms", "maybe"}}, {{"native_max_buckets", "0"}},
+                             {{"native_max_buckets", "4097"}}, {{"native_max_buckets", "x"}}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    pmx_plugin_use_t use = {.plugin = &kinds_plugin, .opts = bad[i], .n_opts = 1};
+    pmx_config_t cfg;
+    rt_config(&cfg, &use, 1, NULL);
+    described_t d = {0};
+    pmx_error_t err;
+    memset(&err, 0, sizeof err);
+    assert_int_equal(pmx_describe_metrics(&cfg, describe_cb, &d, &err), PMX_ECONFIG);
+    assert_non_null(strstr(err.text, bad[i][0].key));
+    pmx_t *p = NULL;
+    assert_int_equal(pmx_new(&cfg, &p, &err), PMX_ECONFIG); /* refused by validation already */
+    assert_null(p);
+    assert_non_null(strstr(err.text, bad[i][0].key));
+  }
+}
+
 /* ---- ABI ---- */
 static int never_called;
 static int abi_event(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
@@ -327,6 +387,7 @@ int main(void) {
       cmocka_unit_test(test_each_group_kind_and_prefixes),
       cmocka_unit_test(test_drop_metrics_groups_describe),
       cmocka_unit_test(test_options),
+      cmocka_unit_test(test_native_histograms_option),
       cmocka_unit_test(test_bad_abi),
       cmocka_unit_test(test_duplicate_group_names),
       cmocka_unit_test(test_bad_adds),
