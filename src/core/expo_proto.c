@@ -111,7 +111,7 @@ static int scratch_fit(scratch_t *sc, size_t window) {
 static void put_histogram(pmx__pb_t *w, const pmx_metric_t *m, const pmx_series_t *s, scratch_t *sc) {
   uint64_t count = 0;
   double sum = 0;
-  pmx__hist_snapshot(s, sc->cum, &count, &sum);
+  if (m->n_buckets > 0 || m->native == NULL) pmx__hist_snapshot(s, sc->cum, &count, &sum);
   pmx_native_snapshot_t ns = {0};
   if (m->native) {
     /* After the classic snapshot: an observation reaches the native part first, so every

@@ -976,13 +976,13 @@ static inline _Atomic uint64_t *hist_half(pmx__hist_t *h, size_t n_buckets, uint
 
 void pmx__hist_observe(pmx_series_t *s, double v) {
   pmx_metric_t *m = s->metric;
-  if (m->native) {
-    pmx__native_observe(m->native, (unsigned char *)s + m->native->offset, v);
-    if (m->n_buckets == 0) return; /* native only */
-  }
   /* Rare; the load keeps repeated negative observations from writing the metric's line. */
   if (PMX_UNLIKELY(v < 0) && !atomic_load_explicit(&m->negative_observed, memory_order_relaxed)) {
     atomic_store_explicit(&m->negative_observed, true, memory_order_relaxed);
+  }
+  if (m->native) {
+    pmx__native_observe(m->native, (unsigned char *)s + m->native->offset, v);
+    if (m->n_buckets == 0) return; /* native only */
   }
   int cpu = sched_getcpu(); /* glibc reads it from rseq: no system call */
   pmx__hist_t *h = pmx__hist(s, cpu > 0 ? (size_t)cpu % PMX__HIST_SHARDS : 0);

@@ -1,8 +1,8 @@
 /* Running the configured plugins' callbacks into one set of groups (used by pmx_start and
  * pmx_describe_metrics), with the per-plugin checks: ABI version, reserved slots, name, and the
  * common options metric_prefix, poll_rate, poll_timeout and native_histograms (with
- * native_max_buckets), which makes the plugin's distributions native too. Also marks the groups named in
- * drop_metrics_groups; a drop entry that names no group is only a warning (as in PromEx, where
+ * native_max_buckets: the plugin's distributions become native too). Also marks the groups named
+ * in drop_metrics_groups; a drop entry that names no group is only a warning (as in PromEx, where
  * dropping an unknown group is harmless), logged through the instance when there is one. */
 #include <errno.h>
 #include <stdio.h>

@@ -11,9 +11,9 @@
  * media range decides its q-value (type/subtype with parameters > type/subtype > type/x > x/x),
  * so `application/openmetrics-text;q=0` excludes OpenMetrics even when `x/x` is present. We offer
  * three representations: `application/openmetrics-text; version=1.0.0`, `text/plain;
- * version=0.0.4` and, only when named with proto=io.prometheus.client.MetricFamily and
- * encoding=delimited (never through a wildcard, as it is binary), `application/vnd.google.protobuf`. A range naming another version (OpenMetrics 0.0.1, text 1.0.0)
- * does not match ours. */
+ * version=0.0.4` and `application/vnd.google.protobuf`, the last only when named with
+ * proto=io.prometheus.client.MetricFamily and encoding=delimited (never through a wildcard: it is
+ * binary). A range naming another version (OpenMetrics 0.0.1, text 1.0.0) does not match ours. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
@@ -148,7 +148,8 @@ typedef struct pb_params {
 /* Parameters after a media range or coding: ";name=value" repeated. Extracts q (thousandths,
  * default 1000), `version` (empty if absent) and, if `pb` is not NULL, proto and encoding.
  * Returns false if malformed. *p is left at the element's end (',' or NUL). */
-static bool read_params(const char **p, int *q, char *version, size_t vcap, bool *has_version, pb_params_t *pb) {
+static bool read_params(const char **p, int *q, char *version, size_t vcap, bool *has_version,
+                        pb_params_t *pb) {
   const char *s = *p;
   *q = 1000;
   *has_version = false;
@@ -253,9 +254,9 @@ pmx_format_t pmx_format_negotiate(const char *accept) {
       else if (strcmp(version, "1.0.0") == 0) consider(&om, 3, q, position);
     } else if (span_ieq(type, tlen, "application") && span_ieq(sub, slen, "vnd.google.protobuf")) {
       /* Only the delimited MetricFamily stream is ours; wildcards never select a binary format. */
-      if (strcmp(pb.proto, "io.prometheus.client.MetricFamily") == 0 && strcmp(pb.encoding, "delimited") == 0) {
-        consider(&pbm, 3, q, position);
-      }
+      bool ours = strcmp(pb.proto, "io.prometheus.client.MetricFamily") == 0 &&
+                  strcmp(pb.encoding, "delimited") == 0;
+      if (ours) consider(&pbm, 3, q, position);
     } else if (span_ieq(type, tlen, "text") && span_ieq(sub, slen, "plain")) {
       if (!has_version) consider(&text, 2, q, position);
       else if (strcmp(version, "0.0.4") == 0) consider(&text, 3, q, position);
@@ -265,8 +266,10 @@ pmx_format_t pmx_format_negotiate(const char *accept) {
   }
   /* Protobuf when named with the highest q (ties: listed first). */
   if (pbm.specificity >= 0 && pbm.q > 0) {
-    bool beats_om = om.specificity < 0 || pbm.q > om.q || (pbm.q == om.q && pbm.position < om.position);
-    bool beats_text = text.specificity < 0 || pbm.q > text.q || (pbm.q == text.q && pbm.position < text.position);
+    bool beats_om = om.specificity < 0 || pbm.q > om.q ||
+                    (pbm.q == om.q && pbm.position < om.position);
+    bool beats_text = text.specificity < 0 || pbm.q > text.q ||
+                      (pbm.q == text.q && pbm.position < text.position);
     if (beats_om && beats_text) return PMX_FORMAT_PROTOBUF;
   }
   if (om.specificity < 0 || om.q == 0) return PMX_FORMAT_TEXT;
