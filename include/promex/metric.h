@@ -17,7 +17,8 @@
  *   PMX_SUM           counter of the summed measurement (a gauge if `sum_as_gauge`, for sums
  *                     that may go down).
  *   PMX_LAST_VALUE    gauge: the latest measurement.
- *   PMX_DISTRIBUTION  histogram: cumulative buckets (+Inf implicit), _sum, _count.
+ *   PMX_DISTRIBUTION  histogram: cumulative buckets (+Inf implicit), _sum, _count; and/or a
+ *                     native histogram (see "Native histograms" below).
  *   PMX_SUMMARY       refused at definition time with PMX_ENOTSUP: quantiles computed in-process
  *                     are not aggregatable; use a distribution and histogram_quantile().
  *
@@ -275,6 +276,8 @@ PMX_EXTERN double pmx_series_value(const pmx_series_t *s);
  * family is rendered there with its buckets only (no _sum, and so no _count); so is a family
  * without one once a negative value was observed into it (its sum could go down). Text 0.0.4
  * keeps both. */
+/* A native-only distribution (no classic buckets) has n_buckets 0 here: cumulative[0] is +Inf,
+ * and the snapshot holds the series as pmx_series_native() does (see "Native histograms"). */
 PMX_EXTERN int pmx_series_histogram(const pmx_series_t *s, uint64_t *cumulative, size_t cap,
                                     uint64_t *count, double *sum);
 
