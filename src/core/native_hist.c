@@ -283,7 +283,8 @@ static void observe_slow(const pmx__native_def_t *nd, native_part_t *p, int sign
 
 void pmx__native_init(const pmx__native_def_t *nd, void *part) {
   native_part_t *p = part;
-  atomic_store_explicit(&p->gate, 0, memory_order_relaxed);
+  /* The gate is left alone: it is balanced (0) once the removed series' grace period ended, and
+   * a stale handle still inside must not see it reset under it. */
   atomic_store_explicit(&p->reduced, 0, memory_order_relaxed);
   for (int k = 0; k < 2; k++) {
     atomic_store_explicit(&p->base[k], 0, memory_order_relaxed);
