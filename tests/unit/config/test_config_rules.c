@@ -293,6 +293,11 @@ static void other_sections(void **state) {
       {"[promex]\napp = a\n[plugin.x]\nmetric_prefix = my-app\n", 4, "[plugin.x] metric_prefix: ",
        "[a-zA-Z_:]"},
       {"[promex]\napp = a\n[plugin.x]\nmetric_prefix = __x\n", 4, "[plugin.x] metric_prefix: ", "\"__\""},
+      {"[promex]\napp = a\n[plugin.x]\nnative_histograms = maybe\n", 4, "[plugin.x] native_histograms: ",
+       "expected a boolean"},
+      {"[promex]\napp = a\n[plugin.x]\nnative_max_buckets = 0\n", 4, "[plugin.x] native_max_buckets: ", "1-4096"},
+      {"[promex]\napp = a\n[plugin.x]\nnative_histograms = on\nnative_max_buckets = 4097\n", 5,
+       "[plugin.x] native_max_buckets: ", "1-4096"},
       /* The runtime adds the delay in nanoseconds to a monotonic clock: bounded to a year. */
       {"[promex]\napp = a\nmanual_metrics_start_delay = 31536000001\n", 3,
        "[promex] manual_metrics_start_delay: ", "0-31536000000"},
