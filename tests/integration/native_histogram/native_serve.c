@@ -2,7 +2,8 @@
  * histogram integration test (run.sh): a native-only histogram (schema 3) and a classic one whose
  * buckets are exactly the schema-3 bounds over the observed range, fed the same values, so
  * PromQL's histogram_quantile over each must agree within the schema's bucket width; a histogram
- * with both parts; a counter with an exemplar, a gauge, a counter sum and a gauge sum.
+ * with both parts; exemplars on classic buckets; a counter with an exemplar, a gauge, a counter
+ * sum and a gauge sum.
  * Prints the port, then the exact 0.5/0.9/0.99 quantiles of the values, and serves until SIGTERM
  * or SIGINT. Usage: native_serve (binds 127.0.0.1 on a free port). */
 #include <math.h>
@@ -54,7 +55,7 @@ int main(void) {
       {.kind = PMX_DISTRIBUTION, .name = "nh_native_seconds", .measurement = "v", .native = true, .native_schema = 3,
        .description = "Native only."},
       {.kind = PMX_DISTRIBUTION, .name = "nh_classic_seconds", .measurement = "v", .buckets = bounds,
-       .n_buckets = HI - LO + 1, .description = "Classic, on the schema-3 bounds."},
+       .n_buckets = HI - LO + 1, .exemplar_key = "trace_id", .description = "Classic, on the schema-3 bounds."},
       {.kind = PMX_DISTRIBUTION, .name = "nh_both_seconds", .measurement = "v", .native = true, .native_schema = 3,
        .buckets = coarse, .n_buckets = 3, .tags = tags, .n_tags = 1, .exemplar_key = "trace_id",
        .description = "Native and classic."},
@@ -77,9 +78,13 @@ int main(void) {
     /* log-uniform over 1 ms .. 1 s, inside the classic twin's range */
     vals[i] = exp2(-10.0 + 10.0 * (double)(x >> 11) / 9007199254740992.0);
     pmx_series_observe(s[0], vals[i]);
-    pmx_series_observe(s[1], vals[i]);
-    if (i % 100 == 0) pmx_series_observe_exemplar(s[2], vals[i], "0af7651916cd43dd8448eb211c80319c");
-    else pmx_series_observe(s[2], vals[i]);
+    if (i % 100 == 0) {
+      pmx_series_observe_exemplar(s[1], vals[i], "0af7651916cd43dd8448eb211c80319c");
+      pmx_series_observe_exemplar(s[2], vals[i], "0af7651916cd43dd8448eb211c80319c");
+    } else {
+      pmx_series_observe(s[1], vals[i]);
+      pmx_series_observe(s[2], vals[i]);
+    }
   }
   pmx_series_add_exemplar(s[3], 5, "4bf92f3577b34da6a3ce929d0e0e4736");
   pmx_series_set(s[4], 21.5);

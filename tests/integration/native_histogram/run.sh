@@ -7,7 +7,8 @@
 # starts prometheus --enable-feature=native-histograms scraping both and asserts through PromQL:
 # every family of native_serve is queried back with its value; histogram_quantile over the native
 # series agrees with the classic one (and with the exact quantile) within the schema-3 bucket width;
-# the demo's native job histogram is ingested as a native histogram. Exit 77 = skipped.
+# exemplars on a counter and on classic buckets arrive (exemplar-storage); the demo's native job
+# histogram is ingested as a native histogram. Exit 77 = skipped.
 set -euo pipefail
 NATIVE_SERVE=${1:?usage: run.sh NATIVE_SERVE DEMO}
 DEMO=${2:?usage: run.sh NATIVE_SERVE DEMO}
@@ -64,7 +65,7 @@ scrape_configs:
       - targets: ["127.0.0.1:$demo_port"]
 YAML
 it_bg prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/data" \
-  --web.listen-address="127.0.0.1:$prom_port" --enable-feature=native-histograms \
+  --web.listen-address="127.0.0.1:$prom_port" --enable-feature=native-histograms,exemplar-storage \
   --log.level=warn >"$tmp/prom.log" 2>&1
 
 it_check 'up{job="native_serve"}' 1
@@ -108,6 +109,29 @@ for q, want in exact.items():
     assert max(native, want) / min(native, want) <= width, f"native {native} vs exact {want}"
 PY
 echo "ok: native and classic quantiles agree within 2^(1/8)"
+
+# Exemplars travel in protobuf too: the counter's and the classic buckets'.
+python3 - "$prom_port" <<'PY' || fail "exemplars over protobuf"
+import json, sys, time, urllib.parse, urllib.request
+port = sys.argv[1]
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+def exemplars(q):
+    now = time.time()
+    url = f"http://127.0.0.1:{port}/api/v1/query_exemplars?" + urllib.parse.urlencode(
+        {"query": q, "start": now - 600, "end": now + 60})
+    r = json.load(opener.open(url, timeout=5))
+    return [e for s in r.get("data") or [] for e in s["exemplars"]] if r["status"] == "success" else []
+for _ in range(60):
+    counter, bucket = exemplars("nh_requests_total"), exemplars("nh_classic_seconds_bucket")
+    if counter and bucket:
+        assert counter[0]["labels"] == {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"}, counter
+        assert float(counter[0]["value"]) == 5, counter
+        assert all(e["labels"] == {"trace_id": "0af7651916cd43dd8448eb211c80319c"} for e in bucket), bucket
+        print(f"ok: counter and {len(bucket)} bucket exemplars stored from protobuf")
+        sys.exit(0)
+    time.sleep(0.5)
+sys.exit(1)
+PY
 
 # The demo: its job duration histogram arrives native once jobs ran.
 python3 - "$prom_port" <<'PY' || fail "the demo's native job histogram"
