@@ -72,7 +72,9 @@ cat <<INFO
     metrics:     http://127.0.0.1:$demo_port/metrics
     Prometheus:  http://127.0.0.1:$prom_port  (targets: /targets)
     try:         rate(demo_prom_ex_demo_jobs_total[1m])
-                 histogram_quantile(0.9, sum by (le) (rate(demo_prom_ex_demo_job_duration_seconds_bucket[1m])))
+                 histogram_quantile(0.9, sum(rate(demo_prom_ex_demo_job_duration_seconds[1m])))
+                 (a native histogram: Prometheus runs with --enable-feature=native-histograms and
+                 scrapes protobuf; the classic _bucket series are in the text exposition)
   Ctrl-C stops both.
 
 INFO
