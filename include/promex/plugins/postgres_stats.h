@@ -88,6 +88,9 @@
  * _total metrics are counters (cumulative on the server; pg_stat_reset() or a restart is a
  * counter reset), the rest gauges. Cache hit ratio: rate(blocks_hit) / (rate(blocks_hit) +
  * rate(blocks_read)).
+ * A database that a complete poll no longer finds (dropped, or now excluded) has its series
+ * removed from the database, connections and statements metrics; created again, it starts
+ * fresh counters.
  *
  * Threading: the connection lives in the group's ctx and is used by one poll at a time. */
 #ifndef PROMEX_PLUGINS_POSTGRES_STATS_H

@@ -168,6 +168,18 @@ def integration(app, tmp, children):
         h.expect_eq(base, f'{P}_statements_calls_total * on (datname, queryid) group_left '
                           f'{P}_statements_info{{query=~".*promex_marker.*"}}', 7)
 
+        # A database dropped: its series leave the exposition (not frozen); created again,
+        # it comes back with fresh counters.
+        pg.sql("CREATE DATABASE scratch", db="postgres")
+        h.wait_value(base, f'{P}_database_size_bytes{{datname="scratch"}}', lambda v: v > 0, "scratch")
+        h.expect_eq(base, f'count({P}_connections{{datname="scratch"}})', 6)
+        pg.sql("DROP DATABASE scratch", db="postgres")
+        h.expect_eq(base, f'count({{__name__=~"{P}_.*", datname="scratch"}}) or vector(0)', 0)
+        h.expect_eq(base, f'count({P}_database_size_bytes{{datname="app"}})', 1)
+        pg.sql("CREATE DATABASE scratch", db="postgres")
+        h.wait_value(base, f'{P}_database_size_bytes{{datname="scratch"}}', lambda v: v > 0, "again")
+        pg.sql("DROP DATABASE scratch", db="postgres")
+
         # A long transaction holding a lock, and a long query.
         pg.session(children, "idle_tx", "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE;")
         pg.session(children, "sleeper", "SELECT pg_sleep(60);")
