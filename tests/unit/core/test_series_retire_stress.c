@@ -122,13 +122,7 @@ static bool render_ok(const char *text) {
 static void *scraper(void *p) {
   rt_shared_t *sh = p;
   while (atomic_load(&sh->emitters_left) > 0) {
-    pmx_buf_t buf = {0};
-    assert_int_equal(pmx_render(sh->reg, PMX_FORMAT_TEXT, &buf), PMX_OK);
-    char *text = malloc(buf.len + 1);
-    assert_non_null(text);
-    memcpy(text, buf.data, buf.len);
-    text[buf.len] = '\0';
-    pmx_buf_free(&buf);
+    char *text = ct_render(sh->reg, PMX_FORMAT_TEXT);
     if (!render_ok(text)) atomic_fetch_add(&sh->bad_renders, 1);
     atomic_fetch_add(&sh->renders, 1);
     free(text);
