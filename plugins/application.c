@@ -4,9 +4,8 @@
  * dl_iterate_phdr() on every manual run) and application_time_polling_metrics (uptime).
  * Group contexts own copies of the options, because ctx->opts is only borrowed for the duration
  * of the plugin callback. The manual group's ctx is read-only after creation except for the set
- * of libraries seen by the last run (so that an unloaded library's series are retired), which
- * runs on two threads at once (promex thread and pmx_refresh_manual_metrics()) share under a
- * mutex. */
+ * of libraries seen by the last run (so that an unloaded library's series are retired): two runs
+ * at once (promex thread and pmx_refresh_manual_metrics()) take turns on it under a mutex. */
 #include <limits.h>
 #include <link.h>
 #include <pthread.h>
