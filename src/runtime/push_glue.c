@@ -18,7 +18,8 @@ static int render_text(void *ctx, pmx_buf_t *out) {
  * lives as long as it runs; a push on a stopped instance only happens for DELETE). */
 static int count_push(pmx_t *p, pmx_push_method_t method, int rc) {
   static const char *const methods[] = {"put", "post", "delete"};
-  const char *v[] = {methods[(unsigned)method <= PMX_PUSH_DELETE ? method : 0], rc == PMX_OK ? "ok" : "error"};
+  const char *v[] = {methods[(unsigned)method <= PMX_PUSH_DELETE ? method : 0],
+                     rc == PMX_OK ? "ok" : "error"};
   pthread_rwlock_rdlock(&p->lock);
   pmx_series_t *s;
   if (atomic_load(&p->running) && pmx_metric_labels(p->own.push_requests, v, 2, &s) == PMX_OK)
