@@ -59,7 +59,7 @@
  *                                          pg_replication_lag_seconds
  *   pg_stat_replication (PostgreSQL 10+; the replicas streaming from this server, at most
  *   PMX_POSTGRES_STATS_MAX_REPLICAS, labels application_name, client_addr ("local" for a
- *   Unix socket); a replica that disconnects keeps its last values until the app restarts):
+ *   Unix socket); a replica that disconnects has its series removed at the next complete poll):
  *     row count                            P_replication_replicas (0 without replicas)
  *     pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)  P_replica_replay_lag_bytes
  *                                          pg_stat_replication_pg_wal_lsn_diff (which also
