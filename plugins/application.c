@@ -3,10 +3,12 @@
  * Two groups: application_versions_manual_metrics (primary, dependency, git info; emitted from
  * dl_iterate_phdr() on every manual run) and application_time_polling_metrics (uptime).
  * Group contexts own copies of the options, because ctx->opts is only borrowed for the duration
- * of the plugin callback. The manual group's ctx is read-only after creation, so concurrent runs
- * (promex thread and pmx_refresh_manual_metrics()) need no lock. */
+ * of the plugin callback. The manual group's ctx is read-only after creation except for the set
+ * of libraries seen by the last run (so that an unloaded library's series are retired): two runs
+ * at once (promex thread and pmx_refresh_manual_metrics()) take turns on it under a mutex. */
 #include <limits.h>
 #include <link.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -34,6 +36,8 @@ typedef struct versions_ctx {
    * with every dlopen, and a label that changes on refresh would leave a stale duplicate series
    * (last_value series are kept). New libraries still show up as new dependency_info series. */
   atomic_size_t modules;
+  pthread_mutex_t seen_mu; /* one run's walk and sweep at a time */
+  pmx_seen_t *seen;        /* library paths reported by the last run */
 } versions_ctx_t;
 
 static void versions_free(void *p) {
@@ -44,6 +48,8 @@ static void versions_free(void *p) {
   pmx__free(c->deps);
   pmx__free(c->git_sha);
   pmx__free(c->git_author);
+  pmx_seen_free(c->seen);
+  pthread_mutex_destroy(&c->seen_mu);
   pmx__free(c);
 }
 
@@ -52,6 +58,7 @@ typedef struct dep_walk {
   pmx_event_t *ev;
   const char *deps; /* NULL or "all": every library */
   size_t n_objects;
+  pmx_seen_t *seen;
 } dep_walk_t;
 
 static int dep_cb(struct dl_phdr_info *info, size_t size, void *arg) {
@@ -74,6 +81,7 @@ static int dep_cb(struct dl_phdr_info *info, size_t size, void *arg) {
   pmx_meta_t md[] = {PMX_META_S("name", name), PMX_META_S("version", version),
                      PMX_META_S("path", path)};
   pmx_emit(w->ev, m, 1, md, 3);
+  pmx_seen_mark(w->seen, path);
   return 0;
 }
 
@@ -100,8 +108,13 @@ static int versions_measure(pmx_bus_t *bus, void *p) {
       pmx_bus_event(bus, EV_AUTHOR, &author) != PMX_OK)
     return PMX_ENOMEM;
 
-  dep_walk_t w = {bus, dep, c->deps, 0};
+  /* A library dlclose()d since the last run has its dependency_info series retired. */
+  pthread_mutex_lock(&c->seen_mu);
+  dep_walk_t w = {bus, dep, c->deps, 0, c->seen};
   dl_iterate_phdr(dep_cb, &w);
+  pmx__retire_by_t by = {bus, dep, "path"};
+  pmx_seen_sweep(c->seen, pmx__retire_gone, &by);
+  pthread_mutex_unlock(&c->seen_mu);
 
   size_t first = 0;
   atomic_compare_exchange_strong(&c->modules, &first, w.n_objects); /* only the first run sets it */
@@ -138,9 +151,10 @@ static int app_manual(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
                            "library names, got an empty value");
   versions_ctx_t *c = pmx__calloc(1, sizeof *c);
   if (c == NULL) return PMX_ENOMEM;
+  pthread_mutex_init(&c->seen_mu, NULL);
   c->app = pmx__strdup(ctx->app ? ctx->app : "undefined");
   c->cbs = ctx->user_data;
-  if (c->app == NULL || !pmx__opt_dup(ctx, "version", &c->version) ||
+  if (c->app == NULL || pmx_seen_new(&c->seen) != PMX_OK || !pmx__opt_dup(ctx, "version", &c->version) ||
       !pmx__opt_dup(ctx, "deps", &c->deps) || !pmx__opt_dup(ctx, "git_sha", &c->git_sha) ||
       !pmx__opt_dup(ctx, "git_author", &c->git_author)) {
     versions_free(c);

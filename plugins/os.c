@@ -4,7 +4,10 @@
  * Every group is a polling group running on the promex thread only, so each ctx (cached event
  * handles, previous cumulative values for counters, reusable read buffers) is used by one thread
  * and needs no lock. Counters are fed with deltas of the cumulative /proc values (see
- * pmx__cum_delta); the first poll adds the full value so that a counter equals its source. */
+ * pmx__cum_delta); the first poll adds the full value so that a counter equals its source.
+ * Mounts and interfaces come and go: each poll marks what it reports in a seen set, and what a
+ * poll no longer finds has its series retired (pmx_retire), rather than left frozen. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -29,7 +32,15 @@
 
 typedef struct load_ctx {
   pmx__evcache_t ev;
+  char *path; /* <proc_root>/loadavg */
 } load_ctx_t;
+
+static void load_free(void *p) {
+  load_ctx_t *c = p;
+  if (c == NULL) return;
+  pmx__free(c->path);
+  pmx__free(c);
+}
 
 static int load_measure(pmx_bus_t *bus, void *p) {
   load_ctx_t *c = p;
@@ -37,7 +48,7 @@ static int load_measure(pmx_bus_t *bus, void *p) {
   if (ev == NULL) return PMX_ENOMEM;
   char buf[256];
   pmx__text_t t = {buf, 0, sizeof buf}; /* one short line: never grows */
-  if (pmx__slurp("/proc/loadavg", &t, sizeof buf) != PMX_OK) return PMX_ESYS;
+  if (pmx__slurp(c->path, &t, sizeof buf) != PMX_OK) return PMX_ESYS;
   pmx__loadavg_t la;
   if (pmx__parse_loadavg(t.data, &la) != PMX_OK) return PMX_EPARSE;
   pmx_measurement_t m[5] = {PMX_M("load1", la.load1), PMX_M("load5", la.load5),
@@ -62,12 +73,14 @@ typedef struct cpu_ctx {
   pmx__cumf_t modes[PMX__CPU_MODES];
   uint64_t prev_busy, prev_total;
   double hz;
+  char *path; /* <proc_root>/stat */
 } cpu_ctx_t;
 
 static void cpu_free(void *p) {
   cpu_ctx_t *c = p;
   if (c == NULL) return;
   pmx__text_free(&c->text);
+  pmx__free(c->path);
   pmx__free(c);
 }
 
@@ -76,7 +89,7 @@ static int cpu_measure(pmx_bus_t *bus, void *p) {
   pmx_event_t *ev = pmx__ev(&c->ev, bus, EV_CPU);
   pmx_event_t *util = pmx__ev(&c->ev_util, bus, EV_CPU_UTIL);
   if (ev == NULL || util == NULL) return PMX_ENOMEM;
-  int rc = pmx__slurp("/proc/stat", &c->text, MAX_PROC_FILE);
+  int rc = pmx__slurp(c->path, &c->text, MAX_PROC_FILE);
   if (rc != PMX_OK) return rc;
   pmx__proc_stat_t st;
   if (pmx__parse_proc_stat(c->text.data, &st) != PMX_OK) return PMX_EPARSE;
@@ -109,12 +122,14 @@ static int cpu_measure(pmx_bus_t *bus, void *p) {
 typedef struct mem_ctx {
   pmx__evcache_t ev;
   pmx__text_t text;
+  char *path; /* <proc_root>/meminfo */
 } mem_ctx_t;
 
 static void mem_free(void *p) {
   mem_ctx_t *c = p;
   if (c == NULL) return;
   pmx__text_free(&c->text);
+  pmx__free(c->path);
   pmx__free(c);
 }
 
@@ -122,7 +137,7 @@ static int mem_measure(pmx_bus_t *bus, void *p) {
   mem_ctx_t *c = p;
   pmx_event_t *ev = pmx__ev(&c->ev, bus, EV_MEMORY);
   if (ev == NULL) return PMX_ENOMEM;
-  int rc = pmx__slurp("/proc/meminfo", &c->text, MAX_PROC_FILE);
+  int rc = pmx__slurp(c->path, &c->text, MAX_PROC_FILE);
   if (rc != PMX_OK) return rc;
   pmx__meminfo_t mi;
   if (pmx__parse_meminfo(c->text.data, &mi) != PMX_OK) return PMX_EPARSE;
@@ -149,6 +164,8 @@ typedef struct fs_ctx {
   char *include_mounts, *exclude_mounts, *include_types, *exclude_types; /* NULL: no filter */
   pmx__mount_t *mounts; /* reusable: mounts kept by the filters in this poll */
   size_t n_mounts, cap_mounts;
+  char *path;           /* <proc_root>/self/mounts */
+  pmx_seen_t *seen;     /* mount points reported by the last poll */
 } fs_ctx_t;
 
 static void fs_free(void *p) {
@@ -160,6 +177,8 @@ static void fs_free(void *p) {
   pmx__free(c->include_types);
   pmx__free(c->exclude_types);
   pmx__free(c->mounts);
+  pmx__free(c->path);
+  pmx_seen_free(c->seen);
   pmx__free(c);
 }
 
@@ -167,7 +186,7 @@ static int fs_measure(pmx_bus_t *bus, void *p) {
   fs_ctx_t *c = p;
   pmx_event_t *ev = pmx__ev(&c->ev, bus, EV_FS);
   if (ev == NULL) return PMX_ENOMEM;
-  int rc = pmx__slurp("/proc/self/mounts", &c->text, MAX_PROC_FILE);
+  int rc = pmx__slurp(c->path, &c->text, MAX_PROC_FILE);
   if (rc != PMX_OK) return rc;
   c->n_mounts = 0;
   size_t pos = 0, ln;
@@ -207,7 +226,11 @@ static int fs_measure(pmx_bus_t *bus, void *p) {
     pmx_meta_t md[] = {PMX_META_S("device", mt->device), PMX_META_S("mountpoint", mt->mountpoint),
                        PMX_META_S("fstype", mt->fstype)};
     pmx_emit(ev, m, 5, md, 3);
+    pmx_seen_mark(c->seen, mt->mountpoint); /* on failure, the sweep retires nothing */
   }
+  /* Unmounted (or now filtered out, or statvfs failing): its series go. */
+  pmx__retire_by_t by = {bus, ev, "mountpoint"};
+  pmx_seen_sweep(c->seen, pmx__retire_gone, &by);
   return PMX_OK;
 }
 
@@ -222,8 +245,11 @@ typedef struct net_ctx {
   pmx__evcache_t ev;
   pmx__text_t text;
   char *exclude;
-  net_prev_t *prev; /* one per interface ever seen; grows only when an interface appears */
+  net_prev_t *prev; /* one per interface present at the last poll */
   size_t n_prev, cap_prev;
+  char *path;       /* <proc_root>/net/dev */
+  pmx_seen_t *seen; /* interfaces reported by the last poll */
+  pmx_bus_t *bus;   /* for net_gone, during a sweep */
 } net_ctx_t;
 
 static void net_free(void *p) {
@@ -232,6 +258,8 @@ static void net_free(void *p) {
   pmx__text_free(&c->text);
   pmx__free(c->exclude);
   pmx__free(c->prev);
+  pmx__free(c->path);
+  pmx_seen_free(c->seen);
   pmx__free(c);
 }
 
@@ -251,11 +279,25 @@ static net_prev_t *net_slot(net_ctx_t *c, const char *name) {
   return s;
 }
 
+/* An interface gone: its series are retired and its previous values forgotten, so that an
+ * interface re-created under the same name starts fresh counters from its own values. */
+static void net_gone(const char *name, void *p) {
+  net_ctx_t *c = p;
+  pmx_meta_t md[] = {PMX_META_S("device", name)};
+  pmx_retire(c->bus, c->ev.ev, md, 1);
+  for (size_t i = 0; i < c->n_prev; i++) {
+    if (strcmp(c->prev[i].name, name) == 0) {
+      c->prev[i] = c->prev[--c->n_prev];
+      break;
+    }
+  }
+}
+
 static int net_measure(pmx_bus_t *bus, void *p) {
   net_ctx_t *c = p;
   pmx_event_t *ev = pmx__ev(&c->ev, bus, EV_NET);
   if (ev == NULL) return PMX_ENOMEM;
-  int rc = pmx__slurp("/proc/net/dev", &c->text, MAX_PROC_FILE);
+  int rc = pmx__slurp(c->path, &c->text, MAX_PROC_FILE);
   if (rc != PMX_OK) return rc;
   size_t pos = 0, ln;
   const char *line;
@@ -274,7 +316,10 @@ static int net_measure(pmx_bus_t *bus, void *p) {
         PMX_M("transmit_errors", pmx__cum_delta(&s->v[5], d.tx_errs))};
     pmx_meta_t md[] = {PMX_META_S("device", d.name)};
     pmx_emit(ev, m, 6, md, 1);
+    pmx_seen_mark(c->seen, s->name); /* the name as kept, so net_gone finds its slot */
   }
+  c->bus = bus;
+  pmx_seen_sweep(c->seen, net_gone, c);
   return PMX_OK;
 }
 
@@ -290,7 +335,18 @@ static int net_measure(pmx_bus_t *bus, void *p) {
    .n_tags = (nt), .description = (desc)}
 
 static const char *const k_allowed[] = {"fs_include_mounts", "fs_exclude_mounts",
-                                        "fs_include_types", "fs_exclude_types", "net_exclude"};
+                                        "fs_include_types", "fs_exclude_types", "net_exclude",
+                                        "proc_root"};
+
+/* "<proc_root>/<rel>" (proc_root defaults to /proc); NULL when out of memory. */
+static char *proc_path(const pmx_plugin_ctx_t *ctx, const char *rel) {
+  const char *root = pmx_plugin_opt(ctx, "proc_root");
+  if (root == NULL || root[0] == '\0') root = "/proc";
+  size_t n = strlen(root) + 1 + strlen(rel) + 1;
+  char *p = pmx__malloc(n);
+  if (p != NULL) snprintf(p, n, "%s/%s", root, rel);
+  return p;
+}
 
 /* Copies an option, or the default when it is absent. An empty value means "no filter". */
 static bool opt_or(const pmx_plugin_ctx_t *ctx, const char *key, const char *dflt, char **out) {
@@ -308,6 +364,10 @@ static int os_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
 
   load_ctx_t *lc = pmx__calloc(1, sizeof *lc);
   if (lc == NULL) return PMX_ENOMEM;
+  if ((lc->path = proc_path(ctx, "loadavg")) == NULL) {
+    load_free(lc);
+    return PMX_ENOMEM;
+  }
   const pmx_metric_def_t load[] = {
       GAUGE("load1", EV_LOAD, "load1", "1-minute load average (/proc/loadavg)."),
       GAUGE("load5", EV_LOAD, "load5", "5-minute load average (/proc/loadavg)."),
@@ -316,12 +376,16 @@ static int os_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
             "Runnable scheduling entities (/proc/loadavg)."),
       GAUGE("processes", EV_LOAD, "total", "Existing scheduling entities (/proc/loadavg)."),
   };
-  rc = pmx_groups_add_polling(out, "os_load_polling_metrics", 0, load_measure, lc, pmx__free, load,
+  rc = pmx_groups_add_polling(out, "os_load_polling_metrics", 0, load_measure, lc, load_free, load,
                               5);
   if (rc != PMX_OK) return rc;
 
   cpu_ctx_t *cc = pmx__calloc(1, sizeof *cc);
   if (cc == NULL) return PMX_ENOMEM;
+  if ((cc->path = proc_path(ctx, "stat")) == NULL) {
+    cpu_free(cc);
+    return PMX_ENOMEM;
+  }
   long hz = sysconf(_SC_CLK_TCK);
   cc->hz = hz > 0 ? (double)hz : 100.0;
   static const char *const mode[] = {"mode"};
@@ -337,6 +401,10 @@ static int os_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
 
   mem_ctx_t *mc = pmx__calloc(1, sizeof *mc);
   if (mc == NULL) return PMX_ENOMEM;
+  if ((mc->path = proc_path(ctx, "meminfo")) == NULL) {
+    mem_free(mc);
+    return PMX_ENOMEM;
+  }
   const pmx_metric_def_t mem[] = {
       GAUGE("memory.total.bytes", EV_MEMORY, "total", "MemTotal (/proc/meminfo)."),
       GAUGE("memory.free.bytes", EV_MEMORY, "free", "MemFree (/proc/meminfo)."),
@@ -356,7 +424,8 @@ static int os_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
   if (!opt_or(ctx, "fs_include_mounts", NULL, &fc->include_mounts) ||
       !opt_or(ctx, "fs_exclude_mounts", PMX_OS_DEFAULT_FS_EXCLUDE_MOUNTS, &fc->exclude_mounts) ||
       !opt_or(ctx, "fs_include_types", NULL, &fc->include_types) ||
-      !opt_or(ctx, "fs_exclude_types", PMX_OS_DEFAULT_FS_EXCLUDE_TYPES, &fc->exclude_types)) {
+      !opt_or(ctx, "fs_exclude_types", PMX_OS_DEFAULT_FS_EXCLUDE_TYPES, &fc->exclude_types) ||
+      (fc->path = proc_path(ctx, "self/mounts")) == NULL || pmx_seen_new(&fc->seen) != PMX_OK) {
     fs_free(fc);
     return PMX_ENOMEM;
   }
@@ -377,7 +446,8 @@ static int os_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
 
   net_ctx_t *nc = pmx__calloc(1, sizeof *nc);
   if (nc == NULL) return PMX_ENOMEM;
-  if (!opt_or(ctx, "net_exclude", PMX_OS_DEFAULT_NET_EXCLUDE, &nc->exclude)) {
+  if (!opt_or(ctx, "net_exclude", PMX_OS_DEFAULT_NET_EXCLUDE, &nc->exclude) ||
+      (nc->path = proc_path(ctx, "net/dev")) == NULL || pmx_seen_new(&nc->seen) != PMX_OK) {
     net_free(nc);
     return PMX_ENOMEM;
   }

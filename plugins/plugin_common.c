@@ -78,3 +78,9 @@ bool pmx__opt_dup(const pmx_plugin_ctx_t *ctx, const char *key, char **out) {
   *out = pmx__strdup(v);
   return *out != NULL;
 }
+
+void pmx__retire_gone(const char *key, void *arg) {
+  const pmx__retire_by_t *by = arg;
+  pmx_meta_t md[] = {PMX_META_S(by->label, key)};
+  pmx_retire(by->bus, by->ev, md, 1);
+}

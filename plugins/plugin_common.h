@@ -51,6 +51,15 @@ double pmx__uptime_since(double start_after_boot);
 /* The same start as seconds since the Unix epoch. */
 double pmx__start_epoch(double start_after_boot);
 
+/* Retiring the series of things a poll no longer finds: a pmx_seen_sweep() `gone` callback
+ * (arg: a pmx__retire_by_t) that calls pmx_retire(bus, ev, {label = key}). */
+typedef struct pmx__retire_by {
+  pmx_bus_t *bus;
+  pmx_event_t *ev;
+  const char *label;
+} pmx__retire_by_t;
+void pmx__retire_gone(const char *key, void *arg);
+
 /* Copies an option value (NULL stays NULL). Returns false on allocation failure. */
 bool pmx__opt_dup(const pmx_plugin_ctx_t *ctx, const char *key, char **out);
 

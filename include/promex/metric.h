@@ -252,6 +252,35 @@ PMX_EXTERN int pmx_metric_labels(pmx_metric_t *m, const char *const *values, siz
 PMX_EXTERN int pmx_metric_remove(pmx_metric_t *m, const char *const *values, size_t n);
 PMX_EXTERN int pmx_metric_reset(pmx_metric_t *m);
 
+/* Removes every series whose labels equal `values` where a value is given; a NULL entry of
+ * `values` matches any value of that label (client_golang's DeletePartialMatch). `n` must be the
+ * number of labels. All NULL removes every series, as pmx_metric_reset(). Concurrency, handles
+ * and reuse as pmx_metric_remove(). Returns the number of series removed (>= 0, 0 when none
+ * matched) or PMX_EINVAL (m NULL, n not the number of labels, values NULL with n > 0). */
+PMX_EXTERN int pmx_metric_remove_matching(pmx_metric_t *m, const char *const *values, size_t n);
+
+/* Retiring series through an event: for code that feeds metrics by emitting events and cannot
+ * reach the metrics themselves (a plugin's measurement callback), the way to say "this thing is
+ * gone". pmx_retire() finds every metric attached (pmx_metric_attach) to `ev` on `bus` and, in
+ * each, removes the series matching the label values that `metadata` gives: each of the metric's
+ * tags found in `metadata` (through the metric's tag_values callback, if it has one, called with
+ * this metadata and no measurements) must be equal, tags not given match any value. So
+ * {mountpoint="/mnt"} removes the mount's series in every metric of the event, whatever their
+ * device and fstype labels. Values are formatted as events format them (integers, doubles,
+ * booleans). A metric left untouched: one whose tags `metadata` names none of (an unlabelled
+ * total on the same event keeps counting), one whose tag_values callback returns false, or one
+ * for which a named tag's value cannot be a label (NULL string, opaque pointer). Metadata keys
+ * that are not tags of a metric are ignored for it. If the thing comes back, its next event
+ * starts a new series from zero.
+ * Not on the hot path: takes the bus mutex to list the event's handlers (allocating when there
+ * are more than 16), each matching metric's series mutex, and waits for a grace period as
+ * pmx_metric_remove() does. Safe from any thread, from a handler or measurement callback too,
+ * and against concurrent events and renders (an event racing with the retire may land in the
+ * removed series or in a new one). Returns the number of series removed (>= 0), PMX_EINVAL (bus
+ * or ev NULL, n == 0, metadata NULL, a NULL key) or PMX_ENOMEM. */
+PMX_EXTERN int pmx_retire(pmx_bus_t *bus, const pmx_event_t *ev, const pmx_meta_t *metadata,
+                          size_t n);
+
 /* Series updates. Lock-free, allocation-free. They return PMX_OK, PMX_EINVAL (NaN or negative
  * counter increment; nothing changed) or PMX_ETYPE (operation not valid for the kind):
  *   add:     PMX_COUNTER/PMX_SUM (value >= 0 unless sum_as_gauge), PMX_LAST_VALUE (adds)

@@ -160,6 +160,42 @@ PMX_EXTERN int pmx_plugin_fail(const pmx_plugin_ctx_t *ctx, int code, const char
 #endif
     ;
 
+/* ---- Things that vanish: retiring their series ----------------------------------------------
+ * A polling plugin that reports per-thing series (mounts, interfaces, queues, connections) must
+ * say when a thing is gone, or its series stay in the exposition frozen at their last value.
+ * The measurement callback cannot reach its metrics, so it retires through its event:
+ * pmx_retire(bus, ev, {key="value"}) (promex/metric.h) removes, in every metric attached to the
+ * event, the series carrying that label value. If the thing comes back, it starts fresh series.
+ *
+ * A seen set tells which things vanished: mark each thing a poll reports, then sweep at the end
+ * of the poll; the sweep calls `gone` for every key marked by an earlier poll but not by this
+ * one, and forgets it:
+ *
+ *   for each mount m:  pmx_emit(ev, ..., md with mountpoint=m, ...);  pmx_seen_mark(c->seen, m);
+ *   pmx_seen_sweep(c->seen, mount_gone, &(gone_ctx){bus, ev});
+ *   static void mount_gone(const char *m, void *arg) {      // retire its series
+ *     pmx_meta_t md[] = {PMX_META_S("mountpoint", m)};
+ *     pmx_retire(((gone_ctx *)arg)->bus, ((gone_ctx *)arg)->ev, md, 1);
+ *   }
+ *
+ * Sweep only after a complete poll (a poll that failed half-way would retire what it did not
+ * reach). If a mark fails (PMX_ENOMEM), the next sweep retires nothing, since the key it could
+ * not record may still exist. A key is any non-NULL string, copied. Cost: a poll that lists the
+ * same things in the same order as the last costs one string comparison per mark; memory is
+ * O(things seen by the last poll). Not thread-safe: one set per polling group (whose runs never
+ * overlap); a manual group's runs may, so guard its set with a mutex. */
+typedef struct pmx_seen pmx_seen_t;
+
+/* Creates an empty set (*out owned by the caller, pmx_seen_free). PMX_OK, PMX_EINVAL, PMX_ENOMEM. */
+PMX_EXTERN int pmx_seen_new(pmx_seen_t **out);
+/* Frees the set and its keys. NULL is a no-op. */
+PMX_EXTERN void pmx_seen_free(pmx_seen_t *s);
+/* Marks `key` as present in the current poll. PMX_OK, PMX_EINVAL (NULL argument), PMX_ENOMEM. */
+PMX_EXTERN int pmx_seen_mark(pmx_seen_t *s, const char *key);
+/* Ends the current poll: calls gone(key, arg) (if gone is not NULL) for each key gone since the
+ * previous poll, then forgets those keys. Returns the number of keys gone, or PMX_EINVAL. */
+PMX_EXTERN int pmx_seen_sweep(pmx_seen_t *s, void (*gone)(const char *key, void *arg), void *arg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -78,6 +78,8 @@ typedef struct my_ctx {
   pmx__my_pairs_t pairs;
   pmx_event_t *ev_up, *ev_err, *ev_status, *ev_version, *ev_cmd, *ev_rows, *ev_schema, *ev_repl,
       *ev_handler, *ev_repl_n;
+  pmx_seen_t *schemas_seen; /* schemas reported by the last complete poll */
+  pmx_bus_t *bus;           /* for schema_gone, during a sweep */
   pmx_measurement_t scratch[N_STATS];
 } my_ctx_t;
 
@@ -100,6 +102,7 @@ static void my_free(void *p) {
   my_close(c);
   pmx__ss_keyed_free(&c->cmd_keyed);
   pmx__ss_keyed_free(&c->handler_keyed);
+  pmx_seen_free(c->schemas_seen);
   free(c->db_include);
   free(c->db_exclude);
   memset(c->target.password, 0, sizeof c->target.password);
@@ -195,6 +198,13 @@ static bool db_wanted(const my_ctx_t *c, const char *db) {
   return !pmx__ss_list_has(c->db_exclude, db);
 }
 
+/* A schema dropped (or left without tables, or now excluded): its size series goes. */
+static void schema_gone(const char *schema, void *p) {
+  my_ctx_t *c = p;
+  const pmx_meta_t md[] = {PMX_META_S("schema", schema)};
+  pmx_retire(c->bus, c->ev_schema, md, 1);
+}
+
 static int my_poll(my_ctx_t *c) {
   if (c->db == NULL) {
     if (!pmx__ss_backoff_ready(&c->backoff, pmx__ss_now_ms())) {
@@ -256,6 +266,7 @@ static int my_poll(my_ctx_t *c) {
     const pmx_measurement_t m[] = {PMX_M("bytes", v)};
     const pmx_meta_t md[] = {PMX_META_S("schema", row[0])};
     pmx_emit(c->ev_schema, m, 1, md, 1);
+    pmx_seen_mark(c->schemas_seen, row[0]);
   }
   mysql_free_result(res);
 
@@ -282,6 +293,7 @@ static int my_poll(my_ctx_t *c) {
     pmx_emit(c->ev_repl_n, cm, 1, NULL, 0);
     mysql_free_result(res);
   }
+  pmx_seen_sweep(c->schemas_seen, schema_gone, c); /* every query answered */
   pmx__ss_backoff_reset(&c->backoff);
   pmx__ss_log_ok(&c->log, "mysql_stats");
   pmx__ss_health_emit(c->ev_up, c->ev_err, true, PMX__SS_N_REASONS, &c->seeded);
@@ -305,6 +317,7 @@ static int my_measure(pmx_bus_t *bus, void *p) {
       return PMX_ENOMEM;
     }
   }
+  c->bus = bus;
   pmx__ss_sigpipe_block();
   int rc = my_poll(c);
   pmx__ss_sigpipe_drain();
@@ -342,7 +355,8 @@ static int my_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
     return rc;
   }
   if (!pmx__ss_dup_opt(ctx, "databases", &c->db_include) || !pmx__ss_dup_opt(ctx, "exclude_databases", &c->db_exclude) ||
-      !pmx__ss_keyed_init(&c->cmd_keyed, 512) || !pmx__ss_keyed_init(&c->handler_keyed, 64)) {
+      !pmx__ss_keyed_init(&c->cmd_keyed, 512) || !pmx__ss_keyed_init(&c->handler_keyed, 64) ||
+      pmx_seen_new(&c->schemas_seen) != PMX_OK) {
     my_free(c);
     return PMX_ENOMEM;
   }

@@ -136,6 +136,9 @@ typedef struct pg_ctx {
   int version_num;
   pmx__ss_cum_t server_cums[N_SERVER];
   pmx__ss_keyed_t db_keyed[N_DB], stmt_keyed[N_STMT];
+  pmx_seen_t *dbs_seen; /* databases reported by the last complete poll */
+  pmx_seen_t *replicas_seen; /* "<application_name>\x1f<client_addr>" of the replicas, same */
+  pmx_bus_t *bus;       /* for the gone callbacks, during a sweep */
   pmx_event_t *ev_up, *ev_err, *ev_server, *ev_version, *ev_conn, *ev_db, *ev_locks, *ev_stmt,
       *ev_replica, *ev_replicas;
   pmx_measurement_t scratch[N_DB + N_SERVER];
@@ -147,6 +150,8 @@ static void pg_free(void *p) {
   pmx__pg_close(&c->pg);
   for (size_t i = 0; i < N_DB; i++) pmx__ss_keyed_free(&c->db_keyed[i]);
   for (size_t i = 0; i < N_STMT; i++) pmx__ss_keyed_free(&c->stmt_keyed[i]);
+  pmx_seen_free(c->dbs_seen);
+  pmx_seen_free(c->replicas_seen);
   if (c->password != NULL) memset(c->password, 0, strlen(c->password));
   free(c->conn);
   free(c->password);
@@ -223,7 +228,31 @@ static void emit_rows(pg_ctx_t *c, const PGresult *r, const pmx_event_t *ev, con
     size_t m = pmx__ss_row_measure(&t, row, stats, n, keyed, key, c->scratch);
     const pmx_meta_t md[] = {PMX_META_S(label, key)};
     if (m > 0) pmx_emit(ev, c->scratch, m, md, 1);
+    if (filter_db) pmx_seen_mark(c->dbs_seen, key);
   }
+}
+
+/* A database dropped (or now filtered out): its series go from the database, connection and
+ * statement metrics, and its counters' previous values are forgotten (their slots freed). */
+static void db_gone(const char *db, void *p) {
+  pg_ctx_t *c = p;
+  const pmx_meta_t md[] = {PMX_META_S("datname", db)};
+  pmx_retire(c->bus, c->ev_db, md, 1);
+  pmx_retire(c->bus, c->ev_conn, md, 1);
+  pmx_retire(c->bus, c->ev_stmt, md, 1);
+  for (size_t i = 0; i < N_DB; i++) pmx__ss_keyed_forget(&c->db_keyed[i], db);
+}
+
+/* A replica disconnected: its lag series go (they would otherwise freeze at the last lag). */
+static void replica_gone(const char *key, void *p) {
+  pg_ctx_t *c = p;
+  const char *sep = strchr(key, '\x1f');
+  if (sep == NULL) return;
+  char app[PMX__SS_KEY_MAX];
+  snprintf(app, sizeof app, "%.*s", (int)(sep - key), key);
+  const pmx_meta_t md[] = {PMX_META_S("application_name", app),
+                           PMX_META_S("client_addr", sep + 1)};
+  pmx_retire(c->bus, c->ev_replica, md, 2);
 }
 
 /* Emits each row of a k_q_replicas answer (labels application_name, client_addr) and the row
@@ -237,6 +266,9 @@ static size_t emit_replicas(pg_ctx_t *c, const pmx__ss_table_t *t) {
     const pmx_meta_t md[] = {PMX_META_S("application_name", app != NULL ? app : ""),
                              PMX_META_S("client_addr", addr != NULL ? addr : "")};
     if (m > 0) pmx_emit(c->ev_replica, c->scratch, m, md, 2);
+    char key[2 * PMX__SS_KEY_MAX];
+    snprintf(key, sizeof key, "%s\x1f%s", md[0].v.s, md[1].v.s);
+    pmx_seen_mark(c->replicas_seen, key);
   }
   const pmx_measurement_t cm[] = {PMX_M("replicas", (double)t->nrows)};
   pmx_emit(c->ev_replicas, cm, 1, NULL, 0);
@@ -364,6 +396,9 @@ static int pg_measure(pmx_bus_t *bus, void *p) {
     int rc = poll_statements(c);
     if (rc != PMX_OK) return rc;
   }
+  c->bus = bus;
+  pmx_seen_sweep(c->dbs_seen, db_gone, c); /* every query answered: what is missing is gone */
+  pmx_seen_sweep(c->replicas_seen, replica_gone, c);
   pmx__ss_backoff_reset(&c->backoff);
   pmx__ss_log_ok(&c->log, "postgres_stats");
   pmx__ss_health_emit(c->ev_up, c->ev_err, true, PMX__SS_N_REASONS, &c->seeded);
@@ -417,6 +452,7 @@ static int pg_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
   bool ok = pmx__ss_dup_opt(ctx, "conn", &c->conn) && pmx__ss_dup_opt(ctx, "password", &c->password) &&
             pmx__ss_dup_opt(ctx, "databases", &c->db_include) &&
             pmx__ss_dup_opt(ctx, "exclude_databases", &c->db_exclude);
+  ok = ok && pmx_seen_new(&c->dbs_seen) == PMX_OK && pmx_seen_new(&c->replicas_seen) == PMX_OK;
   for (size_t i = 0; ok && i < N_DB; i++) ok = pmx__ss_keyed_init(&c->db_keyed[i], c->max_databases);
   for (size_t i = 0; ok && i < N_STMT; i++)
     ok = pmx__ss_keyed_init(&c->stmt_keyed[i], (size_t)c->statements * 4);

@@ -78,6 +78,8 @@ typedef struct rs_ctx {
   char dbs[MAX_DBS][16]; /* databases reported so far: a vanished one reads 0 keys */
   size_t n_dbs;
   pmx_event_t *ev_up, *ev_err, *ev_info, *ev_version, *ev_db, *ev_cmd, *ev_replica;
+  pmx_seen_t *replicas_seen; /* "ip:port" of the replicas listed by the last complete poll */
+  pmx_bus_t *bus;            /* for replica_gone, during a sweep */
   pmx_measurement_t scratch[N_STATS];
 } rs_ctx_t;
 
@@ -88,6 +90,7 @@ static void rs_free(void *p) {
   pmx__redis_info_free(&c->info);
   pmx__ss_keyed_free(&c->cmd_calls);
   pmx__ss_keyed_free(&c->cmd_usec);
+  pmx_seen_free(c->replicas_seen);
   free(c->db_include);
   free(c->db_exclude);
   /* The password lived in target: leave no copy behind in freed memory. */
@@ -230,7 +233,15 @@ static void emit_replicas(rs_ctx_t *c) {
     if (pmx__redis_sub_number(f->value, "offset", &offset)) m[n++] = PMX_M("offset", offset);
     const pmx_meta_t md[] = {PMX_META_S("replica", name)};
     if (n > 0) pmx_emit(c->ev_replica, m, n, md, 1);
+    pmx_seen_mark(c->replicas_seen, name);
   }
+}
+
+/* A replica no longer listed (disconnected): its lag and offset series go rather than freeze. */
+static void replica_gone(const char *name, void *p) {
+  rs_ctx_t *c = p;
+  const pmx_meta_t md[] = {PMX_META_S("replica", name)};
+  pmx_retire(c->bus, c->ev_replica, md, 1);
 }
 
 static int rs_poll(rs_ctx_t *c, pmx_bus_t *bus);
@@ -297,6 +308,8 @@ static int rs_poll(rs_ctx_t *c, pmx_bus_t *bus) {
   emit_keyspace(c);
   emit_commands(c);
   emit_replicas(c);
+  c->bus = bus;
+  pmx_seen_sweep(c->replicas_seen, replica_gone, c);
   freeReplyObject(r);
   pmx__ss_backoff_reset(&c->backoff);
   pmx__ss_log_ok(&c->log, "redis_stats");
@@ -347,7 +360,8 @@ static int rs_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
   if (!pmx__ss_dup_opt(ctx, "databases", &c->db_include) ||
       !pmx__ss_dup_opt(ctx, "exclude_databases", &c->db_exclude) ||
       !pmx__ss_keyed_init(&c->cmd_calls, max_commands) ||
-      !pmx__ss_keyed_init(&c->cmd_usec, max_commands)) {
+      !pmx__ss_keyed_init(&c->cmd_usec, max_commands) ||
+      pmx_seen_new(&c->replicas_seen) != PMX_OK) {
     rs_free(c);
     return PMX_ENOMEM;
   }

@@ -49,6 +49,15 @@ bool pmx__ss_keyed_delta(pmx__ss_keyed_t *k, const char *key, double now, double
   return true;
 }
 
+void pmx__ss_keyed_forget(pmx__ss_keyed_t *k, const char *key) {
+  for (size_t i = 0; i < k->n; i++) {
+    if (strcmp(k->e[i].key, key) == 0) {
+      k->e[i] = k->e[--k->n];
+      return;
+    }
+  }
+}
+
 void pmx__ss_stat_defs(const pmx__ss_stat_t *stats, size_t n, const char *event_name,
                        pmx_metric_def_t *defs) {
   for (size_t i = 0; i < n; i++) {

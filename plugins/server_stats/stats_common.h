@@ -45,6 +45,9 @@ typedef struct pmx__ss_keyed {
 bool pmx__ss_keyed_init(pmx__ss_keyed_t *k, size_t cap);
 void pmx__ss_keyed_free(pmx__ss_keyed_t *k);
 bool pmx__ss_keyed_delta(pmx__ss_keyed_t *k, const char *key, double now, double *delta);
+/* Forgets `key` (a thing that is gone): its slot is free for another key, and if it comes back
+ * its counter starts again from the whole value. */
+void pmx__ss_keyed_forget(pmx__ss_keyed_t *k, const char *key);
 
 /* ---- scalar statistics table -------------------------------------------------------------- */
 

@@ -10,6 +10,7 @@
 
 #include "core/core_internal.h"
 #include "core/grace.h"
+#include "core/meta_label.h"
 
 static inline void skip(pmx_metric_t *m, pmx__skip_reason_t why) {
   atomic_fetch_add_explicit(&m->skipped[why], 1, memory_order_relaxed);
@@ -33,32 +34,6 @@ static inline bool find_measurement(const pmx_event_data_t *ev, const char *key,
   return false;
 }
 
-/* Writes the label value of `md` to val and len, formatting numbers into `scratch` (32 bytes).
- * Returns false for values that cannot be a label (opaque pointers, NULL strings). */
-static inline bool meta_value(const pmx_meta_t *md, char *scratch, const char **val, size_t *len) {
-  switch (md->type) {
-    case PMX_META_STR:
-      if (md->v.s == NULL) return false;
-      *val = md->v.s;
-      *len = strlen(md->v.s);
-      return true;
-    case PMX_META_INT:
-      *len = pmx__fmt_i64(scratch, md->v.i);
-      *val = scratch;
-      return true;
-    case PMX_META_DOUBLE:
-      *len = pmx__fmt_double(scratch, md->v.d);
-      *val = scratch;
-      return true;
-    case PMX_META_BOOL:
-      *val = md->v.b ? "true" : "false";
-      *len = md->v.b ? 4 : 5;
-      return true;
-    default:
-      return false;
-  }
-}
-
 /* The event's trace id (metadata under exemplar_key) becomes the exemplar of the update just
  * made; an event without one simply has none. Out of line: families without exemplars never
  * enter it. */
@@ -67,7 +42,7 @@ static void record_exemplar(pmx_metric_t *m, pmx_series_t *s, const pmx_event_da
   char scratch[40];
   const char *text;
   size_t len;
-  if (md == NULL || !meta_value(md, scratch, &text, &len)) return;
+  if (md == NULL || !pmx__meta_label(md, scratch, &text, &len)) return;
   if (!pmx__exemplar_valid(m, text, len)) {
     skip(m, PMX__SKIP_EXEMPLAR);
     return;
@@ -134,7 +109,7 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
     }
     for (size_t i = 0; i < m->n_tags; i++) {
       const pmx_meta_t *md = find_meta(src, n_src, m->tags[i]);
-      if (PMX_UNLIKELY(md == NULL || !meta_value(md, scratch[i], &values[i], &lens[i]))) {
+      if (PMX_UNLIKELY(md == NULL || !pmx__meta_label(md, scratch[i], &values[i], &lens[i]))) {
         skip(m, PMX__SKIP_MISSING_TAG);
         return;
       }

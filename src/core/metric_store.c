@@ -1,5 +1,6 @@
 /* The aggregation store: registries, metric definitions, series lookup/creation and updates.
  * See core_internal.h for the invariants that make the update path lock-free. */
+#include <limits.h>
 #include <math.h>
 #include <sched.h>
 #include <stdio.h>
@@ -868,6 +869,34 @@ int pmx_metric_reset(pmx_metric_t *m) {
   pthread_mutex_unlock(&m->mu);
   reclaim(m);
   return PMX_OK;
+}
+
+/* True when `s` has values[i] for every label whose values[i] is not NULL (a wildcard). */
+static bool labels_match(const pmx_series_t *s, const char *const *values, size_t n) {
+  const char *p = s->labels;
+  for (size_t i = 0; i < n; i++) {
+    if (values[i] != NULL && strcmp(p, values[i]) != 0) return false;
+    p += strlen(p) + 1;
+  }
+  return true;
+}
+
+int pmx_metric_remove_matching(pmx_metric_t *m, const char *const *values, size_t n) {
+  if (m == NULL || n != m->n_tags || (n && values == NULL)) return PMX_EINVAL;
+  int removed = 0;
+  pthread_mutex_lock(&m->mu);
+  pmx_series_t *s = atomic_load_explicit(&m->head, memory_order_relaxed);
+  while (s != NULL) {
+    pmx_series_t *next = atomic_load_explicit(&s->next, memory_order_relaxed);
+    if (labels_match(s, values, n)) {
+      series_unlink(m, s);
+      if (removed < INT_MAX) removed++;
+    }
+    s = next;
+  }
+  pthread_mutex_unlock(&m->mu);
+  if (removed) reclaim(m);
+  return removed;
 }
 
 /* ---- values ------------------------------------------------------------------------------- */

@@ -2,6 +2,7 @@
 #ifndef PMX_PUSH_INTERNAL_H
 #define PMX_PUSH_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,9 +52,22 @@ int pmx__rw_encode(const pmx__rw_batch_t *b, size_t from, size_t to, pmx_buf_t *
 /* Renders the exposition (text 0.0.4) to append to `out`; PMX_ESTOPPED once stopped. */
 typedef int (*pmx__rw_render_fn)(void *ctx, pmx_buf_t *out);
 
-/* pmx_remote_write_start() without the instance: the runtime passes its renderer. */
+/* Reports a writer's progress (the runtime turns it into its own metrics). Called on the
+ * writer's thread, with no lock held, after its counters changed: `increase` holds how much each
+ * counter of pmx_remote_write_stats_t grew since the previous report, `queued` the queue length
+ * now, `accepted` whether a request was just accepted (2xx). */
+typedef struct pmx__rw_reporter {
+  void (*report)(void *ctx, const pmx_remote_write_stats_t *increase, size_t queued,
+                 bool accepted);
+  void (*free)(void *ctx); /* called once, when the writer is freed (or its start fails) */
+  void *ctx;
+} pmx__rw_reporter_t;
+
+/* pmx_remote_write_start() without the instance: the runtime passes its renderer and a
+ * reporter (`reporter` may be NULL: none; copied). */
 int pmx__rw_start(const pmx_remote_write_config_t *cfg, pmx__rw_render_fn render, void *ctx,
-                  pmx_remote_writer_t **out, pmx_error_t *err);
+                  const pmx__rw_reporter_t *reporter, pmx_remote_writer_t **out,
+                  pmx_error_t *err);
 
 /* Snappy block compression of in[0..n) into out (replacing its contents). */
 int pmx__rw_snappy(const void *in, size_t n, pmx_buf_t *out);

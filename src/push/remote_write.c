@@ -30,12 +30,36 @@ struct pmx_remote_writer {
   pmx__rw_batch_t *head, *tail; /* guarded by mu */
   size_t queued;                /* samples in the queue, guarded by mu */
   pmx_remote_write_stats_t st;  /* guarded by mu */
+  pmx__rw_reporter_t reporter;  /* report NULL: none */
+  pmx_remote_write_stats_t reported; /* st as of the last report; the writer's thread only */
 };
 
 static int64_t now_ms(clockid_t clk) {
   struct timespec ts;
   clock_gettime(clk, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* On the writer's thread, without mu (only this thread changes the counters): reports what
+ * changed since the last report. */
+static void report(pmx_remote_writer_t *w, bool accepted) {
+  if (w->reporter.report == NULL) return;
+  pthread_mutex_lock(&w->mu);
+  pmx_remote_write_stats_t now = w->st;
+  size_t queued = w->queued;
+  pthread_mutex_unlock(&w->mu);
+  pmx_remote_write_stats_t *was = &w->reported;
+  pmx_remote_write_stats_t inc = {
+      .samples_taken = now.samples_taken - was->samples_taken,
+      .samples_sent = now.samples_sent - was->samples_sent,
+      .samples_dropped_queue = now.samples_dropped_queue - was->samples_dropped_queue,
+      .samples_dropped_rejected = now.samples_dropped_rejected - was->samples_dropped_rejected,
+      .samples_dropped_stopped = now.samples_dropped_stopped - was->samples_dropped_stopped,
+      .requests_failed = now.requests_failed - was->requests_failed,
+      .rounds = now.rounds - was->rounds,
+      .last_status = now.last_status};
+  *was = now;
+  w->reporter.report(w->reporter.ctx, &inc, queued, accepted);
 }
 
 static void free_batch(pmx__rw_batch_t *b) {
@@ -89,6 +113,7 @@ static void take_round(pmx_remote_writer_t *w) {
   w->tail = b;
   w->queued += b->n - b->start;
   pthread_mutex_unlock(&w->mu);
+  report(w, false);
 }
 
 typedef enum { SENT, RETRY, REJECTED, EMPTY } send_result_t;
@@ -134,6 +159,7 @@ static send_result_t send_head(pmx_remote_writer_t *w) {
     free_batch(b);
   }
   pthread_mutex_unlock(&w->mu);
+  report(w, res == SENT);
   return res;
 }
 
@@ -192,7 +218,9 @@ static void *run(void *arg) {
   }
   pthread_mutex_lock(&w->mu);
   w->st.samples_dropped_stopped += w->queued;
+  w->queued = 0; /* what was left is dropped: nothing waits any more */
   pthread_mutex_unlock(&w->mu);
+  report(w, false);
   return NULL;
 }
 
@@ -206,6 +234,7 @@ static void writer_free(pmx_remote_writer_t *w) {
   pmx__free(w->username);
   pmx__free(w->password);
   pmx__free(w->bearer_token);
+  if (w->reporter.free != NULL) w->reporter.free(w->reporter.ctx);
   pmx__free(w);
 }
 
@@ -215,18 +244,28 @@ static bool dup_opt(char **dst, const char *src) {
   return *dst != NULL;
 }
 
+/* Frees a reporter's ctx when no writer took it. */
+static int drop_reporter(const pmx__rw_reporter_t *r, int rc) {
+  if (r != NULL && r->free != NULL) r->free(r->ctx);
+  return rc;
+}
+
 int pmx__rw_start(const pmx_remote_write_config_t *cfg, pmx__rw_render_fn render, void *ctx,
-                  pmx_remote_writer_t **out, pmx_error_t *err) {
+                  const pmx__rw_reporter_t *reporter, pmx_remote_writer_t **out,
+                  pmx_error_t *err) {
   if (!render || !cfg || !out)
-    return pmx__fail(err, PMX_EINVAL, "remote_write", "p, cfg and out must not be NULL");
+    return drop_reporter(reporter, pmx__fail(err, PMX_EINVAL, "remote_write",
+                                             "p, cfg and out must not be NULL"));
   *out = NULL;
   if (!cfg->url || (strncmp(cfg->url, "http://", 7) != 0 && strncmp(cfg->url, "https://", 8) != 0))
-    return pmx__fail(err, PMX_EINVAL, "remote_write",
-                     "url \"%s\" must start with http:// or https://", cfg->url ? cfg->url : "");
+    return drop_reporter(reporter, pmx__fail(err, PMX_EINVAL, "remote_write",
+                                             "url \"%s\" must start with http:// or https://",
+                                             cfg->url ? cfg->url : ""));
   pmx_remote_writer_t *w = pmx__calloc(1, sizeof *w);
-  if (!w) return pmx__fail(err, PMX_ENOMEM, "remote_write", "out of memory");
+  if (!w) return drop_reporter(reporter, pmx__fail(err, PMX_ENOMEM, "remote_write", "out of memory"));
   w->render = render;
   w->render_ctx = ctx;
+  if (reporter != NULL) w->reporter = *reporter; /* from here on writer_free frees its ctx */
   w->interval_ms = cfg->interval_ms ? cfg->interval_ms : PMX__RW_DEFAULT_INTERVAL_MS;
   w->queue_cap = cfg->queue_samples ? cfg->queue_samples : PMX__RW_DEFAULT_QUEUE;
   w->timeout_ms = cfg->timeout_ms;

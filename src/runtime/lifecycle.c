@@ -226,7 +226,9 @@ static void own_describe(const pmx_config_t *cfg, pmx_describe_cb cb, void *ctx)
       pmx__rt_own_define(reg, bus, cfg, &own, NULL) == PMX_OK) {
     pmx_metric_t *ms[] = {own.status_info,     own.scrape_duration, own.poll_errors,
                           own.poll_overruns,   own.poll_timeouts,   own.poll_skips,
-                          own.poll_duration,   own.grafana_uploads, own.grafana_annotations};
+                          own.poll_duration,   own.grafana_uploads, own.grafana_annotations,
+                          own.rw_sent,         own.rw_dropped,      own.rw_failed,
+                          own.rw_queue,        own.rw_last_success, own.push_requests};
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) {
       pmx_metric_kind_t k = pmx_metric_kind(ms[i]);
       const double *b = NULL;

@@ -9,6 +9,12 @@
  *   poll_duration_seconds{group}             histogram of each measurement callback's time
  *   grafana_uploads_total{dashboard,result}  fed by PMX__GRAFANA_UPLOAD_EVENT
  *   grafana_annotations_total{kind,result}   fed by PMX__GRAFANA_ANNOTATION_EVENT
+ *   remote_write_samples_sent_total{url}     remote_write writers' counters, kept up to date
+ *   remote_write_samples_dropped_total{url,reason}     by the writers themselves (push_glue.c)
+ *   remote_write_requests_failed_total{url}
+ *   remote_write_queue_samples{url}
+ *   remote_write_last_success_timestamp_seconds{url}
+ *   push_requests_total{method,result}       pmx_push() calls on the instance
  * The registry adds metric_series, series_dropped_total and events_skipped_total itself.
  * Metrics fed directly still need an event name in their definition; they use "promex.runtime.*"
  * names that nothing emits and are never attached. */
@@ -36,6 +42,9 @@ int pmx__rt_own_define(pmx_registry_t *reg, pmx_bus_t *bus, const pmx_config_t *
   static const char *const group_tags[] = {"group"};
   static const char *const upload_tags[] = {"dashboard", "result"};
   static const char *const annot_tags[] = {"kind", "result"};
+  static const char *const url_tags[] = {"url"};
+  static const char *const dropped_tags[] = {"url", "reason"};
+  static const char *const push_tags[] = {"method", "result"};
   const pmx_metric_def_t defs[] = {
       {.kind = PMX_LAST_VALUE, .prefix = prefix, .name = "status_info",
        .event_name = "promex.runtime.status", .measurement = "value", .tags = status_tags,
@@ -68,10 +77,36 @@ int pmx__rt_own_define(pmx_registry_t *reg, pmx_bus_t *bus, const pmx_config_t *
       {.kind = PMX_COUNTER, .prefix = prefix, .name = "grafana_annotations_total",
        .event_name = PMX__GRAFANA_ANNOTATION_EVENT, .measurement = "count", .tags = annot_tags,
        .n_tags = 2, .description = "Grafana lifecycle annotation attempts by kind and result."},
+      {.kind = PMX_COUNTER, .prefix = prefix, .name = "remote_write_samples_sent_total",
+       .event_name = "promex.runtime.remote_write", .tags = url_tags, .n_tags = 1,
+       .description = "Samples remote_write sent and the receiver accepted (2xx)."},
+      {.kind = PMX_COUNTER, .prefix = prefix, .name = "remote_write_samples_dropped_total",
+       .event_name = "promex.runtime.remote_write", .tags = dropped_tags, .n_tags = 2,
+       .description = "Samples remote_write dropped: queue_full (oldest dropped while the "
+                      "receiver was unreachable), rejected (4xx answer), stopped (still queued "
+                      "at stop)."},
+      {.kind = PMX_COUNTER, .prefix = prefix, .name = "remote_write_requests_failed_total",
+       .event_name = "promex.runtime.remote_write", .tags = url_tags, .n_tags = 1,
+       .description = "remote_write requests that failed with a network error, 5xx or 429 "
+                      "(each retried with backoff)."},
+      {.kind = PMX_LAST_VALUE, .prefix = prefix, .name = "remote_write_queue_samples",
+       .event_name = "promex.runtime.remote_write", .measurement = "value", .tags = url_tags,
+       .n_tags = 1, .description = "Samples waiting in the remote_write queue."},
+      {.kind = PMX_LAST_VALUE, .prefix = prefix,
+       .name = "remote_write_last_success_timestamp_seconds",
+       .event_name = "promex.runtime.remote_write", .measurement = "value", .tags = url_tags,
+       .n_tags = 1,
+       .description = "Unix time of the last remote_write request the receiver accepted."},
+      {.kind = PMX_COUNTER, .prefix = prefix, .name = "push_requests_total",
+       .event_name = "promex.runtime.push", .tags = push_tags, .n_tags = 2,
+       .description = "Pushgateway pushes (pmx_push, [push] at stop) by method and result "
+                      "(ok/error)."},
   };
   pmx_metric_t **slots[] = {&own->status_info,     &own->scrape_duration, &own->poll_errors,
                             &own->poll_overruns,   &own->poll_timeouts,   &own->poll_skips,
-                            &own->poll_duration,   &own->grafana_uploads, &own->grafana_annotations};
+                            &own->poll_duration,   &own->grafana_uploads, &own->grafana_annotations,
+                            &own->rw_sent,         &own->rw_dropped,      &own->rw_failed,
+                            &own->rw_queue,        &own->rw_last_success, &own->push_requests};
   for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
     int rc = pmx_metric_define(reg, &defs[i], slots[i], err);
     if (rc != PMX_OK) return rc;

@@ -64,6 +64,9 @@ typedef struct pmx__own_metrics {
   pmx_metric_t *poll_duration;
   pmx_metric_t *grafana_uploads;
   pmx_metric_t *grafana_annotations;
+  /* Push (push_glue.c): remote_write writers' counters, labelled by url; Pushgateway pushes. */
+  pmx_metric_t *rw_sent, *rw_dropped, *rw_failed, *rw_queue, *rw_last_success;
+  pmx_metric_t *push_requests;
 } pmx__own_metrics_t;
 
 #define PMX__RT_N_SCRAPE_BUCKETS 12

@@ -50,7 +50,9 @@
  *       without the misleading _count suffix. client_golang: time() - process_start_time_seconds.
  *
  * Manual metrics run at start and on pmx_refresh_manual_metrics(); a library loaded later shows
- * up after a refresh; an unloaded one keeps its series (as in PromEx).
+ * up after a refresh; one dlclose()d (unloaded, not merely closed while still referenced) has
+ * its dependency_info series removed at the next refresh (PromEx kept it; a frozen "1" would
+ * claim the library is still loaded).
  *
  * Poll cost (tests/unit/plugins/plugin_poll_cost, 1000 runs, 2 vCPU VM under load, Debian 12,
  * glibc 2.36, gcc -O2; see docs/plugins.md): application_time_polling_metrics 45 ns per poll

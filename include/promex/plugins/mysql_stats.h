@@ -33,7 +33,8 @@
  * *.* TO promex (SLAVE MONITOR on MariaDB 10.5+ for the replica status). Without REPLICATION
  * CLIENT the replication metrics are simply absent; a wrong password is reason="auth".
  * schema_size_bytes covers the tables the user holds some privilege on (information_schema
- * shows no others): GRANT SELECT ON app.* TO promex for the schemas to size.
+ * shows no others): GRANT SELECT ON app.* TO promex for the schemas to size. A schema a
+ * complete poll no longer finds (dropped, left without tables, excluded) has its series removed.
  *
  * Metrics (P = <app>_prom_ex_mysql_stats), one group mysql_stats_polling_metrics, four
  * statements per poll. Source -> metric -> mysqld_exporter (mysql_global_status_<var> unless

@@ -15,6 +15,9 @@
  *                      excluded by default because containers mount many; include it with
  *                      fs_exclude_types set to your own list.
  *   net_exclude        interfaces to leave out; default "lo".
+ *   proc_root          where procfs is mounted, default "/proc" (a container watching its host
+ *                      through a bind mount: "/host/proc", node_exporter's --path.procfs).
+ *                      Mount points found there are statvfs()ed as they are named.
  *   metric_prefix      default "<app>_prom_ex_os" (dashboard assign os_metric_prefix).
  *   poll_rate          ms, default 5000.
  * Giving an exclude option replaces its default. Filesystems of size 0 are skipped (pseudo
@@ -55,9 +58,12 @@
  *   P_filesystem_files            f_files               node_filesystem_files
  *   P_filesystem_files_free       f_ffree               node_filesystem_files_free
  *   os_mon disksup:get_disk_data(). statvfs on a hung network filesystem blocks the promex
- *   thread (as it blocks df): exclude such mounts. Unmounted filesystems keep their last values.
+ *   thread (as it blocks df): exclude such mounts. A mount point that a poll no longer
+ *   reports (unmounted, filtered out, statvfs failing) has its series removed from every metric
+ *   above; mounted again, it starts fresh series.
  *
- * os_network_polling_metrics (/proc/net/dev), label device. All counters:
+ * os_network_polling_metrics (/proc/net/dev), label device. An interface that disappears has
+ * its series removed; re-created under the same name, it starts fresh counters. All counters:
  *   P_network_receive_bytes_total     node_network_receive_bytes_total
  *   P_network_transmit_bytes_total    node_network_transmit_bytes_total
  *   P_network_receive_packets_total   node_network_receive_packets_total

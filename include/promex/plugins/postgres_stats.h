@@ -59,7 +59,7 @@
  *                                          pg_replication_lag_seconds
  *   pg_stat_replication (PostgreSQL 10+; the replicas streaming from this server, at most
  *   PMX_POSTGRES_STATS_MAX_REPLICAS, labels application_name, client_addr ("local" for a
- *   Unix socket); a replica that disconnects keeps its last values until the app restarts):
+ *   Unix socket); a replica that disconnects has its series removed at the next complete poll):
  *     row count                            P_replication_replicas (0 without replicas)
  *     pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)  P_replica_replay_lag_bytes
  *                                          pg_stat_replication_pg_wal_lsn_diff (which also
@@ -88,6 +88,9 @@
  * _total metrics are counters (cumulative on the server; pg_stat_reset() or a restart is a
  * counter reset), the rest gauges. Cache hit ratio: rate(blocks_hit) / (rate(blocks_hit) +
  * rate(blocks_read)).
+ * A database that a complete poll no longer finds (dropped, or now excluded) has its series
+ * removed from the database, connections and statements metrics; created again, it starts
+ * fresh counters.
  *
  * Threading: the connection lives in the group's ctx and is used by one poll at a time. */
 #ifndef PROMEX_PLUGINS_POSTGRES_STATS_H

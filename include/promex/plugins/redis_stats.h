@@ -72,7 +72,8 @@
  *                                redis_commands_total, redis_commands_duration_seconds_total
  *   slaveN:ip,port,lag,offset    P_replica_lag_seconds{replica="ip:port"},
  *                                P_replica_offset_bytes{replica}   redis_connected_slave_lag_seconds,
- *                                redis_connected_slave_offset_bytes
+ *                                redis_connected_slave_offset_bytes; a replica no longer
+ *                                listed (disconnected) has both series removed
  * _total metrics are counters (cumulative on the server), the rest gauges. A field an older
  * server lacks (maxclients before 7.0) is left out. instance_info keeps a series per version
  * seen (an upgrade leaves the old one at 1 until restart: use max by (version) with care).

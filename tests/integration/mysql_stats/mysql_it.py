@@ -138,6 +138,15 @@ def integration(app, tmp, children):
         h.expect_eq(base, names[k], before[k] + d)
     h.wait_value(base, f'{P}_schema_size_bytes{{schema="app"}}', lambda v: v > 0, "schema size")
 
+    # A schema dropped: its size series leaves the exposition rather than freeze.
+    my.sql("CREATE DATABASE scratch; CREATE TABLE scratch.t (id INT PRIMARY KEY) ENGINE=InnoDB")
+    for host in ("localhost", "127.0.0.1", "%"):
+        my.sql(f"GRANT SELECT ON scratch.* TO 'promex'@'{host}'")
+    h.wait_value(base, f'{P}_schema_size_bytes{{schema="scratch"}}', lambda v: v > 0, "scratch")
+    my.sql("DROP DATABASE scratch")
+    h.expect_eq(base, f'count({P}_schema_size_bytes{{schema="scratch"}}) or vector(0)', 0)
+    h.expect_eq(base, f'count({P}_schema_size_bytes{{schema="app"}})', 1)
+
     # Slow server: frozen.
     pid = int(open(f"{my.dir}/pid").read())
     os.kill(pid, signal.SIGSTOP)

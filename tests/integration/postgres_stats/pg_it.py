@@ -15,7 +15,9 @@ a session idle in a transaction holding an ACCESS EXCLUSIVE lock and a session i
 as connections by state, lock mode and transaction / query ages; the server frozen (SIGSTOP of
 every server process) gives up 0 with reason timeout while Prometheus keeps scraping; stopped,
 up 0; restarted, up 1; our role's password changed, reason auth and exactly one "password
-authentication failed" log line. Exit 77 when PostgreSQL or prometheus is missing."""
+authentication failed" log line. A database dropped, and a streaming replica stopped, leave
+the exposition (their series are retired, not frozen). Exit 77 when PostgreSQL or prometheus is
+missing."""
 
 import glob
 import os
@@ -102,6 +104,24 @@ class Pg:
         return p
 
 
+class Replica(Pg):
+    """A streaming replica of `primary` (pg_basebackup -R over the primary's socket), named
+    replica1 (cluster_name, which the walreceiver sends as its application_name)."""
+
+    def __init__(self, primary, tmp, port):
+        self.bin = primary.bin
+        self.dir = os.path.join(tmp, "pgrep")
+        self.port = port
+        os.makedirs(self.dir)
+        pw = pwd.getpwnam("postgres")
+        os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+        self.as_pg(["pg_basebackup", "-D", f"{self.dir}/data", "-R", "-X", "stream", "-h",
+                    primary.dir, "-p", str(primary.port), "-U", "admin"])
+        with open(f"{self.dir}/data/postgresql.conf", "a") as f:
+            f.write("cluster_name = 'replica1'\n")
+        self.started = False
+
+
 def setup(pg):
     pg.sql("CREATE DATABASE app", db="postgres")
     pg.sql(f"CREATE ROLE promex LOGIN PASSWORD '{PASSWORD}'; GRANT pg_monitor TO promex",
@@ -167,6 +187,30 @@ def integration(app, tmp, children):
             h.expect_eq(base, f'{P}_{n}{{datname="app"}}', before[n] + d)
         h.expect_eq(base, f'{P}_statements_calls_total * on (datname, queryid) group_left '
                           f'{P}_statements_info{{query=~".*promex_marker.*"}}', 7)
+
+        # A database dropped: its series leave the exposition (not frozen); created again,
+        # it comes back with fresh counters.
+        pg.sql("CREATE DATABASE scratch", db="postgres")
+        h.wait_value(base, f'{P}_database_size_bytes{{datname="scratch"}}', lambda v: v > 0, "scratch")
+        h.expect_eq(base, f'count({P}_connections{{datname="scratch"}})', 6)
+        pg.sql("DROP DATABASE scratch", db="postgres")
+        h.expect_eq(base, f'count({{__name__=~"{P}_.*", datname="scratch"}}) or vector(0)', 0)
+        h.expect_eq(base, f'count({P}_database_size_bytes{{datname="app"}})', 1)
+        pg.sql("CREATE DATABASE scratch", db="postgres")
+        h.wait_value(base, f'{P}_database_size_bytes{{datname="scratch"}}', lambda v: v > 0, "again")
+        pg.sql("DROP DATABASE scratch", db="postgres")
+
+        # A streaming replica: its lag series appear; once it disconnects they go, rather
+        # than freeze at the last lag.
+        rep = Replica(pg, tmp, h.free_port())
+        try:
+            rep.start()
+            h.expect_eq(base, f"{P}_replication_replicas", 1, timeout=30)
+            h.expect_eq(base, f'count({P}_replica_replay_lag_bytes{{application_name="replica1"}})', 1)
+        finally:
+            rep.stop()
+        h.expect_eq(base, f"{P}_replication_replicas", 0)
+        h.expect_eq(base, f'count({{__name__=~"{P}_replica_.*"}}) or vector(0)', 0)
 
         # A long transaction holding a lock, and a long query.
         pg.session(children, "idle_tx", "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE;")

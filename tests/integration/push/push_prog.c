@@ -6,6 +6,8 @@
  *   rw_start <url> <interval_ms> <queue_samples>             pmx_remote_write_start
  *   rw_flush                  one round now
  *   rw_stats                  prints "sent=.. dropped_queue=.. failed=.. queued=.. rounds=.."
+ *   sample <series>           prints the value of the exposition line "<series> <value>" (as
+ *                             pmx_get_metrics renders it), or "none"
  *   rw_stop | quit
  * Each command answers with one line, so the driver can wait for it. */
 #include <stdio.h>
@@ -96,6 +98,21 @@ int main(void) {
              (unsigned long long)s.samples_dropped_rejected, (unsigned long long)s.requests_failed,
              s.samples_queued, (unsigned long long)s.rounds, s.last_status,
              (unsigned long long)s.samples_dropped_stopped);
+    } else if (!strcmp(argv[0], "sample") && argc == 2) {
+      pmx_buf_t b = {0};
+      char *text = NULL;
+      const char *v = NULL;
+      size_t n = strlen(argv[1]);
+      if (pmx_get_metrics(p, PMX_FORMAT_TEXT, &b) == PMX_OK && (text = malloc(b.len + 1)) != NULL) {
+        memcpy(text, b.data, b.len);
+        text[b.len] = '\0';
+        for (const char *l = text; l && !v; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+          if (strncmp(l, argv[1], n) == 0 && l[n] == ' ') v = l + n + 1;
+      }
+      if (v) printf("%.*s\n", (int)strcspn(v, "\n"), v);
+      else printf("none\n");
+      free(text);
+      pmx_buf_free(&b);
     } else if (!strcmp(argv[0], "rw_stop")) {
       pmx_remote_write_stop(w);
       w = NULL;

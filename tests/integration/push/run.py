@@ -20,6 +20,7 @@ import urllib.request
 
 PROG, MODE = sys.argv[1], sys.argv[2]
 PREFIX = "pt_prom_ex_pp_"
+OWN = "pt_prom_ex_prom_ex_"  # promex's own metrics
 procs = []
 tmp = tempfile.mkdtemp(prefix="pmx-push-")
 
@@ -226,6 +227,19 @@ def pushgateway_mode():
     if not out.startswith("error PMX_EIO"):
         fail("closed port: " + out)
 
+    # The pushes above, as promex counts them (push_requests_total{method,result}), read from
+    # the body of one more push: POST, PUT and DELETE succeeded once each, three PUTs failed.
+    http("DELETE", gw + "/metrics/job/other")  # the conflicting gauge would refuse this push
+    wait_for("the conflicting group to be deleted",
+             lambda: not any(n == PREFIX + "jobs_total" and ("job", "other") in l
+                             for n, l in parse_text(http("GET", gw + "/metrics")[1])), 5)
+    prog.ok("push %s put counts" % gw)
+    counts = parse_text(http("GET", gw + "/metrics")[1])
+    for method, result, want in (("post", "ok", 1), ("put", "ok", 1), ("delete", "ok", 1), ("put", "error", 3)):
+        key = (OWN + "push_requests_total", frozenset({("job", "counts"), ("instance", ""),
+                                                      ("method", method), ("result", result)}))
+        if counts.get(key) != want:
+            fail("push_requests_total{method=%s,result=%s} = %s, want %d" % (method, result, counts.get(key), want))
     prog.quit()
     print("pushgateway: ok")
 
@@ -274,6 +288,24 @@ def remote_write_mode():
         fail("after recovery: %s" % s2)
     if s2["taken"] != s2["sent"] + s2["dropped_queue"] + s2["rejected"] + s2["queued"]:
         fail("samples not accounted for: %s" % s2)
+    # promex's own metrics show the same counts: the dropped samples in the exposition equal
+    # what pmx_remote_write_stats() reports (nothing is dropped after the recovery), and the
+    # receiving Prometheus got that count too, through remote_write itself.
+    own = OWN + 'remote_write_samples_dropped_total{url="%s",reason="queue_full"}' % url
+    s3 = prog.stats()
+    if s3["dropped_queue"] != s2["dropped_queue"]:
+        fail("samples dropped after the recovery: %s then %s" % (s2, s3))
+    wait_for("dropped samples in the exposition equal to the stats",
+             lambda: prog.cmd("sample " + own) == str(s3["dropped_queue"]), 5)
+    wait_for("sent samples in the exposition",
+             lambda: int(prog.cmd("sample " + own.replace("dropped", "sent").replace(',reason="queue_full"', ""))) >= s3["sent"], 5)
+    if int(prog.cmd("sample " + OWN + 'remote_write_requests_failed_total{url="%s"}' % url)) < s3["failed"]:
+        fail("failed requests in the exposition below the stats")
+    q_own = OWN + 'remote_write_samples_dropped_total{reason="queue_full"}'
+    wait_for("the dropped count at the receiver", lambda: prom_value(prom_port, q_own) == s3["dropped_queue"], 20)
+    last_ok = prom_value(prom_port, OWN + "remote_write_last_success_timestamp_seconds")
+    if last_ok is None or last_ok < time.time() - 60:
+        fail("last success timestamp at the receiver: %s" % last_ok)
     # Series come with __name__ and their labels; no label is empty.
     r = promql(prom_port, '{__name__=~"%s.*"}' % PREFIX)
     if not r or any(v == "" for m, _ in r for v in m.values()):

@@ -108,6 +108,20 @@ def integration(app, tmp, children):
         cli(port, PASSWORD, "GET", "k3")
     h.expect_eq(base, f"{P}_keyspace_hits_total", 6)
 
+    # A replica: its lag series appear; once it disconnects they go, rather than freeze.
+    rport = h.free_port()
+    d = os.path.join(tmp, "replica")
+    os.makedirs(d)
+    children.start("replica", ["redis-server", "--port", str(rport), "--bind", "127.0.0.1",
+                               "--save", "", "--appendonly", "no", "--dir", d,
+                               "--replicaof", "127.0.0.1", str(port), "--masterauth", PASSWORD],
+                   os.path.join(d, "out"), os.path.join(d, "err"))
+    h.expect_eq(base, f"{P}_connected_replicas", 1, timeout=30)
+    h.expect_eq(base, f'count({{__name__=~"{P}_replica_.*", replica="127.0.0.1:{rport}"}})', 2)  # lag, offset
+    children.stop("replica")
+    h.expect_eq(base, f"{P}_connected_replicas", 0)
+    h.expect_eq(base, f'count({{__name__=~"{P}_replica_.*"}}) or vector(0)', 0)
+
     # Slow server: frozen, it accepts nothing and answers nothing.
     redis = children.procs["redis"]
     redis.send_signal(signal.SIGSTOP)

@@ -51,7 +51,7 @@ static int writer_scenario(void *ctx) {
   pmx_remote_write_config_t cfg = {.url = "http://127.0.0.1:1/w", .interval_ms = 1000,
                                    .timeout_ms = 200};
   pmx_remote_writer_t *w = NULL;
-  int rc = pmx__rw_start(&cfg, render_fixed, NULL, &w, NULL);
+  int rc = pmx__rw_start(&cfg, render_fixed, NULL, NULL, &w, NULL);
   if (rc != PMX_OK) return rc;
   pmx_remote_write_flush(w);
   pmx_remote_write_stop(w);

@@ -406,7 +406,12 @@ static void add_plugin_metrics(pmx_dashboard_linter_t *l, const char *app) {
                             {"poll_overruns_total", PMX_COUNTER},
                             {"metric_series", PMX_LAST_VALUE},
                             {"series_dropped_total", PMX_COUNTER},
-                            {"events_skipped_total", PMX_COUNTER}};
+                            {"events_skipped_total", PMX_COUNTER},
+                            {"remote_write_samples_sent_total", PMX_COUNTER},
+                            {"remote_write_samples_dropped_total", PMX_COUNTER},
+                            {"remote_write_requests_failed_total", PMX_COUNTER},
+                            {"remote_write_queue_samples", PMX_LAST_VALUE},
+                            {"push_requests_total", PMX_COUNTER}};
   /* the db plugin (issue 11) */
   static const m_t db[] = {{"repo_init_status_info", PMX_LAST_VALUE},
                            {"repo_init_pool_size", PMX_LAST_VALUE},
