@@ -72,7 +72,7 @@ typedef struct pmx__scalar {
 
 /* Integral counter steps below this take the integer fast path; larger ones the double path. */
 #define PMX__INT_STEP_MAX ((int64_t)1 << 40)
-/* An integer cell at or past this closes the integer path of its series. With PMX__SHARDS (8)
+/* An integer cell at or past this closes the integer path of its series. With 2 * PMX__SHARDS (16)
  * cells of at most 2^59 plus in-flight steps (< 2^40 each, one per thread) the sum of the cells
  * stays far below 2^63. */
 #define PMX__INT_SPILL_AT ((int64_t)1 << 59)
@@ -110,7 +110,7 @@ struct pmx_series {
   _Alignas(8) unsigned char value[];
 };
 
-#define PMX__SHARDS 8
+#define PMX__SHARDS 8 /* value lines of a sharded counter, each with an owned and a shared cell */
 
 /* The latest exemplar of a counter series or histogram bucket (exemplar.c), a seqlock: `seq` is
  * odd while a writer fills the slot. Writers enter with a compare-and-swap from an even value and
@@ -162,6 +162,9 @@ struct pmx_metric {
    * thread, so its integral part is split over PMX__SHARDS cache lines, one per group of threads
    * (a thread always uses the same shard); reads add them up. */
   bool sharded;
+  /* Sharded series only: the first threads own a cell each and add with plain stores
+   * (counter_cells.h). Clear it when series memory is written by more than one process. */
+  bool owned_cells;
   char *name;          /* full Prometheus name */
   char *help;
   char *event_name;    /* NULL if unknown */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/core_internal.h"
+#include "core/counter_cells.h"
 #include "core/grace.h"
 
 const char *const pmx__skip_reason_names[PMX__SKIP_N] = {
@@ -447,6 +448,7 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
   m->kind = def->kind;
   m->sum_as_gauge = def->sum_as_gauge;
   m->sharded = def->n_tags == 0 && (def->kind == PMX_COUNTER || (def->kind == PMX_SUM && !def->sum_as_gauge));
+  m->owned_cells = m->sharded;
   m->help = pmx__strdup(def->description && *def->description ? def->description : full);
   m->negative_buckets = def->kind == PMX_DISTRIBUTION && def->buckets[0] < 0;
   m->measure = def->measure;
@@ -627,7 +629,9 @@ static void series_reset_values(const pmx_metric_t *m, pmx_series_t *s) {
   }
   if (m->sharded) {
     for (size_t k = 0; k < PMX__SHARDS; k++) {
-      atomic_store_explicit((_Atomic int64_t *)(void *)(s->value + k * PMX_CACHELINE), 0, memory_order_relaxed);
+      unsigned char *line = s->value + k * PMX_CACHELINE;
+      atomic_store_explicit((_Atomic int64_t *)(void *)(line + PMX__OWNED_CELL), 0, memory_order_relaxed);
+      atomic_store_explicit((_Atomic int64_t *)(void *)(line + PMX__SHARED_CELL), 0, memory_order_relaxed);
     }
   } else {
     atomic_store_explicit(&pmx__scalar(s)->ival, 0, memory_order_relaxed);
@@ -878,30 +882,39 @@ static inline void atomic_add_double(_Atomic uint64_t *bits, double v) {
   }
 }
 
-static atomic_uint next_shard;
-static _Thread_local unsigned my_shard = UINT32_MAX;
-
-/* The integer cell this thread adds to: shard k lives at the start of cache line k of a sharded
- * value (line 0 also holds fbits, which only fractional adds touch). */
-static inline _Atomic int64_t *int_cell(pmx_series_t *s) {
-  if (!s->metric->sharded) return &pmx__scalar(s)->ival;
-  if (PMX_UNLIKELY(my_shard == UINT32_MAX)) {
-    my_shard = atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) % PMX__SHARDS;
+/* Which integer cell of a sharded counter this thread adds to (see counter_cells.c). */
+static inline void int_step_sharded(pmx_series_t *s, int64_t v) {
+  const pmx__cell_ref_t c = pmx__my_cell();
+  unsigned char *line = s->value + (size_t)c.line * PMX_CACHELINE;
+  int64_t now;
+  if (PMX_LIKELY(c.owned && s->metric->owned_cells)) {
+    /* This thread is the only writer of the cell: a plain load and store, no locked
+     * instruction. Readers load it atomically, so they see every add that happened before. */
+    _Atomic int64_t *cell = (_Atomic int64_t *)(void *)(line + PMX__OWNED_CELL);
+    now = atomic_load_explicit(cell, memory_order_relaxed) + v;
+    atomic_store_explicit(cell, now, memory_order_relaxed);
+  } else {
+    _Atomic int64_t *cell = (_Atomic int64_t *)(void *)(line + PMX__SHARED_CELL);
+    now = atomic_fetch_add_explicit(cell, v, memory_order_relaxed) + v;
   }
-  return (_Atomic int64_t *)(void *)(s->value + (size_t)my_shard * PMX_CACHELINE);
+  if (PMX_UNLIKELY(now >= PMX__INT_SPILL_AT)) atomic_store_explicit(&s->int_closed, 1, memory_order_relaxed);
 }
 
 /* One integral step (0 <= v < PMX__INT_STEP_MAX) on the integer path, unless it is closed. The
  * cell that crosses PMX__INT_SPILL_AT closes the path for the whole series: steps already past
  * the check still land in their cells (each < 2^40, one per thread at a time, far inside the
- * 2^63 - 8 * 2^59 headroom), every later one goes to the double part. The integer cells are never
- * decremented, so no reader ever sees the value go down. */
+ * 2^63 - 16 * 2^59 headroom), every later one goes to the double part. The integer cells are
+ * never decremented, so no reader ever sees the value go down. */
 static inline void int_step(pmx_series_t *s, int64_t v) {
   if (PMX_UNLIKELY(atomic_load_explicit(&s->int_closed, memory_order_relaxed))) {
     atomic_add_double(&pmx__scalar(s)->fbits, (double)v);
     return;
   }
-  int64_t old = atomic_fetch_add_explicit(int_cell(s), v, memory_order_relaxed);
+  if (s->metric->sharded) {
+    int_step_sharded(s, v);
+    return;
+  }
+  int64_t old = atomic_fetch_add_explicit(&pmx__scalar(s)->ival, v, memory_order_relaxed);
   if (PMX_UNLIKELY(old + v >= PMX__INT_SPILL_AT)) atomic_store_explicit(&s->int_closed, 1, memory_order_relaxed);
 }
 
@@ -931,7 +944,9 @@ double pmx__series_scalar(const pmx_series_t *s) {
   int64_t i = 0;
   if (s->metric->sharded) {
     for (size_t k = 0; k < PMX__SHARDS; k++) {
-      i += atomic_load_explicit((_Atomic int64_t *)(void *)(s->value + k * PMX_CACHELINE), memory_order_relaxed);
+      const unsigned char *line = s->value + k * PMX_CACHELINE;
+      i += atomic_load_explicit((_Atomic int64_t *)(void *)(line + PMX__OWNED_CELL), memory_order_relaxed);
+      i += atomic_load_explicit((_Atomic int64_t *)(void *)(line + PMX__SHARED_CELL), memory_order_relaxed);
     }
   } else {
     i = atomic_load_explicit(&pmx__scalar(s)->ival, memory_order_relaxed);
