@@ -165,6 +165,9 @@ struct pmx_metric {
   /* Sharded series only: the first threads own a cell each and add with plain stores
    * (counter_cells.h). Clear it when series memory is written by more than one process. */
   bool owned_cells;
+  /* An unlabelled counter without keep, drop or exemplars: its event handler only increments
+   * the single series (metric_events.c). */
+  bool counts_events_only;
   char *name;          /* full Prometheus name */
   char *help;
   char *event_name;    /* NULL if unknown */

@@ -95,6 +95,15 @@ static void update_with_exemplar(pmx_metric_t *m, pmx_series_t *s, const pmx_eve
 
 void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
   pmx_metric_t *m = config;
+  /* An unlabelled counter without keep/drop/exemplars counts the event and reads nothing from
+   * it: one load of its series and the increment, inside pmx_emit's reader section. */
+  if (m->counts_events_only && PMX_LIKELY(pmx__in_read_section())) {
+    pmx_series_t *only = atomic_load_explicit(&m->single, memory_order_acquire);
+    if (PMX_LIKELY(only != NULL)) {
+      pmx__counter_inc(only);
+      return;
+    }
+  }
   if (m->keep && !m->keep(ev, m->predicate_ctx)) return;
   if (m->drop && m->drop(ev, m->predicate_ctx)) return;
 

@@ -458,6 +458,8 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
   m->keep = def->keep;
   m->drop = def->drop;
   m->predicate_ctx = def->predicate_ctx;
+  m->counts_events_only = def->kind == PMX_COUNTER && def->n_tags == 0 && def->keep == NULL &&
+                          def->drop == NULL && def->exemplar_key == NULL;
   m->max_series = def->max_series ? def->max_series : reg->default_max_series;
   unit_factor(def->unit_from, def->unit_to, &m->unit_mul, &m->unit_div);
   rc = m->help ? set_event_defaults(m, def) : PMX_ENOMEM;
