@@ -302,6 +302,11 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config);
 /* Number formatting, independent of the process locale. Writes at most 32 bytes + NUL; returns
  * the length. */
 size_t pmx__fmt_double(char *buf, double v);
+/* The non-integral doubles with 1e-3 <= |v| < 2^53, exactly and without printf (shortest_double.c);
+ * returns 0 for any other value. */
+size_t pmx__fmt_shortest(char *buf, double v);
+/* The printf-and-strtod search pmx__fmt_double falls back to, for every value. */
+size_t pmx__fmt_double_printf(char *buf, double v);
 size_t pmx__fmt_u64(char *buf, uint64_t v);
 size_t pmx__fmt_i64(char *buf, int64_t v);
 
