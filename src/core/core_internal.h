@@ -241,6 +241,7 @@ struct pmx_registry {
   bool no_own_metrics;
   pmx__name_set_t names; /* every rendered name, under mu (see pmx__family_names) */
   char *own_names[3];    /* names of the own families, the owners of their entries in `names` */
+  _Atomic size_t render_hint; /* bytes its metrics rendered last time (expo.c sizes buffers) */
 };
 /* The families the registry renders itself (expo.c: render_own), by suffix of the own prefix. */
 typedef struct pmx__own_family {
