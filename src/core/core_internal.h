@@ -94,19 +94,21 @@ typedef struct pmx__hist {
 } pmx__hist_t;
 #define PMX__HIST_HOT_BIT ((uint64_t)1 << 63)
 
+/* 32 bytes before the value: this header is part of every series, so it is kept small (a
+ * labelled counter series is this header, its 16-byte value and its label bytes). */
 struct pmx_series {
   pmx_metric_t *metric;
   _Atomic(pmx_series_t *) next; /* creation order */
-  uint64_t hash;
-  const char *labels;           /* n_tags NUL-terminated values, back to back */
-  /* Counters: set once an integer cell reaches PMX__INT_SPILL_AT; read by every integral add
-   * (this header line is read-mostly, unlike the value lines of a sharded counter). */
-  _Atomic unsigned char int_closed;
   /* Under the metric mutex: the previous series in creation order while linked; the next one on
    * the retired or free list once removed. */
   pmx_series_t *prev;
-  uint32_t label_cap;           /* bytes reserved for labels: a power of two (0 if none) */
-  /* A pmx__scalar_t or (distributions) a pmx__hist_t; see pmx__scalar()/pmx__hist(). */
+  uint32_t hash;                /* of the label values (table home slot and first comparison) */
+  uint16_t label_cap;           /* bytes reserved for labels: a power of two (0 if none) */
+  /* Counters: set once an integer cell reaches PMX__INT_SPILL_AT; read by every integral add
+   * (this header line is read-mostly, unlike the value lines of a sharded counter). */
+  _Atomic unsigned char int_closed;
+  /* A pmx__scalar_t or (distributions) a pmx__hist_t; see pmx__scalar()/pmx__hist(). The label
+   * values follow at the metric's labels_offset (pmx__series_labels()). */
   _Alignas(8) unsigned char value[];
 };
 
@@ -195,6 +197,7 @@ struct pmx_metric {
   size_t ex_offset;    /* where a series' exemplar slots start (bytes from the series) */
   size_t ex_key_runes; /* characters of exemplar_key */
   size_t max_series;
+  size_t labels_offset; /* where a series' label values start (bytes from the series) */
 
   pthread_mutex_t mu;  /* series creation */
   pthread_mutex_t snap_mu; /* histogram snapshots (readers only; observers never take it) */
@@ -266,6 +269,11 @@ static inline const char *pmx__type_name(pmx_metric_kind_t kind, bool sum_as_gau
 static inline pmx__hist_t *pmx__hist(const pmx_series_t *s, size_t shard) {
   return (pmx__hist_t *)(void *)((unsigned char *)(uintptr_t)s + PMX_CACHELINE +
                                  shard * s->metric->hist_stride);
+}
+
+/* The series' n_tags NUL-terminated label values, back to back. */
+static inline const char *pmx__series_labels(const pmx_series_t *s) {
+  return (const char *)s + s->metric->labels_offset;
 }
 
 static inline pmx__exemplar_t *pmx__exemplars(const pmx_series_t *s) {

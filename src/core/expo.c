@@ -82,7 +82,7 @@ static void build_labels(writer_t *w, const pmx_metric_t *m, const pmx_series_t 
   out->len = 0;
   if (m->n_tags == 0) return;
   size_t lens[PMX_MAX_TAGS], room = 0;
-  const char *v = s->labels;
+  const char *v = pmx__series_labels(s);
   for (size_t i = 0; i < m->n_tags; i++) {
     lens[i] = strlen(v);
     room += 1 + strlen(m->tags[i]) + 2 + 2 * lens[i] + 1; /* worst case: every byte escaped */
@@ -94,7 +94,7 @@ static void build_labels(writer_t *w, const pmx_metric_t *m, const pmx_series_t 
     return;
   }
   char *p = out->data;
-  v = s->labels;
+  v = pmx__series_labels(s);
   for (size_t i = 0; i < m->n_tags; i++) {
     *p++ = i == 0 ? '{' : ',';
     size_t tl = strlen(m->tags[i]);

@@ -41,7 +41,7 @@ static inline uint64_t mix64(uint64_t x) {
 /* Hash of label values (lengths known). One multiply per 8 bytes and a final mix: this hash
  * only spreads series over a table whose entries are then compared in full, so it needs to be
  * fast, not cryptographic. */
-static inline uint64_t hash_values(const char *const *values, const size_t *lens, size_t n) {
+static inline uint32_t hash_values(const char *const *values, const size_t *lens, size_t n) {
   uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
   for (size_t i = 0; i < n; i++) {
     const unsigned char *p = (const unsigned char *)values[i];
@@ -71,7 +71,7 @@ static inline uint64_t hash_values(const char *const *values, const size_t *lens
     h = (h ^ w) * 0x9fb21c651e98df25ull;
     h ^= h >> 29;
   }
-  return mix64(h);
+  return (uint32_t)mix64(h);
 }
 
 /* Compares a stored NUL-terminated value with a caller's value of known length (no NUL inside).
@@ -86,7 +86,7 @@ static inline bool value_equal(const char *stored, const char *v, size_t n) {
 
 static inline bool labels_equal(const pmx_series_t *s, const char *const *values, const size_t *lens,
                                 size_t n) {
-  const char *p = s->labels;
+  const char *p = pmx__series_labels(s);
   for (size_t i = 0; i < n; i++) {
     if (!value_equal(p, values[i], lens[i])) return false;
     p += lens[i] + 1;
@@ -220,6 +220,7 @@ pmx_metric_t *pmx_registry_find(pmx_registry_t *reg, const char *name) {
 /* ---- definition --------------------------------------------------------------------------- */
 
 static size_t value_size(const pmx_metric_t *m); /* series layout, below */
+static size_t series_size(const pmx_metric_t *m);
 
 /* Joins `prefix` and the dotted `name` with '_' (dots become '_'). */
 static char *build_name(const char *prefix, const char *name) {
@@ -490,6 +491,7 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
     m->exemplar_key = pmx__strdup(def->exemplar_key);
     if (m->exemplar_key == NULL) rc = PMX_ENOMEM;
   }
+  m->labels_offset = (series_size(m) + 7) & ~(size_t)7;
   pmx__table_t *t = NULL;
   if (rc == PMX_OK) {
     t = pmx__arena_alloc(&m->arena, sizeof *t + 16 * sizeof t->slots[0]);
@@ -556,7 +558,7 @@ uint64_t pmx_metric_dropped_series(const pmx_metric_t *m) { return m ? atomic_lo
 
 /* ---- series table ------------------------------------------------------------------------- */
 
-static pmx_series_t *table_find(const pmx__table_t *t, uint64_t h, const char *const *values,
+static pmx_series_t *table_find(const pmx__table_t *t, uint32_t h, const char *const *values,
                                 const size_t *lens, size_t n) {
   for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
     pmx_series_t *s = atomic_load_explicit(&t->slots[i], memory_order_acquire);
@@ -610,11 +612,12 @@ static void table_del(pmx__table_t *t, const pmx_series_t *s) {
 
 /* Label bytes reserved for `need`: a power of two, so that a freed series serves any later one
  * of its class (churn of similar values reuses memory instead of growing the arena). */
-static uint32_t label_cap_for(size_t need) {
+static uint16_t label_cap_for(size_t need) {
+  _Static_assert(PMX_MAX_TAGS * (PMX_MAX_LABEL_VALUE + 1) <= 32768, "label_cap fits in 16 bits");
   if (need == 0) return 0;
   uint32_t cap = 8;
   while (cap < need) cap *= 2;
-  return cap;
+  return (uint16_t)cap;
 }
 static unsigned cap_class(uint32_t cap) { return cap ? (unsigned)__builtin_ctz(cap) : 0; }
 
@@ -656,7 +659,7 @@ static void series_reset_exemplars(const pmx_metric_t *m, pmx_series_t *s) {
 
 /* A series for `label_cap` label bytes: a freed one of the same class, else fresh arena memory
  * (zeroed, `metric` set). m->mu held. */
-static pmx_series_t *series_alloc(pmx_metric_t *m, uint32_t label_cap) {
+static pmx_series_t *series_alloc(pmx_metric_t *m, uint16_t label_cap) {
   unsigned cls = cap_class(label_cap);
   pmx_series_t *s = m->free_series[cls];
   if (s != NULL) {
@@ -690,7 +693,7 @@ static pmx_series_t *series_alloc(pmx_metric_t *m, uint32_t label_cap) {
 }
 
 /* Creates the series; m->mu held. */
-static pmx__series_result_t series_create(pmx_metric_t *m, uint64_t h, const char *const *values,
+static pmx__series_result_t series_create(pmx_metric_t *m, uint32_t h, const char *const *values,
                                           const size_t *lens, pmx_series_t **out) {
   size_t n = m->n_tags, label_bytes = 0;
   for (size_t i = 0; i < n; i++) {
@@ -721,8 +724,7 @@ static pmx__series_result_t series_create(pmx_metric_t *m, uint64_t h, const cha
   s->hash = h;
   s->prev = m->tail;
   atomic_store_explicit(&s->next, NULL, memory_order_relaxed);
-  char *lp = (char *)s + ((series_size(m) + 7) & ~(size_t)7);
-  s->labels = lp;
+  char *lp = (char *)s + m->labels_offset;
   for (size_t i = 0; i < n; i++) {
     memcpy(lp, values[i], lens[i]);
     lp[lens[i]] = '\0';
@@ -752,7 +754,7 @@ pmx__series_result_t pmx__series_get(pmx_metric_t *m, const char *const *values,
       return PMX__SERIES_OK;
     }
   }
-  uint64_t h = hash_values(values, lens, n);
+  uint32_t h = hash_values(values, lens, n);
   pmx_series_t *s = table_find(atomic_load_explicit(&m->table, memory_order_acquire), h, values, lens, n);
   if (PMX_LIKELY(s != NULL)) {
     *out = s;
@@ -844,7 +846,7 @@ int pmx_metric_remove(pmx_metric_t *m, const char *const *values, size_t n) {
     if (values[i] == NULL) return PMX_EINVAL;
     lens[i] = strlen(values[i]);
   }
-  uint64_t h = hash_values(values, lens, n);
+  uint32_t h = hash_values(values, lens, n);
   pthread_mutex_lock(&m->mu);
   pmx_series_t *s = table_find(atomic_load_explicit(&m->table, memory_order_relaxed), h, values, lens, n);
   if (s != NULL) series_unlink(m, s);
