@@ -10,8 +10,10 @@
  *   label churn reuses memory instead of growing the arena.
  * - The series table is an open-addressing array of atomic pointers. Lookups are lock-free.
  *   Inserts and growth happen under the metric mutex; growth publishes a new table and keeps the
- *   old one until the registry dies (a reader may still be probing it; the tables' total size is
- *   under twice the final one). A reader that misses in an old table falls to the locked path.
+ *   old one until no reader can still be probing it (checked without waiting at each growth,
+ *   grace.h: pmx__grace_quiescent_now; at the latest when the registry dies; the retired tables'
+ *   total size is under the current one's). A reader that misses in an old table falls to the
+ *   locked path.
  *   Removal deletes by backward shift (no tombstones): a reader racing with it may miss a live
  *   entry, and then finds it on the locked path.
  * - Series of a metric are also chained in creation order (`next`, written under the mutex with
@@ -151,6 +153,7 @@ static inline pmx__scalar_t *pmx__scalar(const pmx_series_t *s) { return (pmx__s
 #define PMX__HIST_SHARDS 2
 
 typedef struct pmx__table {
+  struct pmx__table *retired_next; /* on the metric's retired_tables list once replaced */
   size_t mask;
   _Atomic(pmx_series_t *) slots[];
 } pmx__table_t;
@@ -203,6 +206,9 @@ struct pmx_metric {
   pthread_mutex_t snap_mu; /* histogram snapshots (readers only; observers never take it) */
   pmx__arena_t arena;
   _Atomic(pmx__table_t *) table;
+  /* Tables replaced by growth (under mu): a reader may still probe them until a grace period
+   * has passed; freed then (metric_store.c: free_retired_tables). */
+  pmx__table_t *retired_tables;
   _Atomic(pmx_series_t *) head; /* first series; readers load it with acquire */
   pmx_series_t *tail;
   _Atomic(pmx_series_t *) single; /* the only series of an unlabelled metric, once created */

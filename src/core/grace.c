@@ -98,3 +98,17 @@ void pmx__synchronize(void) {
   }
   barrier_everywhere();
 }
+
+bool pmx__grace_quiescent_now(void) {
+  pthread_once(&init_once, init);
+  /* After this barrier every section that began before it has its counter update visible, and
+   * every section that begins after it sees what the caller published before the call. */
+  barrier_everywhere();
+  for (size_t i = 0; i < SLOTS; i++) {
+    for (unsigned parity = 0; parity < 2; parity++) {
+      atomic_long *counter = &pmx__grace_slots[i].active[parity];
+      if (atomic_load_explicit(counter, memory_order_acquire) != own_count(counter)) return false;
+    }
+  }
+  return true;
+}

@@ -84,4 +84,9 @@ static inline bool pmx__in_read_section(void) { return pmx__grace_me.depth != 0;
  * (the event bus checks this with pmx__inside_handler; the store never reclaims from inside). */
 void pmx__synchronize(void);
 
+/* Without waiting: true when no reader section other than the caller's is open at some moment
+ * after the call began, so that whatever the caller unpublished before the call may be freed.
+ * Costs one membarrier and a scan of the slots; false means "try again later". */
+bool pmx__grace_quiescent_now(void);
+
 #endif

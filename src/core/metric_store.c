@@ -184,7 +184,13 @@ static void metric_free(pmx_metric_t *m) {
   pmx__free(m->le_om);
   pmx__free(m->exemplar_key);
   pmx__free(m->buckets);
-  pmx__arena_free(&m->arena); /* series and tables */
+  pmx__free(atomic_load_explicit(&m->table, memory_order_relaxed));
+  for (pmx__table_t *t = m->retired_tables; t != NULL;) {
+    pmx__table_t *next = t->retired_next;
+    pmx__free(t);
+    t = next;
+  }
+  pmx__arena_free(&m->arena); /* series */
   pthread_mutex_destroy(&m->attach_mu);
   pthread_mutex_destroy(&m->snap_mu);
   pthread_mutex_destroy(&m->mu);
@@ -494,7 +500,7 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
   m->labels_offset = (series_size(m) + 7) & ~(size_t)7;
   pmx__table_t *t = NULL;
   if (rc == PMX_OK) {
-    t = pmx__arena_alloc(&m->arena, sizeof *t + 16 * sizeof t->slots[0]);
+    t = pmx__malloc(sizeof *t + 16 * sizeof t->slots[0]);
     if (t == NULL) rc = PMX_ENOMEM;
   }
   if (rc != PMX_OK) {
@@ -502,6 +508,7 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
     return pmx__fail(err, rc, def->name, "out of memory");
   }
   t->mask = 15;
+  t->retired_next = NULL;
   for (size_t i = 0; i <= t->mask; i++) atomic_init(&t->slots[i], NULL);
   atomic_init(&m->table, t);
 
@@ -692,6 +699,18 @@ static pmx_series_t *series_alloc(pmx_metric_t *m, uint16_t label_cap) {
   return s;
 }
 
+/* Frees the tables growth replaced once no reader can still be probing them. Never waits: when
+ * readers are about, the tables stay for a later growth or the metric's end (their total is
+ * under the size of the current table). m->mu held. */
+static void free_retired_tables(pmx_metric_t *m) {
+  if (m->retired_tables == NULL || !pmx__grace_quiescent_now()) return;
+  while (m->retired_tables != NULL) {
+    pmx__table_t *t = m->retired_tables;
+    m->retired_tables = t->retired_next;
+    pmx__free(t);
+  }
+}
+
 /* Creates the series; m->mu held. */
 static pmx__series_result_t series_create(pmx_metric_t *m, uint32_t h, const char *const *values,
                                           const size_t *lens, pmx_series_t **out) {
@@ -709,14 +728,18 @@ static pmx__series_result_t series_create(pmx_metric_t *m, uint32_t h, const cha
   size_t count = atomic_load_explicit(&m->n_series, memory_order_relaxed) + 1;
   if (count * 4 > (t->mask + 1) * 3) { /* keep load under 3/4: grow and rehash */
     size_t cap = (t->mask + 1) * 2;
-    pmx__table_t *nt = pmx__arena_alloc(&m->arena, sizeof *nt + cap * sizeof nt->slots[0]);
+    pmx__table_t *nt = pmx__malloc(sizeof *nt + cap * sizeof nt->slots[0]);
     if (nt == NULL) return PMX__SERIES_NO_MEMORY;
     nt->mask = cap - 1;
+    nt->retired_next = NULL;
     for (size_t i = 0; i < cap; i++) atomic_init(&nt->slots[i], NULL);
     for (pmx_series_t *s = atomic_load_explicit(&m->head, memory_order_relaxed); s != NULL; s = atomic_load_explicit(&s->next, memory_order_relaxed)) {
       table_put(nt, s);
     }
     atomic_store_explicit(&m->table, nt, memory_order_release);
+    t->retired_next = m->retired_tables;
+    m->retired_tables = t;
+    free_retired_tables(m);
     t = nt;
   }
   pmx_series_t *s = series_alloc(m, label_cap_for(label_bytes));
