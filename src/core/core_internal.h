@@ -74,9 +74,9 @@ typedef struct pmx__scalar {
 
 /* Integral counter steps below this take the integer fast path; larger ones the double path. */
 #define PMX__INT_STEP_MAX ((int64_t)1 << 40)
-/* An integer cell at or past this closes the integer path of its series. With 2 * PMX__SHARDS (16)
- * cells of at most 2^59 plus in-flight steps (< 2^40 each, one per thread) the sum of the cells
- * stays far below 2^63. */
+/* An integer cell at or past this closes the integer path of its series: a cell never exceeds
+ * 2^59 plus in-flight steps (< 2^40 each, one per thread), far below 2^63. Readers add the cells
+ * of a sharded counter (up to 128) in 128-bit arithmetic, so their sum cannot overflow. */
 #define PMX__INT_SPILL_AT ((int64_t)1 << 59)
 
 /* One histogram shard, with two halves ("hot" and "cold"). `started` counts observations begun
@@ -114,7 +114,6 @@ struct pmx_series {
   _Alignas(8) unsigned char value[];
 };
 
-#define PMX__SHARDS 8 /* value lines of a sharded counter, each with an owned and a shared cell */
 
 /* The latest exemplar of a counter series or histogram bucket (exemplar.c), a seqlock: `seq` is
  * odd while a writer fills the slot. Writers enter with a compare-and-swap from an even value and
@@ -164,9 +163,10 @@ struct pmx_metric {
   pmx_metric_kind_t kind;
   bool sum_as_gauge;
   /* Unlabelled counters and sums: the single series is usually one hot counter bumped from every
-   * thread, so its integral part is split over PMX__SHARDS cache lines, one per group of threads
+   * thread, so its integral part is split over counter_lines cache lines, one per thread
    * (a thread always uses the same shard); reads add them up. */
   bool sharded;
+  unsigned counter_lines; /* sharded: value lines (counter_cells.h) */
   /* Sharded series only: the first threads own a cell each and add with plain stores
    * (counter_cells.h). Clear it when series memory is written by more than one process. */
   bool owned_cells;

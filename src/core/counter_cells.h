@@ -1,8 +1,9 @@
 /* Which integer cell of a sharded counter (an unlabelled counter or sum, pmx_metric.sharded) the
  * calling thread adds to. Private to core.
  *
- * Each of the PMX__SHARDS value lines of a sharded series holds two integer cells: an OWNED one
- * at PMX__OWNED_CELL and a SHARED one at PMX__SHARED_CELL. The first PMX__SHARDS threads of the
+ * Each of the pmx__counter_lines() value lines of a sharded series (one per possible CPU, at least
+ * 8 and at most 64) holds two integer cells: an OWNED one at PMX__OWNED_CELL and a SHARED one at
+ * PMX__SHARED_CELL. The first pmx__counter_lines() threads of the
  * process to increment a sharded counter each own one line index for as long as they live: they
  * are the only writer of the owned cell at that index in every sharded series, so an increment is
  * a plain load and store on a line no other core writes (no locked instruction). Later threads
@@ -20,16 +21,20 @@
 
 #include "internal.h"
 
+#define PMX__COUNTER_LINES_MIN 8
+#define PMX__COUNTER_LINES_MAX 64
 #define PMX__OWNED_CELL 0
 #define PMX__SHARED_CELL 16 /* byte 8 of line 0 is the double part (pmx__scalar_t.fbits) */
 
 typedef struct pmx__cell_ref {
-  unsigned line;  /* value line index, < PMX__SHARDS */
+  unsigned line;  /* value line index, < pmx__counter_lines() */
   bool owned;     /* this thread owns the line's owned cell */
   bool claimed;   /* line/owned are set */
 } pmx__cell_ref_t;
 
 extern _Thread_local pmx__cell_ref_t pmx__cell PMX_TLS_FAST;
+/* Value lines of every sharded counter of the process (fixed once computed). */
+unsigned pmx__counter_lines(void);
 void pmx__cell_claim(void);
 
 static inline pmx__cell_ref_t pmx__my_cell(void) {

@@ -456,6 +456,7 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
   m->sum_as_gauge = def->sum_as_gauge;
   m->sharded = def->n_tags == 0 && (def->kind == PMX_COUNTER || (def->kind == PMX_SUM && !def->sum_as_gauge));
   m->owned_cells = m->sharded;
+  m->counter_lines = m->sharded ? pmx__counter_lines() : 0;
   m->help = pmx__strdup(def->description && *def->description ? def->description : full);
   m->negative_buckets = def->kind == PMX_DISTRIBUTION && def->buckets[0] < 0;
   m->measure = def->measure;
@@ -581,7 +582,7 @@ static void table_put(pmx__table_t *t, pmx_series_t *s) {
 }
 
 static size_t value_size(const pmx_metric_t *m) {
-  if (m->sharded) return offsetof(pmx_series_t, value) + PMX__SHARDS * PMX_CACHELINE;
+  if (m->sharded) return offsetof(pmx_series_t, value) + m->counter_lines * PMX_CACHELINE;
   if (m->kind == PMX_DISTRIBUTION) return PMX_CACHELINE + PMX__HIST_SHARDS * m->hist_stride; /* pmx__hist() */
   return offsetof(pmx_series_t, value) + sizeof(pmx__scalar_t);
 }
@@ -640,7 +641,7 @@ static void series_reset_values(const pmx_metric_t *m, pmx_series_t *s) {
     return;
   }
   if (m->sharded) {
-    for (size_t k = 0; k < PMX__SHARDS; k++) {
+    for (size_t k = 0; k < m->counter_lines; k++) {
       unsigned char *line = s->value + k * PMX_CACHELINE;
       atomic_store_explicit((_Atomic int64_t *)(void *)(line + PMX__OWNED_CELL), 0, memory_order_relaxed);
       atomic_store_explicit((_Atomic int64_t *)(void *)(line + PMX__SHARED_CELL), 0, memory_order_relaxed);
@@ -968,16 +969,18 @@ static inline bool is_gauge(const pmx_metric_t *m) {
 }
 
 double pmx__series_scalar(const pmx_series_t *s) {
-  int64_t i = 0;
-  if (s->metric->sharded) {
-    for (size_t k = 0; k < PMX__SHARDS; k++) {
+  const pmx_metric_t *m = s->metric;
+  if (m->sharded) {
+    __extension__ __int128 sum = 0; /* up to 128 cells of up to 2^59 each */
+    for (size_t k = 0; k < m->counter_lines; k++) {
       const unsigned char *line = s->value + k * PMX_CACHELINE;
-      i += atomic_load_explicit((_Atomic int64_t *)(void *)(line + PMX__OWNED_CELL), memory_order_relaxed);
-      i += atomic_load_explicit((_Atomic int64_t *)(void *)(line + PMX__SHARED_CELL), memory_order_relaxed);
+      sum += atomic_load_explicit((_Atomic int64_t *)(void *)(line + PMX__OWNED_CELL), memory_order_relaxed);
+      sum += atomic_load_explicit((_Atomic int64_t *)(void *)(line + PMX__SHARED_CELL), memory_order_relaxed);
     }
-  } else {
-    i = atomic_load_explicit(&pmx__scalar(s)->ival, memory_order_relaxed);
+    double f = bits_to_double(atomic_load_explicit(&pmx__scalar(s)->fbits, memory_order_relaxed));
+    return sum == 0 ? f : (double)sum + f;
   }
+  int64_t i = atomic_load_explicit(&pmx__scalar(s)->ival, memory_order_relaxed);
   double f = bits_to_double(atomic_load_explicit(&pmx__scalar(s)->fbits, memory_order_relaxed));
   return i == 0 ? f : (double)i + f;
 }
