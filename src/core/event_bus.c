@@ -180,14 +180,6 @@ int pmx_bus_event(pmx_bus_t *bus, const char *name, pmx_event_t **out) {
 
 const char *pmx_event_name(const pmx_event_t *ev) { return ev ? ev->name : NULL; }
 
-/* Waits until no emit that may have loaded a snapshot published before this call is running
- * (the caller's own section aside: attach and detach refuse to run inside a handler of this
- * bus, so the caller holds none of its snapshots). */
-static void synchronize(pmx_bus_t *bus) {
-  (void)bus;
-  pmx__synchronize();
-}
-
 /* Builds the snapshot `ev` would have with the handlers in bus->handlers, skipping `skip`. */
 static snapshot_t *build_snapshot(pmx_bus_t *bus, pmx_event_t *ev, const handler_t *skip) {
   size_t n = 0;
@@ -242,11 +234,13 @@ static int publish(pmx_bus_t *bus, handler_t *h, bool removing, snapshot_t ***ol
   return PMX_OK;
 }
 
-/* Waits out the grace period, then frees the snapshots publish() replaced. Called WITHOUT
- * bus->mu: a handler running on another thread may need that mutex (pmx_bus_event,
- * pmx_emit_name) to finish, and the grace period waits for it to finish. */
-static void retire(pmx_bus_t *bus, snapshot_t **old, size_t n) {
-  synchronize(bus);
+/* Waits out the grace period (every emit that may have loaded one of the snapshots has ended;
+ * the caller's own section aside: attach and detach refuse to run inside a handler of this
+ * bus, so the caller holds none of its snapshots), then frees the snapshots publish() replaced.
+ * Called WITHOUT bus->mu: a handler running on another thread may need that mutex
+ * (pmx_bus_event, pmx_emit_name) to finish, and the grace period waits for it to finish. */
+static void retire(snapshot_t **old, size_t n) {
+  pmx__synchronize();
   for (size_t i = 0; i < n; i++) pmx__free(old[i]);
   pmx__free(old);
 }
@@ -299,7 +293,7 @@ int pmx_bus_attach_many(pmx_bus_t *bus, const char *id, const char *const *event
     if (rc != PMX_OK) *tail = NULL;
   }
   pthread_mutex_unlock(&bus->mu);
-  if (rc == PMX_OK) retire(bus, old, n);
+  if (rc == PMX_OK) retire(old, n);
   pthread_mutex_unlock(&bus->writer_mu);
   if (rc != PMX_OK) handler_free(h);
   return rc;
@@ -354,8 +348,8 @@ int pmx_bus_detach(pmx_bus_t *bus, const char *id) {
   }
   pthread_mutex_unlock(&bus->mu);
   if (rc == PMX_OK) {
-    if (in_place) synchronize(bus); /* the grace period, without snapshots to free */
-    else retire(bus, old, h->n_events); /* after this, no thread is running h */
+    if (in_place) pmx__synchronize(); /* the grace period, without snapshots to free */
+    else retire(old, h->n_events); /* after this, no thread is running h */
     handler_free(h);
   }
   pthread_mutex_unlock(&bus->writer_mu);
