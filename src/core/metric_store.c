@@ -930,9 +930,9 @@ static inline void int_step_sharded(pmx_series_t *s, int64_t v) {
 
 /* One integral step (0 <= v < PMX__INT_STEP_MAX) on the integer path, unless it is closed. The
  * cell that crosses PMX__INT_SPILL_AT closes the path for the whole series: steps already past
- * the check still land in their cells (each < 2^40, one per thread at a time, far inside the
- * 2^63 - 16 * 2^59 headroom), every later one goes to the double part. The integer cells are
- * never decremented, so no reader ever sees the value go down. */
+ * the check still land in their cells (each < 2^40, one per thread at a time, so a cell stays far
+ * below 2^63; readers add the cells in 128 bits), every later one goes to the double part. The
+ * integer cells are never decremented, so no reader ever sees the value go down. */
 static inline void int_step(pmx_series_t *s, int64_t v) {
   if (PMX_UNLIKELY(atomic_load_explicit(&s->int_closed, memory_order_relaxed))) {
     atomic_add_double(&pmx__scalar(s)->fbits, (double)v);
