@@ -1,8 +1,9 @@
 /* Number formatting for the exposition: integers by hand (most samples are counts), other
  * doubles in the shortest form that reads back to the same double (shortest_double.c for the
  * usual magnitudes, printf and strtod for the rest), and the spellings Prometheus wants for NaN
- * and infinities. printf and strtod follow LC_NUMERIC, so the printf path switches the calling thread to the C locale (uselocale is per thread: the host program's own
- * locale is left alone) around them. */
+ * and infinities. printf and strtod follow LC_NUMERIC, so the printf path switches the calling
+ * thread to the C locale (uselocale is per thread: the host program's own locale is left alone)
+ * around them. */
 #include <float.h>
 #include <locale.h>
 #include <math.h>
