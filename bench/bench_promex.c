@@ -783,14 +783,19 @@ int main(int argc, char **argv) {
     return 2;
   }
   compute_hist_expect();
-  for (int t = 1; t <= 2; t++) counter_inc(t);
-  for (int t = 1; t <= 2; t++) counter_labels(t);
-  for (int t = 1; t <= 2; t++) histogram_labels(t);
-  scrape_10k();
-  for (int t = 1; t <= 2; t++) event_counter_inc(t);
-  for (int t = 1; t <= 2; t++) event_counter_labels(t);
-  for (int t = 1; t <= 2; t++) event_histogram_labels(t);
-  for (int t = 1; t <= 2; t++) exemplar_observe(t);
-  for (int t = 1; t <= 2; t++) native_observe(t);
+  /* BENCH_ONLY=<name>: run just that group (e.g. event_counter_inc), for profiling one path. */
+  const char *only = getenv("BENCH_ONLY");
+#define RUN(name, call) \
+  if (only == NULL || *only == '\0' || strcmp(only, #name) == 0) call
+  RUN(counter_inc, for (int t = 1; t <= 2; t++) counter_inc(t));
+  RUN(counter_labels, for (int t = 1; t <= 2; t++) counter_labels(t));
+  RUN(histogram_labels, for (int t = 1; t <= 2; t++) histogram_labels(t));
+  RUN(scrape_10k, scrape_10k());
+  RUN(event_counter_inc, for (int t = 1; t <= 2; t++) event_counter_inc(t));
+  RUN(event_counter_labels, for (int t = 1; t <= 2; t++) event_counter_labels(t));
+  RUN(event_histogram_labels, for (int t = 1; t <= 2; t++) event_histogram_labels(t));
+  RUN(exemplar_observe, for (int t = 1; t <= 2; t++) exemplar_observe(t));
+  RUN(native_observe, for (int t = 1; t <= 2; t++) native_observe(t));
+#undef RUN
   return g_failed;
 }

@@ -22,6 +22,15 @@
 
 #define PMX_CACHELINE 64
 
+/* Thread-locals read on update paths: the initial-exec model makes each read one %fs-relative
+ * load instead of a __tls_get_addr call in the shared library (glibc keeps spare static TLS for
+ * libraries loaded later with dlopen, and promex's few bytes fit in it). */
+#if defined(__GNUC__) && defined(__ELF__)
+#define PMX_TLS_FAST __attribute__((tls_model("initial-exec")))
+#else
+#define PMX_TLS_FAST
+#endif
+
 /* Fills `err` (may be NULL) with code, source and a printf-style message; returns `code` so that
  * callers can write `return pmx__fail(err, PMX_EINVAL, name, "...")`. */
 int pmx__fail(pmx_error_t *err, int code, const char *source, const char *fmt, ...) PMX_PRINTF(4, 5);

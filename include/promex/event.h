@@ -11,8 +11,10 @@
  * nothing and makes no system call: it reads an immutable snapshot of the event's handler list.
  * Attach and detach take the bus's writer mutex and publish a new snapshot; detach waits until
  * every emit that could still see the old snapshot has finished, so a handler is never called
- * after pmx_bus_detach() returns. Because of that wait, attach/detach must not be called from
- * inside a handler of the same bus (they return PMX_EBUSY). pmx_emit() is not async-signal-safe:
+ * after pmx_bus_detach() returns. (The wait is process-wide: it also lets emits on other buses
+ * and metric renders already running at the call finish, so it lasts as long as the longest of
+ * them.) Because of that wait, attach/detach must not be called from inside a handler of the
+ * same bus (they return PMX_EBUSY); from a handler of another bus they work. pmx_emit() is not async-signal-safe:
  * do not emit from a signal handler (a thread's reader counter is updated with plain stores). */
 #ifndef PROMEX_EVENT_H
 #define PROMEX_EVENT_H

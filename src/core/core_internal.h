@@ -10,8 +10,10 @@
  *   label churn reuses memory instead of growing the arena.
  * - The series table is an open-addressing array of atomic pointers. Lookups are lock-free.
  *   Inserts and growth happen under the metric mutex; growth publishes a new table and keeps the
- *   old one until the registry dies (a reader may still be probing it; the tables' total size is
- *   under twice the final one). A reader that misses in an old table falls to the locked path.
+ *   old one until no reader can still be probing it (checked without waiting at each growth,
+ *   grace.h: pmx__grace_quiescent_now; at the latest when the registry dies; the retired tables'
+ *   total size is under the current one's). A reader that misses in an old table falls to the
+ *   locked path.
  *   Removal deletes by backward shift (no tombstones): a reader racing with it may miss a live
  *   entry, and then finds it on the locked path.
  * - Series of a metric are also chained in creation order (`next`, written under the mutex with
@@ -72,9 +74,9 @@ typedef struct pmx__scalar {
 
 /* Integral counter steps below this take the integer fast path; larger ones the double path. */
 #define PMX__INT_STEP_MAX ((int64_t)1 << 40)
-/* An integer cell at or past this closes the integer path of its series. With PMX__SHARDS (8)
- * cells of at most 2^59 plus in-flight steps (< 2^40 each, one per thread) the sum of the cells
- * stays far below 2^63. */
+/* An integer cell at or past this closes the integer path of its series: a cell never exceeds
+ * 2^59 plus in-flight steps (< 2^40 each, one per thread), far below 2^63. Readers add the cells
+ * of a sharded counter (up to 128) in 128-bit arithmetic, so their sum cannot overflow. */
 #define PMX__INT_SPILL_AT ((int64_t)1 << 59)
 
 /* One histogram shard, with two halves ("hot" and "cold"). `started` counts observations begun
@@ -94,23 +96,24 @@ typedef struct pmx__hist {
 } pmx__hist_t;
 #define PMX__HIST_HOT_BIT ((uint64_t)1 << 63)
 
+/* 32 bytes before the value: this header is part of every series, so it is kept small (a
+ * labelled counter series is this header, its 16-byte value and its label bytes). */
 struct pmx_series {
   pmx_metric_t *metric;
   _Atomic(pmx_series_t *) next; /* creation order */
-  uint64_t hash;
-  const char *labels;           /* n_tags NUL-terminated values, back to back */
-  /* Counters: set once an integer cell reaches PMX__INT_SPILL_AT; read by every integral add
-   * (this header line is read-mostly, unlike the value lines of a sharded counter). */
-  _Atomic unsigned char int_closed;
   /* Under the metric mutex: the previous series in creation order while linked; the next one on
    * the retired or free list once removed. */
   pmx_series_t *prev;
-  uint32_t label_cap;           /* bytes reserved for labels: a power of two (0 if none) */
-  /* A pmx__scalar_t or (distributions) a pmx__hist_t; see pmx__scalar()/pmx__hist(). */
+  uint32_t hash;                /* of the label values (table home slot and first comparison) */
+  uint16_t label_cap;           /* bytes reserved for labels: a power of two (0 if none) */
+  /* Counters: set once an integer cell reaches PMX__INT_SPILL_AT; read by every integral add
+   * (this header line is read-mostly, unlike the value lines of a sharded counter). */
+  _Atomic unsigned char int_closed;
+  /* A pmx__scalar_t or (distributions) a pmx__hist_t; see pmx__scalar()/pmx__hist(). The label
+   * values follow at the metric's labels_offset (pmx__series_labels()). */
   _Alignas(8) unsigned char value[];
 };
 
-#define PMX__SHARDS 8
 
 /* The latest exemplar of a counter series or histogram bucket (exemplar.c), a seqlock: `seq` is
  * odd while a writer fills the slot. Writers enter with a compare-and-swap from an even value and
@@ -149,6 +152,7 @@ static inline pmx__scalar_t *pmx__scalar(const pmx_series_t *s) { return (pmx__s
 #define PMX__HIST_SHARDS 2
 
 typedef struct pmx__table {
+  struct pmx__table *retired_next; /* on the metric's retired_tables list once replaced */
   size_t mask;
   _Atomic(pmx_series_t *) slots[];
 } pmx__table_t;
@@ -159,9 +163,16 @@ struct pmx_metric {
   pmx_metric_kind_t kind;
   bool sum_as_gauge;
   /* Unlabelled counters and sums: the single series is usually one hot counter bumped from every
-   * thread, so its integral part is split over PMX__SHARDS cache lines, one per group of threads
+   * thread, so its integral part is split over counter_lines cache lines, one per thread
    * (a thread always uses the same shard); reads add them up. */
   bool sharded;
+  unsigned counter_lines; /* sharded: value lines (counter_cells.h) */
+  /* Sharded series only: the first threads own a cell each and add with plain stores
+   * (counter_cells.h). Clear it when series memory is written by more than one process. */
+  bool owned_cells;
+  /* An unlabelled counter without keep, drop or exemplars: its event handler only increments
+   * the single series (metric_events.c). */
+  bool counts_events_only;
   char *name;          /* full Prometheus name */
   char *help;
   char *event_name;    /* NULL if unknown */
@@ -192,11 +203,15 @@ struct pmx_metric {
   /* Native histogram settings (native_hist.h); NULL unless defined with `native`. A native-only
    * family has n_buckets 0 and its classic part is never written. */
   struct pmx__native_def *native;
+  size_t labels_offset; /* where a series' label values start (bytes from the series) */
 
   pthread_mutex_t mu;  /* series creation */
   pthread_mutex_t snap_mu; /* histogram snapshots (readers only; observers never take it) */
   pmx__arena_t arena;
   _Atomic(pmx__table_t *) table;
+  /* Tables replaced by growth (under mu): a reader may still probe them until a grace period
+   * has passed; freed then (metric_store.c: free_retired_tables). */
+  pmx__table_t *retired_tables;
   _Atomic(pmx_series_t *) head; /* first series; readers load it with acquire */
   pmx_series_t *tail;
   _Atomic(pmx_series_t *) single; /* the only series of an unlabelled metric, once created */
@@ -238,6 +253,7 @@ struct pmx_registry {
   bool no_own_metrics;
   pmx__name_set_t names; /* every rendered name, under mu (see pmx__family_names) */
   char *own_names[3];    /* names of the own families, the owners of their entries in `names` */
+  _Atomic size_t render_hint; /* bytes its metrics rendered last time (expo.c sizes buffers) */
 };
 /* The families the registry renders itself (expo.c: render_own), by suffix of the own prefix. */
 typedef struct pmx__own_family {
@@ -262,6 +278,11 @@ static inline const char *pmx__type_name(pmx_metric_kind_t kind, bool sum_as_gau
 static inline pmx__hist_t *pmx__hist(const pmx_series_t *s, size_t shard) {
   return (pmx__hist_t *)(void *)((unsigned char *)(uintptr_t)s + PMX_CACHELINE +
                                  shard * s->metric->hist_stride);
+}
+
+/* The series' n_tags NUL-terminated label values, back to back. */
+static inline const char *pmx__series_labels(const pmx_series_t *s) {
+  return (const char *)s + s->metric->labels_offset;
 }
 
 static inline pmx__exemplar_t *pmx__exemplars(const pmx_series_t *s) {
@@ -301,6 +322,11 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config);
 /* Number formatting, independent of the process locale. Writes at most 32 bytes + NUL; returns
  * the length. */
 size_t pmx__fmt_double(char *buf, double v);
+/* The non-integral doubles with 1e-3 <= |v| < 2^53, exactly and without printf (shortest_double.c);
+ * returns 0 for any other value. */
+size_t pmx__fmt_shortest(char *buf, double v);
+/* The printf-and-strtod search pmx__fmt_double falls back to, for every value. */
+size_t pmx__fmt_double_printf(char *buf, double v);
 size_t pmx__fmt_u64(char *buf, uint64_t v);
 size_t pmx__fmt_i64(char *buf, int64_t v);
 

@@ -5,34 +5,23 @@
  *   snapshot without a lock; attach/detach build a new snapshot under the bus mutex, publish it,
  *   then wait for a grace period before freeing the old one. That wait is also what guarantees
  *   that a detached handler is never called after detach returns.
- * - Grace periods use two reader counters (one per epoch parity) in cache-line padded slots, so
- *   emitting threads never share a cache line. A writer flips the epoch twice and waits for each
- *   parity to drain (the classic two-phase scheme: one flip is not enough because a reader may
- *   have read the epoch just before the flip).
- * - Where the kernel offers membarrier(PRIVATE_EXPEDITED), each of the first OWNED_SLOTS threads
- *   owns a slot and updates its counter with plain (relaxed) stores and a compiler barrier: no
- *   atomic read-modify-write on the emit path. The writer pays instead, with membarrier(), which
- *   makes every running thread execute a full memory barrier (the liburcu "memb" flavour). Threads
- *   beyond that, and every thread where membarrier is missing, share the remaining slots with
- *   sequentially consistent atomic adds. Consequence: pmx_emit is not async-signal-safe.
+ * - Grace periods are the metric store's (grace.h): pmx_emit runs its handlers inside one reader
+ *   section of that process-wide domain, which also covers the series lookups and updates of
+ *   the metric handlers it calls (theirs nest for the cost of a counter), so an emit enters one
+ *   section, not two. Emitting threads update their own cache-line padded counter with a plain
+ *   store where the kernel offers membarrier(PRIVATE_EXPEDITED); writers pay with membarrier().
+ *   Consequence: pmx_emit is not async-signal-safe.
  * - Event handles are never freed before the bus: instrumented code may cache them forever. */
-#include <linux/membarrier.h>
 #include <pthread.h>
-#include <sched.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/core_internal.h"
+#include "core/grace.h"
 #include "internal.h"
 #include "promex/event.h"
 
-#define OWNED_SLOTS 64  /* one thread each, plain stores (with membarrier) */
-#define SHARED_SLOTS 8  /* everyone else, atomic adds */
-#define READER_SLOTS (OWNED_SLOTS + SHARED_SLOTS)
 #define EVENT_BUCKETS 256
 #define MAX_EVENT_NAME 255
 #define MAX_NESTED_EMITS 8
@@ -64,14 +53,7 @@ typedef struct handler {
   struct handler *next; /* attach order */
 } handler_t;
 
-typedef struct reader_slot {
-  _Alignas(PMX_CACHELINE) atomic_long active[2];
-} reader_slot_t;
-
 struct pmx_bus {
-  reader_slot_t slots[READER_SLOTS];
-  atomic_uint epoch;
-  bool membarrier; /* owned slots may use plain stores; writers call membarrier() */
   /* writer_mu orders attach/detach and is held across their grace period; mu guards the event
    * table and handler list and is never held while waiting, so handlers may resolve events. */
   pthread_mutex_t writer_mu;
@@ -80,66 +62,10 @@ struct pmx_bus {
   handler_t *handlers;
 };
 
-/* Which reader slot this thread uses (owned slots are process-wide: a thread owns the same index
- * on every bus), and which buses it is currently emitting on (to refuse attach/detach from inside
- * a handler, which would wait for itself forever). */
-static _Atomic uint64_t owned_slots_taken; /* bitmap of OWNED_SLOTS */
-static atomic_uint next_shared_slot;
-static pthread_once_t slot_key_once = PTHREAD_ONCE_INIT;
-static pthread_key_t slot_key;
-static _Thread_local unsigned my_slot = UINT32_MAX;
-static _Thread_local const pmx_bus_t *emitting[MAX_NESTED_EMITS];
-static _Thread_local unsigned emit_depth;
-
-static void release_owned_slot(void *p) {
-  unsigned slot = (unsigned)(uintptr_t)p - 1;
-  /* Runs on the exiting thread: an emit later in its teardown (another key destructor) must not
-   * use the slot another thread may claim now, so fall back to a shared one. */
-  my_slot = OWNED_SLOTS + slot % SHARED_SLOTS;
-  atomic_fetch_and(&owned_slots_taken, ~(UINT64_C(1) << slot));
-}
-
-static void make_slot_key(void) {
-  if (pthread_key_create(&slot_key, release_owned_slot) != 0) slot_key = (pthread_key_t)-1;
-}
-
-/* Claims a free owned slot (released when the thread exits), else a shared one. */
-static unsigned claim_slot(void) {
-  pthread_once(&slot_key_once, make_slot_key);
-  if (slot_key != (pthread_key_t)-1) {
-    uint64_t taken = atomic_load(&owned_slots_taken);
-    while (~taken != 0) {
-      unsigned slot = (unsigned)__builtin_ctzll(~taken);
-      if (atomic_compare_exchange_weak(&owned_slots_taken, &taken, taken | (UINT64_C(1) << slot))) {
-        if (pthread_setspecific(slot_key, (void *)(uintptr_t)(slot + 1)) == 0) return slot;
-        atomic_fetch_and(&owned_slots_taken, ~(UINT64_C(1) << slot));
-        break;
-      }
-    }
-  }
-  return OWNED_SLOTS + atomic_fetch_add_explicit(&next_shared_slot, 1, memory_order_relaxed) % SHARED_SLOTS;
-}
-
-static inline unsigned thread_slot(void) {
-  if (PMX_UNLIKELY(my_slot == UINT32_MAX)) my_slot = claim_slot();
-  return my_slot;
-}
-
-static bool membarrier_ready(void) {
-  long cmds = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
-  if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED)) return false;
-  /* Registration is per process and idempotent. */
-  return syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
-}
-
-/* A full memory barrier on every thread of the process that is running right now. */
-static void barrier_everywhere(const pmx_bus_t *bus) {
-  if (bus->membarrier) {
-    syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
-  } else {
-    atomic_thread_fence(memory_order_seq_cst);
-  }
-}
+/* Which buses this thread is currently emitting on (to refuse attach/detach from inside a
+ * handler, which would wait for itself forever). */
+static _Thread_local const pmx_bus_t *emitting[MAX_NESTED_EMITS] PMX_TLS_FAST;
+static _Thread_local unsigned emit_depth PMX_TLS_FAST;
 
 static bool inside_handler_of(const pmx_bus_t *bus) {
   unsigned n = emit_depth < MAX_NESTED_EMITS ? emit_depth : MAX_NESTED_EMITS;
@@ -190,7 +116,6 @@ int pmx_bus_new(pmx_bus_t **out) {
     pmx__free(bus);
     return PMX_ENOMEM;
   }
-  bus->membarrier = membarrier_ready();
   *out = bus;
   return PMX_OK;
 }
@@ -255,30 +180,6 @@ int pmx_bus_event(pmx_bus_t *bus, const char *name, pmx_event_t **out) {
 
 const char *pmx_event_name(const pmx_event_t *ev) { return ev ? ev->name : NULL; }
 
-/* Waits until no emit that may have loaded a snapshot published before this call is running.
- * The barriers pair with the compiler barriers of owned-slot readers: after the first, any reader
- * whose counter store we cannot see yet will load the new snapshot; the last orders the readers'
- * final decrements before our frees. */
-static void synchronize(pmx_bus_t *bus) {
-  barrier_everywhere(bus);
-  for (int phase = 0; phase < 2; phase++) {
-    unsigned parity = atomic_fetch_add_explicit(&bus->epoch, 1, memory_order_seq_cst) & 1u;
-    barrier_everywhere(bus);
-    for (size_t i = 0; i < READER_SLOTS; i++) {
-      unsigned spins = 0;
-      while (atomic_load_explicit(&bus->slots[i].active[parity], memory_order_acquire) != 0) {
-        if (++spins < 64) {
-          sched_yield();
-        } else {
-          struct timespec ts = {0, 50000};
-          nanosleep(&ts, NULL);
-        }
-      }
-    }
-  }
-  barrier_everywhere(bus);
-}
-
 /* Builds the snapshot `ev` would have with the handlers in bus->handlers, skipping `skip`. */
 static snapshot_t *build_snapshot(pmx_bus_t *bus, pmx_event_t *ev, const handler_t *skip) {
   size_t n = 0;
@@ -333,11 +234,13 @@ static int publish(pmx_bus_t *bus, handler_t *h, bool removing, snapshot_t ***ol
   return PMX_OK;
 }
 
-/* Waits out the grace period, then frees the snapshots publish() replaced. Called WITHOUT
- * bus->mu: a handler running on another thread may need that mutex (pmx_bus_event,
- * pmx_emit_name) to finish, and the grace period waits for it to finish. */
-static void retire(pmx_bus_t *bus, snapshot_t **old, size_t n) {
-  synchronize(bus);
+/* Waits out the grace period (every emit that may have loaded one of the snapshots has ended;
+ * the caller's own section aside: attach and detach refuse to run inside a handler of this
+ * bus, so the caller holds none of its snapshots), then frees the snapshots publish() replaced.
+ * Called WITHOUT bus->mu: a handler running on another thread may need that mutex
+ * (pmx_bus_event, pmx_emit_name) to finish, and the grace period waits for it to finish. */
+static void retire(snapshot_t **old, size_t n) {
+  pmx__synchronize();
   for (size_t i = 0; i < n; i++) pmx__free(old[i]);
   pmx__free(old);
 }
@@ -390,7 +293,7 @@ int pmx_bus_attach_many(pmx_bus_t *bus, const char *id, const char *const *event
     if (rc != PMX_OK) *tail = NULL;
   }
   pthread_mutex_unlock(&bus->mu);
-  if (rc == PMX_OK) retire(bus, old, n);
+  if (rc == PMX_OK) retire(old, n);
   pthread_mutex_unlock(&bus->writer_mu);
   if (rc != PMX_OK) handler_free(h);
   return rc;
@@ -445,8 +348,8 @@ int pmx_bus_detach(pmx_bus_t *bus, const char *id) {
   }
   pthread_mutex_unlock(&bus->mu);
   if (rc == PMX_OK) {
-    if (in_place) synchronize(bus); /* the grace period, without snapshots to free */
-    else retire(bus, old, h->n_events); /* after this, no thread is running h */
+    if (in_place) pmx__synchronize(); /* the grace period, without snapshots to free */
+    else retire(old, h->n_events); /* after this, no thread is running h */
     handler_free(h);
   }
   pthread_mutex_unlock(&bus->writer_mu);
@@ -463,36 +366,23 @@ int pmx_emit(const pmx_event_t *ev, const pmx_measurement_t *measurements, size_
   if (atomic_load_explicit(&ev->snap, memory_order_relaxed) == NULL) return 0;
 
   pmx_bus_t *bus = ev->bus;
-  unsigned slot_index = thread_slot();
-  atomic_long *active = &bus->slots[slot_index].active[atomic_load_explicit(&bus->epoch, memory_order_relaxed) & 1u];
-  bool owned = slot_index < OWNED_SLOTS && bus->membarrier;
-  const snapshot_t *s;
-  if (PMX_LIKELY(owned)) {
-    /* Only this thread writes this counter: a plain store, then a compiler barrier. The CPU may
-     * still order the snapshot load first; synchronize()'s membarrier covers exactly that. */
-    atomic_store_explicit(active, atomic_load_explicit(active, memory_order_relaxed) + 1, memory_order_relaxed);
-    atomic_signal_fence(memory_order_seq_cst);
-    s = atomic_load_explicit(&ev->snap, memory_order_acquire);
-  } else {
-    atomic_fetch_add_explicit(active, 1, memory_order_seq_cst);
-    s = atomic_load_explicit(&ev->snap, memory_order_seq_cst);
-  }
+  pmx__read_t rd = pmx__read_begin();
+  /* seq_cst: ordered after the section's counter update on the shared-slot path too (a plain
+   * load on x86). */
+  const snapshot_t *s = atomic_load_explicit(&ev->snap, memory_order_seq_cst);
   int ran = 0;
   if (s != NULL) {
     pmx_event_data_t data = {ev, measurements, n_measurements, metadata, n_metadata};
-    if (emit_depth < MAX_NESTED_EMITS) emitting[emit_depth] = bus;
-    emit_depth++;
+    unsigned depth = emit_depth;
+    if (depth < MAX_NESTED_EMITS) emitting[depth] = bus;
+    emit_depth = depth + 1;
     for (size_t i = 0; i < s->n; i++) {
       atomic_load_explicit(&s->items[i].fn, memory_order_relaxed)(&data, s->items[i].config);
     }
-    emit_depth--;
+    emit_depth = depth;
     ran = (int)s->n;
   }
-  if (PMX_LIKELY(owned)) {
-    atomic_store_explicit(active, atomic_load_explicit(active, memory_order_relaxed) - 1, memory_order_release);
-  } else {
-    atomic_fetch_sub_explicit(active, 1, memory_order_release);
-  }
+  pmx__read_end(rd);
   return ran;
 }
 

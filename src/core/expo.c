@@ -16,6 +16,8 @@ typedef struct writer {
   bool om;
   bool overflow;  /* a fixed buffer is full: only count the bytes still to come */
   size_t needed;
+  pmx_buf_t labels;            /* the current series' rendered label set (build_labels) */
+  const pmx_metric_t *metric;  /* the metric being rendered */
 } writer_t;
 
 static inline void put(writer_t *w, const char *s, size_t n) {
@@ -58,17 +60,53 @@ static void put_escaped(writer_t *w, const char *s, bool quotes) {
   put(w, run, strlen(run));
 }
 
-/* Writes `{a="x",b="y"` (no closing brace) for a series; nothing for an unlabelled one. */
-static void put_labels_open(writer_t *w, const pmx_metric_t *m, const pmx_series_t *s) {
-  const char *v = s->labels;
-  for (size_t i = 0; i < m->n_tags; i++) {
-    put(w, i == 0 ? "{" : ",", 1);
-    puts_(w, m->tags[i]);
-    put(w, "=\"", 2);
-    put_escaped(w, v, true);
-    put(w, "\"", 1);
-    v += strlen(v) + 1;
+/* Writes `s` (n bytes) to `p` with the escapes of a label value (\\, \", \n); returns the end.
+ * `p` has room for 2 * n bytes. */
+static char *write_escaped(char *p, const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (PMX_LIKELY(c != '\\' && c != '\n' && c != '"')) {
+      *p++ = c;
+      continue;
+    }
+    *p++ = '\\';
+    *p++ = c == '\n' ? 'n' : c;
   }
+  return p;
+}
+
+/* Renders a series' label set once into w->labels as `{a="x",b="y"` (no closing brace; empty
+ * for an unlabelled series), for all the sample lines of the series to copy. */
+static void build_labels(writer_t *w, const pmx_metric_t *m, const pmx_series_t *s) {
+  pmx_buf_t *out = &w->labels;
+  out->len = 0;
+  if (m->n_tags == 0) return;
+  size_t lens[PMX_MAX_TAGS], room = 0;
+  const char *v = pmx__series_labels(s);
+  for (size_t i = 0; i < m->n_tags; i++) {
+    lens[i] = strlen(v);
+    room += 1 + strlen(m->tags[i]) + 2 + 2 * lens[i] + 1; /* worst case: every byte escaped */
+    v += lens[i] + 1;
+  }
+  int rc = pmx__buf_reserve(out, room);
+  if (rc != PMX_OK) {
+    if (w->rc == PMX_OK) w->rc = rc;
+    return;
+  }
+  char *p = out->data;
+  v = pmx__series_labels(s);
+  for (size_t i = 0; i < m->n_tags; i++) {
+    *p++ = i == 0 ? '{' : ',';
+    size_t tl = strlen(m->tags[i]);
+    memcpy(p, m->tags[i], tl);
+    p += tl;
+    *p++ = '=';
+    *p++ = '"';
+    p = write_escaped(p, v, lens[i]);
+    *p++ = '"';
+    v += lens[i] + 1;
+  }
+  out->len = (size_t)(p - out->data);
 }
 
 /* OpenMetrics exemplar: ` # {key="text"} value timestamp` (seconds, millisecond precision). */
@@ -89,23 +127,54 @@ static void put_exemplar(writer_t *w, const pmx_metric_t *m, const pmx__exemplar
   put(w, ms, 4);
 }
 
-/* `ex`: the sample's exemplar slot (OpenMetrics only; NULL for none). */
-static void put_sample(writer_t *w, const char *name, const char *suffix, const pmx_metric_t *m,
-                       const pmx_series_t *s, const char *le, const char *value, size_t vlen,
-                       const pmx__exemplar_t *ex) {
-  puts_(w, name);
-  if (suffix) puts_(w, suffix);
-  put_labels_open(w, m, s);
+/* One sample line of the series whose labels build_labels() rendered: name, suffix, labels,
+ * `le` (NULL: none), value; `ex` is the sample's exemplar slot (OpenMetrics only; NULL: none).
+ * Where the line fits in the buffer it is copied in with no per-piece checks. */
+static void put_sample(writer_t *w, const char *name, size_t name_len, const char *suffix,
+                       size_t suffix_len, const char *le, size_t le_len, const char *value,
+                       size_t vlen, const pmx__exemplar_t *ex) {
+  const char *lab = w->labels.data;
+  size_t lab_len = w->labels.len;
+  /* After the labels: `,le="x"}` / `{le="x"}`, or `}` to close a label set, or nothing. */
+  const char *le_open = lab_len ? ",le=\"" : "{le=\"";
+  size_t close_len = le ? 5 + le_len + 2 : (lab_len ? 1 : 0);
+  size_t total = name_len + suffix_len + lab_len + close_len + 1 + vlen + 1;
+  pmx_buf_t *b = w->buf;
+  if (PMX_LIKELY(ex == NULL && w->rc == PMX_OK && !w->overflow && b->len + total <= b->cap)) {
+    char *p = b->data + b->len;
+    memcpy(p, name, name_len);
+    p += name_len;
+    memcpy(p, suffix, suffix_len);
+    p += suffix_len;
+    if (lab_len) memcpy(p, lab, lab_len);
+    p += lab_len;
+    if (le) {
+      memcpy(p, le_open, 5);
+      memcpy(p + 5, le, le_len);
+      memcpy(p + 5 + le_len, "\"}", 2);
+    } else if (lab_len) {
+      *p = '}';
+    }
+    p += close_len;
+    *p++ = ' ';
+    memcpy(p, value, vlen);
+    p[vlen] = '\n';
+    b->len += total;
+    return;
+  }
+  put(w, name, name_len);
+  put(w, suffix, suffix_len);
+  if (lab_len) put(w, lab, lab_len);
   if (le) {
-    put(w, m->n_tags ? ",le=\"" : "{le=\"", m->n_tags ? 5 : 5);
-    puts_(w, le);
+    put(w, le_open, 5);
+    put(w, le, le_len);
     put(w, "\"}", 2);
-  } else if (m->n_tags) {
+  } else if (lab_len) {
     put(w, "}", 1);
   }
   put(w, " ", 1);
   put(w, value, vlen);
-  if (ex != NULL) put_exemplar(w, m, ex);
+  if (ex != NULL) put_exemplar(w, w->metric, ex);
   put(w, "\n", 1);
 }
 
@@ -144,18 +213,22 @@ static void put_meta(writer_t *w, const char *family, size_t flen, const char *t
 static void render_metric(writer_t *w, const pmx_metric_t *m) {
   const char *type = type_name(m);
   size_t flen = family_len(m, w->om);
+  size_t name_len = strlen(m->name);
   put_meta(w, m->name, flen, type, m->help);
   bool counter = strcmp(type, "counter") == 0;
   /* OpenMetrics counter samples must end in _total. */
-  const char *suffix = (w->om && counter && flen == strlen(m->name)) ? "_total" : NULL;
+  const char *suffix = (w->om && counter && flen == name_len) ? "_total" : "";
+  size_t suffix_len = strlen(suffix);
+  w->metric = m;
   char num[48];
   uint64_t cum[PMX_MAX_BUCKETS + 1];
   bool no_om_sum = m->negative_buckets || atomic_load_explicit(&m->negative_observed, memory_order_relaxed);
   for (const pmx_series_t *s = atomic_load_explicit(&((pmx_metric_t *)m)->head, memory_order_acquire); s != NULL;
        s = atomic_load_explicit(&((pmx_series_t *)s)->next, memory_order_acquire)) {
+    build_labels(w, m, s);
     if (m->kind != PMX_DISTRIBUTION) {
       size_t n = pmx__fmt_double(num, pmx__series_scalar(s));
-      put_sample(w, m->name, suffix, m, s, NULL, num, n, w->om ? pmx__exemplars(s) : NULL);
+      put_sample(w, m->name, name_len, suffix, suffix_len, NULL, 0, num, n, w->om ? pmx__exemplars(s) : NULL);
       continue;
     }
     uint64_t count;
@@ -165,18 +238,18 @@ static void render_metric(writer_t *w, const pmx_metric_t *m) {
     const pmx__exemplar_t *ex = w->om ? pmx__exemplars(s) : NULL; /* one slot per bucket */
     for (size_t i = 0; i < m->n_buckets; i++) {
       size_t n = pmx__fmt_u64(num, cum[i]);
-      put_sample(w, m->name, "_bucket", m, s, le[i], num, n, ex ? ex + i : NULL);
+      put_sample(w, m->name, name_len, "_bucket", 7, le[i], strlen(le[i]), num, n, ex ? ex + i : NULL);
     }
     size_t n = pmx__fmt_u64(num, count);
-    put_sample(w, m->name, "_bucket", m, s, "+Inf", num, n, ex ? ex + m->n_buckets : NULL);
+    put_sample(w, m->name, name_len, "_bucket", 7, "+Inf", 4, num, n, ex ? ex + m->n_buckets : NULL);
     /* OpenMetrics: a histogram with a negative bucket bound MUST NOT have a sum (it would not be
      * a counter), and _count appears only with _sum. The same holds once a negative value was
      * observed into any histogram (its sum can go down). Text 0.0.4 has no such rule and
      * Prometheus expects both there. */
     if (w->om && no_om_sum) continue;
-    put_sample(w, m->name, "_count", m, s, NULL, num, n, NULL);
+    put_sample(w, m->name, name_len, "_count", 6, NULL, 0, num, n, NULL);
     n = pmx__fmt_double(num, sum);
-    put_sample(w, m->name, "_sum", m, s, NULL, num, n, NULL);
+    put_sample(w, m->name, name_len, "_sum", 4, NULL, 0, num, n, NULL);
   }
 }
 
@@ -248,21 +321,32 @@ static int render_into(pmx_registry_t *const *regs, size_t n, pmx_format_t fmt, 
     if (regs[i] == NULL) return PMX_EINVAL;
   }
   if (fmt == PMX_FORMAT_PROTOBUF) return pmx__render_protobuf(regs, n, buf);
-  writer_t w = {buf, PMX_OK, fmt == PMX_FORMAT_OPENMETRICS, false, 0};
+  writer_t w = {buf, PMX_OK, fmt == PMX_FORMAT_OPENMETRICS, false, 0, {0}, NULL};
   if (n == 0) {
     if (w.om) puts_(&w, "# EOF\n");
     if (w.overflow) buf->len = w.needed;
     return w.overflow ? PMX_ELIMIT : w.rc;
   }
+  /* A growable buffer is sized once for what the registries rendered last time (plus a
+   * sixteenth), instead of doubling its way up and copying everything each time. A failure here
+   * is left to the appends, which grow the buffer as before. */
+  size_t hint = 0;
+  for (size_t i = 0; i < n; i++) hint += atomic_load_explicit(&regs[i]->render_hint, memory_order_relaxed);
+  if (!buf->fixed && hint != 0) (void)pmx__buf_reserve(buf, hint + hint / 16);
   /* Series removed meanwhile stay readable until the section ends (grace.h). */
   pmx__read_t rd = pmx__read_begin();
   for (size_t i = 0; i < n; i++) {
+    size_t before = buf->len;
     for (pmx_metric_t *m = atomic_load_explicit(&regs[i]->head, memory_order_acquire); m != NULL;
          m = atomic_load_explicit(&m->next, memory_order_acquire)) {
       render_metric(&w, m);
     }
+    if (w.rc == PMX_OK && !w.overflow) {
+      atomic_store_explicit(&regs[i]->render_hint, buf->len - before, memory_order_relaxed);
+    }
   }
   pmx__read_end(rd);
+  pmx_buf_free(&w.labels);
   for (size_t i = 0; i < n; i++) {
     if (regs[i]->no_own_metrics) continue;
     bool seen = false; /* rendered already with an earlier registry of the same prefix */

@@ -28,7 +28,7 @@ static void put_label(pmx__pb_t *w, unsigned field, const char *name, const char
 }
 
 static void put_series_labels(pmx__pb_t *w, const pmx_metric_t *m, const pmx_series_t *s) {
-  const char *v = s->labels;
+  const char *v = pmx__series_labels(s);
   for (size_t i = 0; i < m->n_tags; i++) {
     put_label(w, 1, m->tags[i], v); /* Metric.label */
     v += strlen(v) + 1;

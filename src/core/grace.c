@@ -14,9 +14,7 @@
 
 pmx__grace_slot_t pmx__grace_slots[SLOTS];
 atomic_uint pmx__grace_epoch;
-_Thread_local unsigned pmx__grace_my_slot = UINT32_MAX;
-_Thread_local bool pmx__grace_owned;
-_Thread_local unsigned pmx__grace_depth;
+_Thread_local pmx__grace_thread_t pmx__grace_me PMX_TLS_FAST = {NULL, UINT32_MAX, false, 0};
 
 static _Atomic uint64_t owned_taken; /* bitmap of owned slots */
 static atomic_uint next_shared;
@@ -32,8 +30,8 @@ static unsigned shared_slot(void) {
  * thread may claim the owned one now. */
 static void release_slot(void *p) {
   unsigned slot = (unsigned)(uintptr_t)p - 1;
-  pmx__grace_owned = false;
-  pmx__grace_my_slot = shared_slot();
+  pmx__grace_me.owned = false;
+  pmx__grace_me.slot = shared_slot();
   atomic_fetch_and(&owned_taken, ~(UINT64_C(1) << slot));
 }
 
@@ -52,8 +50,8 @@ void pmx__grace_claim(void) {
       unsigned slot = (unsigned)__builtin_ctzll(~taken);
       if (atomic_compare_exchange_weak(&owned_taken, &taken, taken | (UINT64_C(1) << slot))) {
         if (pthread_setspecific(slot_key, (void *)(uintptr_t)(slot + 1)) == 0) {
-          pmx__grace_my_slot = slot;
-          pmx__grace_owned = true;
+          pmx__grace_me.slot = slot;
+          pmx__grace_me.owned = true;
           return;
         }
         atomic_fetch_and(&owned_taken, ~(UINT64_C(1) << slot));
@@ -61,8 +59,8 @@ void pmx__grace_claim(void) {
       }
     }
   }
-  pmx__grace_owned = false;
-  pmx__grace_my_slot = shared_slot();
+  pmx__grace_me.owned = false;
+  pmx__grace_me.slot = shared_slot();
 }
 
 static void barrier_everywhere(void) {
@@ -73,6 +71,11 @@ static void barrier_everywhere(void) {
   }
 }
 
+/* What the caller's own open section contributes to a counter: it does not wait for itself. */
+static long own_count(const atomic_long *counter) {
+  return pmx__grace_me.depth != 0 && pmx__grace_me.active == counter ? 1 : 0;
+}
+
 void pmx__synchronize(void) {
   pthread_once(&init_once, init);
   barrier_everywhere();
@@ -80,8 +83,10 @@ void pmx__synchronize(void) {
     unsigned parity = atomic_fetch_add_explicit(&pmx__grace_epoch, 1, memory_order_seq_cst) & 1u;
     barrier_everywhere();
     for (size_t i = 0; i < SLOTS; i++) {
+      atomic_long *counter = &pmx__grace_slots[i].active[parity];
+      long mine = own_count(counter);
       unsigned spins = 0;
-      while (atomic_load_explicit(&pmx__grace_slots[i].active[parity], memory_order_acquire) != 0) {
+      while (atomic_load_explicit(counter, memory_order_acquire) != mine) {
         if (++spins < 64) {
           sched_yield();
         } else {
@@ -92,4 +97,18 @@ void pmx__synchronize(void) {
     }
   }
   barrier_everywhere();
+}
+
+bool pmx__grace_quiescent_now(void) {
+  pthread_once(&init_once, init);
+  /* After this barrier every section that began before it has its counter update visible, and
+   * every section that begins after it sees what the caller published before the call. */
+  barrier_everywhere();
+  for (size_t i = 0; i < SLOTS; i++) {
+    for (unsigned parity = 0; parity < 2; parity++) {
+      atomic_long *counter = &pmx__grace_slots[i].active[parity];
+      if (atomic_load_explicit(counter, memory_order_acquire) != own_count(counter)) return false;
+    }
+  }
+  return true;
 }

@@ -9,13 +9,14 @@
  * and a compiler barrier, and the writer pays with membarrier(). Other threads share the
  * remaining slots with atomic adds. One domain serves the whole process: removal is rare, and
  * its wait (a render in progress at most) is short.
- * Sections nest. pmx__synchronize() must not be called inside a section (it would wait for
- * itself): pmx__in_read_section() tells. */
+ * The event bus (event_bus.c) uses the same domain, so an event handler's store accesses are
+ * covered by pmx_emit's section. Sections nest. */
 #ifndef PMX_CORE_GRACE_H
 #define PMX_CORE_GRACE_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "internal.h"
 
@@ -28,42 +29,64 @@ typedef struct pmx__grace_slot {
 
 extern pmx__grace_slot_t pmx__grace_slots[PMX__GRACE_OWNED + PMX__GRACE_SHARED];
 extern atomic_uint pmx__grace_epoch;
-extern _Thread_local unsigned pmx__grace_my_slot;  /* UINT32_MAX until claimed */
-extern _Thread_local bool pmx__grace_owned;        /* plain stores allowed */
-extern _Thread_local unsigned pmx__grace_depth;    /* nesting of this thread's sections */
 
-void pmx__grace_claim(void); /* sets pmx__grace_my_slot / pmx__grace_owned */
+/* The calling thread's side of the domain, in one thread-local so that a section costs one TLS
+ * base. */
+typedef struct pmx__grace_thread {
+  atomic_long *active;  /* the counter the outermost open section incremented */
+  unsigned slot;        /* UINT32_MAX until claimed */
+  bool owned;           /* plain stores allowed */
+  unsigned depth;       /* nesting of this thread's sections */
+} pmx__grace_thread_t;
+extern _Thread_local pmx__grace_thread_t pmx__grace_me PMX_TLS_FAST;
 
-/* What pmx__read_end needs: the counter incremented by pmx__read_begin. */
-typedef atomic_long *pmx__read_t;
+void pmx__grace_claim(void); /* sets pmx__grace_me.slot / .owned */
 
+/* Kept so that callers read as a bracket; what pmx__read_end needs is in pmx__grace_me. */
+typedef unsigned char pmx__read_t;
+
+/* Only the outermost section of a thread touches a counter: an inner one (an event handler's
+ * lookup inside pmx_emit's section) is already covered and costs an increment of `depth`. */
 static inline pmx__read_t pmx__read_begin(void) {
-  if (PMX_UNLIKELY(pmx__grace_my_slot == UINT32_MAX)) pmx__grace_claim();
-  pmx__grace_depth++;
-  atomic_long *a = &pmx__grace_slots[pmx__grace_my_slot]
-                        .active[atomic_load_explicit(&pmx__grace_epoch, memory_order_relaxed) & 1u];
-  if (PMX_LIKELY(pmx__grace_owned)) {
-    /* Only this thread writes it; pmx__synchronize()'s membarrier orders it for the writer. */
-    atomic_store_explicit(a, atomic_load_explicit(a, memory_order_relaxed) + 1, memory_order_relaxed);
+  pmx__grace_thread_t *me = &pmx__grace_me;
+  if (me->depth++ != 0) return 0;
+  if (PMX_UNLIKELY(me->slot == UINT32_MAX)) pmx__grace_claim();
+  atomic_long *a = &pmx__grace_slots[me->slot].active[atomic_load_explicit(&pmx__grace_epoch, memory_order_relaxed) & 1u];
+  me->active = a;
+  if (PMX_LIKELY(me->owned)) {
+    /* Only this thread writes it, and only its outermost section, so it is 0 here: a plain
+     * store with no load before it (no read-modify-write chain from one section to the next).
+     * pmx__synchronize()'s membarrier orders it for the writer. */
+    atomic_store_explicit(a, 1, memory_order_relaxed);
     atomic_signal_fence(memory_order_seq_cst);
   } else {
     atomic_fetch_add_explicit(a, 1, memory_order_seq_cst);
   }
-  return a;
+  return 0;
 }
 
-static inline void pmx__read_end(pmx__read_t a) {
-  if (PMX_LIKELY(pmx__grace_owned)) {
-    atomic_store_explicit(a, atomic_load_explicit(a, memory_order_relaxed) - 1, memory_order_release);
+static inline void pmx__read_end(pmx__read_t token) {
+  (void)token;
+  pmx__grace_thread_t *me = &pmx__grace_me;
+  if (--me->depth != 0) return;
+  atomic_long *a = me->active;
+  if (PMX_LIKELY(me->owned)) {
+    atomic_store_explicit(a, 0, memory_order_release);
   } else {
     atomic_fetch_sub_explicit(a, 1, memory_order_release);
   }
-  pmx__grace_depth--;
 }
 
-static inline bool pmx__in_read_section(void) { return pmx__grace_depth != 0; }
+static inline bool pmx__in_read_section(void) { return pmx__grace_me.depth != 0; }
 
-/* Waits until every reader section that began before the call has ended. */
+/* Waits until every reader section that began before the call has ended, except the caller's
+ * own: a caller inside a section must itself hold no pointer that the wait is meant to protect
+ * (the event bus checks this with pmx__inside_handler; the store never reclaims from inside). */
 void pmx__synchronize(void);
+
+/* Without waiting: true when no reader section other than the caller's is open at some moment
+ * after the call began, so that whatever the caller unpublished before the call may be freed.
+ * Costs one membarrier and a scan of the slots; false means "try again later". */
+bool pmx__grace_quiescent_now(void);
 
 #endif

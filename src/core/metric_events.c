@@ -70,6 +70,15 @@ static void update_with_exemplar(pmx_metric_t *m, pmx_series_t *s, const pmx_eve
 
 void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
   pmx_metric_t *m = config;
+  /* An unlabelled counter without keep/drop/exemplars counts the event and reads nothing from
+   * it: one load of its series and the increment, inside pmx_emit's reader section. */
+  if (m->counts_events_only && PMX_LIKELY(pmx__in_read_section())) {
+    pmx_series_t *only = atomic_load_explicit(&m->single, memory_order_acquire);
+    if (PMX_LIKELY(only != NULL)) {
+      pmx__counter_inc(only);
+      return;
+    }
+  }
   if (m->keep && !m->keep(ev, m->predicate_ctx)) return;
   if (m->drop && m->drop(ev, m->predicate_ctx)) return;
 
@@ -118,17 +127,21 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
 
   pmx_series_t *s;
   /* The series may be removed concurrently: a reader section keeps its memory from being reused
-   * until this update is done (grace.h). */
-  pmx__read_t rd = pmx__read_begin();
+   * until this update is done (grace.h). Called from pmx_emit, the emit's section does; a
+   * handler called some other way opens its own. */
+  bool own_section = !pmx__in_read_section();
+  pmx__read_t rd = 0;
+  if (PMX_UNLIKELY(own_section)) rd = pmx__read_begin();
   pmx__series_result_t got = pmx__series_get(m, values, lens, &s);
   if (PMX_UNLIKELY(got != PMX__SERIES_OK)) {
-    pmx__read_end(rd);
+    if (own_section) pmx__read_end(rd);
     skip(m, pmx__series_skip_reason(got));
     return;
   }
   /* Checked before the update, so that for every other family the update stays the last call. */
   if (PMX_UNLIKELY(m->exemplar_key != NULL)) {
     update_with_exemplar(m, s, ev, v);
+    if (own_section) pmx__read_end(rd);
     return;
   }
   switch (m->kind) {
@@ -155,7 +168,7 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
     default:
       break;
   }
-  pmx__read_end(rd);
+  if (PMX_UNLIKELY(own_section)) pmx__read_end(rd);
 }
 
 int pmx_metric_attach(pmx_metric_t *m, pmx_bus_t *bus, pmx_error_t *err) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/core_internal.h"
+#include "core/counter_cells.h"
 #include "core/grace.h"
 #include "core/native_hist.h"
 
@@ -42,7 +43,7 @@ static inline uint64_t mix64(uint64_t x) {
 /* Hash of label values (lengths known). One multiply per 8 bytes and a final mix: this hash
  * only spreads series over a table whose entries are then compared in full, so it needs to be
  * fast, not cryptographic. */
-static inline uint64_t hash_values(const char *const *values, const size_t *lens, size_t n) {
+static inline uint32_t hash_values(const char *const *values, const size_t *lens, size_t n) {
   uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
   for (size_t i = 0; i < n; i++) {
     const unsigned char *p = (const unsigned char *)values[i];
@@ -72,7 +73,7 @@ static inline uint64_t hash_values(const char *const *values, const size_t *lens
     h = (h ^ w) * 0x9fb21c651e98df25ull;
     h ^= h >> 29;
   }
-  return mix64(h);
+  return (uint32_t)mix64(h);
 }
 
 /* Compares a stored NUL-terminated value with a caller's value of known length (no NUL inside).
@@ -87,7 +88,7 @@ static inline bool value_equal(const char *stored, const char *v, size_t n) {
 
 static inline bool labels_equal(const pmx_series_t *s, const char *const *values, const size_t *lens,
                                 size_t n) {
-  const char *p = s->labels;
+  const char *p = pmx__series_labels(s);
   for (size_t i = 0; i < n; i++) {
     if (!value_equal(p, values[i], lens[i])) return false;
     p += lens[i] + 1;
@@ -185,8 +186,14 @@ static void metric_free(pmx_metric_t *m) {
   pmx__free(m->le_om);
   pmx__free(m->exemplar_key);
   pmx__free(m->buckets);
+  pmx__free(atomic_load_explicit(&m->table, memory_order_relaxed));
+  for (pmx__table_t *t = m->retired_tables; t != NULL;) {
+    pmx__table_t *next = t->retired_next;
+    pmx__free(t);
+    t = next;
+  }
   pmx__native_def_free(m->native);
-  pmx__arena_free(&m->arena); /* series and tables */
+  pmx__arena_free(&m->arena); /* series */
   pthread_mutex_destroy(&m->attach_mu);
   pthread_mutex_destroy(&m->snap_mu);
   pthread_mutex_destroy(&m->mu);
@@ -222,6 +229,7 @@ pmx_metric_t *pmx_registry_find(pmx_registry_t *reg, const char *name) {
 /* ---- definition --------------------------------------------------------------------------- */
 
 static size_t value_size(const pmx_metric_t *m); /* series layout, below */
+static size_t series_size(const pmx_metric_t *m);
 
 /* Joins `prefix` and the dotted `name` with '_' (dots become '_'). */
 static char *build_name(const char *prefix, const char *name) {
@@ -452,6 +460,8 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
   m->kind = def->kind;
   m->sum_as_gauge = def->sum_as_gauge;
   m->sharded = def->n_tags == 0 && (def->kind == PMX_COUNTER || (def->kind == PMX_SUM && !def->sum_as_gauge));
+  m->owned_cells = m->sharded;
+  m->counter_lines = m->sharded ? pmx__counter_lines() : 0;
   m->help = pmx__strdup(def->description && *def->description ? def->description : full);
   m->negative_buckets = def->kind == PMX_DISTRIBUTION && def->n_buckets > 0 && def->buckets[0] < 0;
   m->measure = def->measure;
@@ -461,6 +471,8 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
   m->keep = def->keep;
   m->drop = def->drop;
   m->predicate_ctx = def->predicate_ctx;
+  m->counts_events_only = def->kind == PMX_COUNTER && def->n_tags == 0 && def->keep == NULL &&
+                          def->drop == NULL && def->exemplar_key == NULL;
   m->max_series = def->max_series ? def->max_series : reg->default_max_series;
   unit_factor(def->unit_from, def->unit_to, &m->unit_mul, &m->unit_div);
   rc = m->help ? set_event_defaults(m, def) : PMX_ENOMEM;
@@ -496,9 +508,10 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
     m->exemplar_key = pmx__strdup(def->exemplar_key);
     if (m->exemplar_key == NULL) rc = PMX_ENOMEM;
   }
+  m->labels_offset = (series_size(m) + 7) & ~(size_t)7;
   pmx__table_t *t = NULL;
   if (rc == PMX_OK) {
-    t = pmx__arena_alloc(&m->arena, sizeof *t + 16 * sizeof t->slots[0]);
+    t = pmx__malloc(sizeof *t + 16 * sizeof t->slots[0]);
     if (t == NULL) rc = PMX_ENOMEM;
   }
   if (rc != PMX_OK) {
@@ -506,6 +519,7 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
     return pmx__fail(err, rc, def->name, "out of memory");
   }
   t->mask = 15;
+  t->retired_next = NULL;
   for (size_t i = 0; i <= t->mask; i++) atomic_init(&t->slots[i], NULL);
   atomic_init(&m->table, t);
 
@@ -562,7 +576,7 @@ uint64_t pmx_metric_dropped_series(const pmx_metric_t *m) { return m ? atomic_lo
 
 /* ---- series table ------------------------------------------------------------------------- */
 
-static pmx_series_t *table_find(const pmx__table_t *t, uint64_t h, const char *const *values,
+static pmx_series_t *table_find(const pmx__table_t *t, uint32_t h, const char *const *values,
                                 const size_t *lens, size_t n) {
   for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
     pmx_series_t *s = atomic_load_explicit(&t->slots[i], memory_order_acquire);
@@ -578,7 +592,7 @@ static void table_put(pmx__table_t *t, pmx_series_t *s) {
 }
 
 static size_t value_size(const pmx_metric_t *m) {
-  if (m->sharded) return offsetof(pmx_series_t, value) + PMX__SHARDS * PMX_CACHELINE;
+  if (m->sharded) return offsetof(pmx_series_t, value) + m->counter_lines * PMX_CACHELINE;
   if (m->kind == PMX_DISTRIBUTION) { /* pmx__hist(), then the native part if any */
     return PMX_CACHELINE + PMX__HIST_SHARDS * m->hist_stride + (m->native ? m->native->size : 0);
   }
@@ -618,11 +632,12 @@ static void table_del(pmx__table_t *t, const pmx_series_t *s) {
 
 /* Label bytes reserved for `need`: a power of two, so that a freed series serves any later one
  * of its class (churn of similar values reuses memory instead of growing the arena). */
-static uint32_t label_cap_for(size_t need) {
+static uint16_t label_cap_for(size_t need) {
+  _Static_assert(PMX_MAX_TAGS * (PMX_MAX_LABEL_VALUE + 1) <= 32768, "label_cap fits in 16 bits");
   if (need == 0) return 0;
   uint32_t cap = 8;
   while (cap < need) cap *= 2;
-  return cap;
+  return (uint16_t)cap;
 }
 static unsigned cap_class(uint32_t cap) { return cap ? (unsigned)__builtin_ctz(cap) : 0; }
 
@@ -639,8 +654,10 @@ static void series_reset_values(const pmx_metric_t *m, pmx_series_t *s) {
     return;
   }
   if (m->sharded) {
-    for (size_t k = 0; k < PMX__SHARDS; k++) {
-      atomic_store_explicit((_Atomic int64_t *)(void *)(s->value + k * PMX_CACHELINE), 0, memory_order_relaxed);
+    for (size_t k = 0; k < m->counter_lines; k++) {
+      unsigned char *line = s->value + k * PMX_CACHELINE;
+      atomic_store_explicit((_Atomic int64_t *)(void *)(line + PMX__OWNED_CELL), 0, memory_order_relaxed);
+      atomic_store_explicit((_Atomic int64_t *)(void *)(line + PMX__SHARED_CELL), 0, memory_order_relaxed);
     }
   } else {
     atomic_store_explicit(&pmx__scalar(s)->ival, 0, memory_order_relaxed);
@@ -663,7 +680,7 @@ static void series_reset_exemplars(const pmx_metric_t *m, pmx_series_t *s) {
 
 /* A series for `label_cap` label bytes: a freed one of the same class, else fresh arena memory
  * (zeroed, `metric` set). m->mu held. */
-static pmx_series_t *series_alloc(pmx_metric_t *m, uint32_t label_cap) {
+static pmx_series_t *series_alloc(pmx_metric_t *m, uint16_t label_cap) {
   unsigned cls = cap_class(label_cap);
   pmx_series_t *s = m->free_series[cls];
   if (s != NULL) {
@@ -696,8 +713,20 @@ static pmx_series_t *series_alloc(pmx_metric_t *m, uint32_t label_cap) {
   return s;
 }
 
+/* Frees the tables growth replaced once no reader can still be probing them. Never waits: when
+ * readers are about, the tables stay for a later growth or the metric's end (their total is
+ * under the size of the current table). m->mu held. */
+static void free_retired_tables(pmx_metric_t *m) {
+  if (m->retired_tables == NULL || !pmx__grace_quiescent_now()) return;
+  while (m->retired_tables != NULL) {
+    pmx__table_t *t = m->retired_tables;
+    m->retired_tables = t->retired_next;
+    pmx__free(t);
+  }
+}
+
 /* Creates the series; m->mu held. */
-static pmx__series_result_t series_create(pmx_metric_t *m, uint64_t h, const char *const *values,
+static pmx__series_result_t series_create(pmx_metric_t *m, uint32_t h, const char *const *values,
                                           const size_t *lens, pmx_series_t **out) {
   size_t n = m->n_tags, label_bytes = 0;
   for (size_t i = 0; i < n; i++) {
@@ -713,14 +742,18 @@ static pmx__series_result_t series_create(pmx_metric_t *m, uint64_t h, const cha
   size_t count = atomic_load_explicit(&m->n_series, memory_order_relaxed) + 1;
   if (count * 4 > (t->mask + 1) * 3) { /* keep load under 3/4: grow and rehash */
     size_t cap = (t->mask + 1) * 2;
-    pmx__table_t *nt = pmx__arena_alloc(&m->arena, sizeof *nt + cap * sizeof nt->slots[0]);
+    pmx__table_t *nt = pmx__malloc(sizeof *nt + cap * sizeof nt->slots[0]);
     if (nt == NULL) return PMX__SERIES_NO_MEMORY;
     nt->mask = cap - 1;
+    nt->retired_next = NULL;
     for (size_t i = 0; i < cap; i++) atomic_init(&nt->slots[i], NULL);
     for (pmx_series_t *s = atomic_load_explicit(&m->head, memory_order_relaxed); s != NULL; s = atomic_load_explicit(&s->next, memory_order_relaxed)) {
       table_put(nt, s);
     }
     atomic_store_explicit(&m->table, nt, memory_order_release);
+    t->retired_next = m->retired_tables;
+    m->retired_tables = t;
+    free_retired_tables(m);
     t = nt;
   }
   pmx_series_t *s = series_alloc(m, label_cap_for(label_bytes));
@@ -728,8 +761,7 @@ static pmx__series_result_t series_create(pmx_metric_t *m, uint64_t h, const cha
   s->hash = h;
   s->prev = m->tail;
   atomic_store_explicit(&s->next, NULL, memory_order_relaxed);
-  char *lp = (char *)s + ((series_size(m) + 7) & ~(size_t)7);
-  s->labels = lp;
+  char *lp = (char *)s + m->labels_offset;
   for (size_t i = 0; i < n; i++) {
     memcpy(lp, values[i], lens[i]);
     lp[lens[i]] = '\0';
@@ -759,7 +791,7 @@ pmx__series_result_t pmx__series_get(pmx_metric_t *m, const char *const *values,
       return PMX__SERIES_OK;
     }
   }
-  uint64_t h = hash_values(values, lens, n);
+  uint32_t h = hash_values(values, lens, n);
   pmx_series_t *s = table_find(atomic_load_explicit(&m->table, memory_order_acquire), h, values, lens, n);
   if (PMX_LIKELY(s != NULL)) {
     *out = s;
@@ -851,7 +883,7 @@ int pmx_metric_remove(pmx_metric_t *m, const char *const *values, size_t n) {
     if (values[i] == NULL) return PMX_EINVAL;
     lens[i] = strlen(values[i]);
   }
-  uint64_t h = hash_values(values, lens, n);
+  uint32_t h = hash_values(values, lens, n);
   pthread_mutex_lock(&m->mu);
   pmx_series_t *s = table_find(atomic_load_explicit(&m->table, memory_order_relaxed), h, values, lens, n);
   if (s != NULL) series_unlink(m, s);
@@ -873,7 +905,7 @@ int pmx_metric_reset(pmx_metric_t *m) {
 
 /* True when `s` has values[i] for every label whose values[i] is not NULL (a wildcard). */
 static bool labels_match(const pmx_series_t *s, const char *const *values, size_t n) {
-  const char *p = s->labels;
+  const char *p = pmx__series_labels(s);
   for (size_t i = 0; i < n; i++) {
     if (values[i] != NULL && strcmp(p, values[i]) != 0) return false;
     p += strlen(p) + 1;
@@ -919,30 +951,39 @@ static inline void atomic_add_double(_Atomic uint64_t *bits, double v) {
   }
 }
 
-static atomic_uint next_shard;
-static _Thread_local unsigned my_shard = UINT32_MAX;
-
-/* The integer cell this thread adds to: shard k lives at the start of cache line k of a sharded
- * value (line 0 also holds fbits, which only fractional adds touch). */
-static inline _Atomic int64_t *int_cell(pmx_series_t *s) {
-  if (!s->metric->sharded) return &pmx__scalar(s)->ival;
-  if (PMX_UNLIKELY(my_shard == UINT32_MAX)) {
-    my_shard = atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) % PMX__SHARDS;
+/* Which integer cell of a sharded counter this thread adds to (see counter_cells.c). */
+static inline void int_step_sharded(pmx_series_t *s, int64_t v) {
+  const pmx__cell_ref_t c = pmx__my_cell();
+  unsigned char *line = s->value + (size_t)c.line * PMX_CACHELINE;
+  int64_t now;
+  if (PMX_LIKELY(c.owned && s->metric->owned_cells)) {
+    /* This thread is the only writer of the cell: a plain load and store, no locked
+     * instruction. Readers load it atomically, so they see every add that happened before. */
+    _Atomic int64_t *cell = (_Atomic int64_t *)(void *)(line + PMX__OWNED_CELL);
+    now = atomic_load_explicit(cell, memory_order_relaxed) + v;
+    atomic_store_explicit(cell, now, memory_order_relaxed);
+  } else {
+    _Atomic int64_t *cell = (_Atomic int64_t *)(void *)(line + PMX__SHARED_CELL);
+    now = atomic_fetch_add_explicit(cell, v, memory_order_relaxed) + v;
   }
-  return (_Atomic int64_t *)(void *)(s->value + (size_t)my_shard * PMX_CACHELINE);
+  if (PMX_UNLIKELY(now >= PMX__INT_SPILL_AT)) atomic_store_explicit(&s->int_closed, 1, memory_order_relaxed);
 }
 
 /* One integral step (0 <= v < PMX__INT_STEP_MAX) on the integer path, unless it is closed. The
  * cell that crosses PMX__INT_SPILL_AT closes the path for the whole series: steps already past
- * the check still land in their cells (each < 2^40, one per thread at a time, far inside the
- * 2^63 - 8 * 2^59 headroom), every later one goes to the double part. The integer cells are never
- * decremented, so no reader ever sees the value go down. */
+ * the check still land in their cells (each < 2^40, one per thread at a time, so a cell stays far
+ * below 2^63; readers add the cells in 128 bits), every later one goes to the double part. The
+ * integer cells are never decremented, so no reader ever sees the value go down. */
 static inline void int_step(pmx_series_t *s, int64_t v) {
   if (PMX_UNLIKELY(atomic_load_explicit(&s->int_closed, memory_order_relaxed))) {
     atomic_add_double(&pmx__scalar(s)->fbits, (double)v);
     return;
   }
-  int64_t old = atomic_fetch_add_explicit(int_cell(s), v, memory_order_relaxed);
+  if (s->metric->sharded) {
+    int_step_sharded(s, v);
+    return;
+  }
+  int64_t old = atomic_fetch_add_explicit(&pmx__scalar(s)->ival, v, memory_order_relaxed);
   if (PMX_UNLIKELY(old + v >= PMX__INT_SPILL_AT)) atomic_store_explicit(&s->int_closed, 1, memory_order_relaxed);
 }
 
@@ -969,14 +1010,18 @@ static inline bool is_gauge(const pmx_metric_t *m) {
 }
 
 double pmx__series_scalar(const pmx_series_t *s) {
-  int64_t i = 0;
-  if (s->metric->sharded) {
-    for (size_t k = 0; k < PMX__SHARDS; k++) {
-      i += atomic_load_explicit((_Atomic int64_t *)(void *)(s->value + k * PMX_CACHELINE), memory_order_relaxed);
+  const pmx_metric_t *m = s->metric;
+  if (m->sharded) {
+    __extension__ __int128 sum = 0; /* up to 128 cells of up to 2^59 each */
+    for (size_t k = 0; k < m->counter_lines; k++) {
+      const unsigned char *line = s->value + k * PMX_CACHELINE;
+      sum += atomic_load_explicit((_Atomic int64_t *)(void *)(line + PMX__OWNED_CELL), memory_order_relaxed);
+      sum += atomic_load_explicit((_Atomic int64_t *)(void *)(line + PMX__SHARED_CELL), memory_order_relaxed);
     }
-  } else {
-    i = atomic_load_explicit(&pmx__scalar(s)->ival, memory_order_relaxed);
+    double f = bits_to_double(atomic_load_explicit(&pmx__scalar(s)->fbits, memory_order_relaxed));
+    return sum == 0 ? f : (double)sum + f;
   }
+  int64_t i = atomic_load_explicit(&pmx__scalar(s)->ival, memory_order_relaxed);
   double f = bits_to_double(atomic_load_explicit(&pmx__scalar(s)->fbits, memory_order_relaxed));
   return i == 0 ? f : (double)i + f;
 }

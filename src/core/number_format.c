@@ -1,8 +1,9 @@
 /* Number formatting for the exposition: integers by hand (most samples are counts), other
- * doubles in the shortest form that reads back to the same double, and the spellings Prometheus
- * wants for NaN and infinities. printf and strtod follow LC_NUMERIC, so the non-integral path
- * switches the calling thread to the C locale (uselocale is per thread: the host program's own
- * locale is left alone) around them. */
+ * doubles in the shortest form that reads back to the same double (shortest_double.c for the
+ * usual magnitudes, printf and strtod for the rest), and the spellings Prometheus wants for NaN
+ * and infinities. printf and strtod follow LC_NUMERIC, so the printf path switches the calling
+ * thread to the C locale (uselocale is per thread: the host program's own locale is left alone)
+ * around them. */
 #include <float.h>
 #include <locale.h>
 #include <math.h>
@@ -56,6 +57,12 @@ size_t pmx__fmt_double(char *buf, double v) {
     }
     return pmx__fmt_i64(buf, (int64_t)v);
   }
+  size_t n_short = pmx__fmt_shortest(buf, v);
+  if (PMX_LIKELY(n_short != 0)) return n_short;
+  return pmx__fmt_double_printf(buf, v);
+}
+
+size_t pmx__fmt_double_printf(char *buf, double v) {
   pthread_once(&c_locale_once, make_c_locale);
   /* uselocale((locale_t)0) only queries, so a failed newlocale degrades to the thread's locale. */
   locale_t prev = uselocale(c_locale);

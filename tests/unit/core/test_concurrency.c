@@ -266,12 +266,69 @@ static void test_handler_resolves_while_writer_waits(void **state) {
   pmx_bus_destroy(g_bus);
 }
 
+/* The first threads own a counter cell each and add to it with plain stores; an exiting thread
+ * hands its cell to the next one. Waves of short-lived threads (more per wave than there are
+ * owned cells, so some share) must add up exactly after every wave: nothing an exited owner
+ * wrote is lost or counted twice by its successor. */
+static void *short_lived(void *p) {
+  pmx_series_t *s = p;
+  for (int i = 0; i < 10000; i++) assert_int_equal(pmx_series_inc(s), PMX_OK);
+  return NULL;
+}
+
+static void test_counter_cells_survive_thread_exits(void **state) {
+  (void)state;
+  pmx_registry_t *reg;
+  assert_int_equal(pmx_registry_new(NULL, &reg), PMX_OK);
+  pmx_metric_def_t def = {.kind = PMX_COUNTER, .name = "waves_total"};
+  pmx_metric_t *m;
+  pmx_series_t *s;
+  assert_int_equal(pmx_metric_define(reg, &def, &m, NULL), PMX_OK);
+  assert_int_equal(pmx_metric_labels(m, NULL, 0, &s), PMX_OK);
+  for (int wave = 1; wave <= 4; wave++) {
+    pthread_t t[11];
+    for (int i = 0; i < 11; i++) assert_int_equal(pthread_create(&t[i], NULL, short_lived, s), 0);
+    for (int i = 0; i < 11; i++) pthread_join(t[i], NULL);
+    assert_true(pmx_series_value(s) == (double)wave * 11 * 10000);
+  }
+  pmx_registry_destroy(reg);
+}
+
+/* Buses share one grace-period domain with the store. A handler on one bus may still attach to
+ * and detach from another bus: the wait must not count the caller's own emit section (it would
+ * wait for itself forever). */
+static pmx_bus_t *g_other_bus;
+static int g_cross_rc = -1;
+static void cross_bus_handler(const pmx_event_data_t *ev, void *config) {
+  (void)ev;
+  (void)config;
+  int rc = pmx_bus_attach(g_other_bus, "cross", "other.event", noop_handler, NULL);
+  if (rc == PMX_OK) rc = pmx_bus_detach(g_other_bus, "cross");
+  g_cross_rc = rc;
+}
+
+static void test_handler_detaches_on_another_bus(void **state) {
+  (void)state;
+  pmx_bus_t *bus;
+  assert_int_equal(pmx_bus_new(&bus), PMX_OK);
+  assert_int_equal(pmx_bus_new(&g_other_bus), PMX_OK);
+  assert_int_equal(pmx_bus_attach(bus, "h", "this.event", cross_bus_handler, NULL), PMX_OK);
+  assert_int_equal(pmx_emit_name(bus, "this.event", NULL, 0, NULL, 0), 1);
+  assert_int_equal(g_cross_rc, PMX_OK);
+  /* The handler's detach took effect: nothing is left to detach. */
+  assert_int_equal(pmx_bus_detach(g_other_bus, "cross"), PMX_ENOENT);
+  pmx_bus_destroy(g_other_bus);
+  pmx_bus_destroy(bus);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_emit_attach_detach_render),
       cmocka_unit_test(test_concurrent_series_creation),
       cmocka_unit_test(test_unlabelled_counter_from_many_threads),
       cmocka_unit_test(test_handler_resolves_while_writer_waits),
+      cmocka_unit_test(test_counter_cells_survive_thread_exits),
+      cmocka_unit_test(test_handler_detaches_on_another_bus),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,13 +1,17 @@
 /* Series removal (pmx_metric_remove / pmx_metric_reset): every error case, removal from the
  * exposition, room freed under max_series, memory reused under label churn, and the series table
  * staying correct after deletions (backward-shift deletion under collisions). */
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -345,6 +349,64 @@ static void test_reuse_drops_exemplars(void **state) {
   pmx_registry_destroy(reg);
 }
 
+/* Tables replaced by growth are freed at a later growth once no other thread is inside a reader
+ * section, and kept while one is (it may still be probing them). */
+static atomic_int holder_state; /* 0 start, 1 inside its section, 2 asked to leave */
+static void *section_holder(void *p) {
+  (void)p;
+  pmx__read_t rd = pmx__read_begin();
+  atomic_store(&holder_state, 1);
+  while (atomic_load(&holder_state) != 2) {
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+  }
+  pmx__read_end(rd);
+  return NULL;
+}
+
+static void create_up_to(pmx_metric_t *m, int from, int to) {
+  for (int i = from; i < to; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "%d", i);
+    const char *v[] = {id};
+    pmx_series_t *s;
+    assert_int_equal(pmx_metric_labels(m, v, 1, &s), PMX_OK);
+  }
+}
+
+static void test_growth_frees_replaced_tables(void **state) {
+  (void)state;
+  pmx_registry_t *reg = new_reg();
+  pmx_metric_t *m = define(reg, PMX_COUNTER, "grown_total", 1, 0);
+  create_up_to(m, 0, 200); /* grows 16 -> 512 slots, nobody else reading */
+  assert_null(m->retired_tables);
+  assert_int_equal(atomic_load(&m->table)->mask + 1, 512);
+
+  atomic_store(&holder_state, 0);
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, section_holder, NULL), 0);
+  while (atomic_load(&holder_state) != 1) sched_yield();
+  create_up_to(m, 200, 400); /* grows to 1024 while another thread is inside a section */
+  assert_int_equal(atomic_load(&m->table)->mask + 1, 1024);
+  assert_non_null(m->retired_tables);
+  assert_int_equal(m->retired_tables->mask + 1, 512);
+
+  atomic_store(&holder_state, 2);
+  pthread_join(t, NULL);
+  create_up_to(m, 400, 800); /* grows to 2048: the parked tables go now */
+  assert_int_equal(atomic_load(&m->table)->mask + 1, 2048);
+  assert_null(m->retired_tables);
+  for (int i = 0; i < 800; i += 97) { /* every series still found */
+    char id[16];
+    snprintf(id, sizeof id, "%d", i);
+    const char *v[] = {id};
+    pmx_series_t *s;
+    assert_int_equal(pmx_metric_labels(m, v, 1, &s), PMX_OK);
+  }
+  assert_int_equal(pmx_metric_series_count(m), 800);
+  pmx_registry_destroy(reg);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_errors),
@@ -358,6 +420,7 @@ int main(void) {
       cmocka_unit_test(test_event_path),
       cmocka_unit_test(test_removal_inside_reader_section),
       cmocka_unit_test(test_reuse_drops_exemplars),
+      cmocka_unit_test(test_growth_frees_replaced_tables),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

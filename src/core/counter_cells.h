@@ -1,0 +1,45 @@
+/* Which integer cell of a sharded counter (an unlabelled counter or sum, pmx_metric.sharded) the
+ * calling thread adds to. Private to core.
+ *
+ * Each of the pmx__counter_lines() value lines of a sharded series (one per possible CPU, at least
+ * 8 and at most 64) holds two integer cells: an OWNED one at PMX__OWNED_CELL and a SHARED one at
+ * PMX__SHARED_CELL. The first pmx__counter_lines() threads of the
+ * process to increment a sharded counter each own one line index for as long as they live: they
+ * are the only writer of the owned cell at that index in every sharded series, so an increment is
+ * a plain load and store on a line no other core writes (no locked instruction). Later threads
+ * share the shared cells, spread over the lines, with atomic adds. A thread's index is released
+ * at thread exit (a thread-specific key's destructor) with a release store, and the next owner
+ * claims it with an acquire, so it continues the cell where the last owner left it.
+ *
+ * Owned cells assume that every writer of a series lives in this process. A series placed in
+ * memory shared by several processes must clear its metric's owned_cells flag: then every
+ * thread takes the shared cells. */
+#ifndef PMX_CORE_COUNTER_CELLS_H
+#define PMX_CORE_COUNTER_CELLS_H
+
+#include <stdbool.h>
+
+#include "internal.h"
+
+#define PMX__COUNTER_LINES_MIN 8
+#define PMX__COUNTER_LINES_MAX 64
+#define PMX__OWNED_CELL 0
+#define PMX__SHARED_CELL 16 /* byte 8 of line 0 is the double part (pmx__scalar_t.fbits) */
+
+typedef struct pmx__cell_ref {
+  unsigned line;  /* value line index, < pmx__counter_lines() */
+  bool owned;     /* this thread owns the line's owned cell */
+  bool claimed;   /* line/owned are set */
+} pmx__cell_ref_t;
+
+extern _Thread_local pmx__cell_ref_t pmx__cell PMX_TLS_FAST;
+/* Value lines of every sharded counter of the process (fixed once computed). */
+unsigned pmx__counter_lines(void);
+void pmx__cell_claim(void);
+
+static inline pmx__cell_ref_t pmx__my_cell(void) {
+  if (PMX_UNLIKELY(!pmx__cell.claimed)) pmx__cell_claim();
+  return pmx__cell;
+}
+
+#endif
