@@ -8,6 +8,7 @@
 
 #include "core/core_internal.h"
 #include "core/grace.h"
+#include "core/shared_store.h"
 
 const char *const pmx__skip_reason_names[PMX__SKIP_N] = {
     "missing_measurement", "missing_tag", "label_too_long", "invalid_label",
@@ -183,6 +184,9 @@ static void metric_free(pmx_metric_t *m) {
   pmx__free(m->le_om);
   pmx__free(m->exemplar_key);
   pmx__free(m->buckets);
+  /* Multi-process mode: the struct and its arena are shared with other processes, which may
+   * still use them; they go with the mapping. Only this process's definition copy is freed. */
+  if (pmx__shm_owns(m)) return;
   pmx__arena_free(&m->arena); /* series and tables */
   pthread_mutex_destroy(&m->attach_mu);
   pthread_mutex_destroy(&m->snap_mu);
@@ -197,13 +201,21 @@ void pmx_registry_destroy(pmx_registry_t *reg) {
     pmx_metric_t *next = atomic_load(&m->next);
     /* A metric that cannot be detached (destroy called from inside a handler of its bus, which
      * the header forbids) is leaked rather than freed under a handler that may still run it. */
-    if (m->bus == NULL || pmx_metric_detach(m) == PMX_OK) metric_free(m);
+    if (pmx__shm_owns(m)) {
+      /* Multi-process mode: `bus` and `handler_id` hold every process's (equal, inherited)
+       * copies; detach this process's bus without clearing them for the others. */
+      if (m->bus != NULL) pmx_bus_detach(m->bus, m->handler_id);
+      metric_free(m);
+    } else if (m->bus == NULL || pmx_metric_detach(m) == PMX_OK) {
+      metric_free(m);
+    }
     m = next;
   }
   pmx__free(reg->own_prefix);
   pmx__names_free(&reg->names);
   for (size_t i = 0; i < 3; i++) pmx__free(reg->own_names[i]);
   pthread_mutex_destroy(&reg->mu);
+  pmx__shm_forget(reg); /* after its metrics, which may live in the mapping */
   pmx__free(reg);
 }
 
@@ -423,22 +435,28 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
     pmx__free(full);
     return rc;
   }
-  pmx_metric_t *m = pmx__calloc(1, sizeof *m);
-  if (m == NULL || pthread_mutex_init(&m->mu, NULL) != 0) {
-    pmx__free(m);
+  /* Multi-process mode (shared_store.h): the struct, and so its series state, is shared. */
+  bool shared = pmx__shm_registry(reg);
+  if (shared && (rc = pmx__shm_define_allowed(full, err)) != PMX_OK) {
+    pmx__free(full);
+    return rc;
+  }
+  pmx_metric_t *m = shared ? pmx__shm_alloc(sizeof *m) : pmx__calloc(1, sizeof *m);
+  if (m == NULL || (shared ? pmx__shm_mutex_init(&m->mu, true) : pthread_mutex_init(&m->mu, NULL)) != 0) {
+    if (!shared) pmx__free(m);
     pmx__free(full);
     return pmx__fail(err, PMX_ENOMEM, def->name, "out of memory");
   }
-  if (pthread_mutex_init(&m->attach_mu, NULL) != 0) {
+  if ((shared ? pmx__shm_mutex_init(&m->attach_mu, false) : pthread_mutex_init(&m->attach_mu, NULL)) != 0) {
     pthread_mutex_destroy(&m->mu);
-    pmx__free(m);
+    if (!shared) pmx__free(m);
     pmx__free(full);
     return pmx__fail(err, PMX_ENOMEM, def->name, "out of memory");
   }
-  if (pthread_mutex_init(&m->snap_mu, NULL) != 0) {
+  if ((shared ? pmx__shm_mutex_init(&m->snap_mu, true) : pthread_mutex_init(&m->snap_mu, NULL)) != 0) {
     pthread_mutex_destroy(&m->attach_mu);
     pthread_mutex_destroy(&m->mu);
-    pmx__free(m);
+    if (!shared) pmx__free(m);
     pmx__free(full);
     return pmx__fail(err, PMX_ENOMEM, def->name, "out of memory");
   }
@@ -752,7 +770,7 @@ pmx__series_result_t pmx__series_get(pmx_metric_t *m, const char *const *values,
     *out = s;
     return PMX__SERIES_OK;
   }
-  pthread_mutex_lock(&m->mu);
+  pmx__metric_lock(m, &m->mu);
   s = table_find(atomic_load_explicit(&m->table, memory_order_relaxed), h, values, lens, n);
   pmx__series_result_t rc = PMX__SERIES_OK;
   if (s == NULL) rc = series_create(m, h, values, lens, &s);
@@ -813,14 +831,16 @@ static void series_unlink(pmx_metric_t *m, pmx_series_t *s) {
  * removal from a render or handler path) the wait would be for ourselves: they then stay retired
  * until the next removal outside one. */
 static void reclaim(pmx_metric_t *m) {
-  if (pmx__in_read_section()) return;
-  pthread_mutex_lock(&m->mu);
+  /* Multi-process mode: readers of other processes are outside this process's grace periods,
+   * so removed series are never reused there (they stay retired, and unreachable). */
+  if (pmx__in_read_section() || pmx__shm_owns(m)) return;
+  pmx__metric_lock(m, &m->mu);
   pmx_series_t *list = m->retired;
   m->retired = NULL;
   pthread_mutex_unlock(&m->mu);
   if (list == NULL) return;
   pmx__synchronize();
-  pthread_mutex_lock(&m->mu);
+  pmx__metric_lock(m, &m->mu);
   while (list != NULL) {
     pmx_series_t *s = list;
     list = s->prev;
@@ -839,7 +859,7 @@ int pmx_metric_remove(pmx_metric_t *m, const char *const *values, size_t n) {
     lens[i] = strlen(values[i]);
   }
   uint64_t h = hash_values(values, lens, n);
-  pthread_mutex_lock(&m->mu);
+  pmx__metric_lock(m, &m->mu);
   pmx_series_t *s = table_find(atomic_load_explicit(&m->table, memory_order_relaxed), h, values, lens, n);
   if (s != NULL) series_unlink(m, s);
   pthread_mutex_unlock(&m->mu);
@@ -850,7 +870,7 @@ int pmx_metric_remove(pmx_metric_t *m, const char *const *values, size_t n) {
 
 int pmx_metric_reset(pmx_metric_t *m) {
   if (m == NULL) return PMX_EINVAL;
-  pthread_mutex_lock(&m->mu);
+  pmx__metric_lock(m, &m->mu);
   pmx_series_t *s;
   while ((s = atomic_load_explicit(&m->head, memory_order_relaxed)) != NULL) series_unlink(m, s);
   pthread_mutex_unlock(&m->mu);
@@ -979,7 +999,8 @@ void pmx__hist_observe(pmx_series_t *s, double v) {
 }
 
 /* Adds one shard's exact snapshot to cum/count/sum; m->snap_mu held. */
-static void hist_shard_snapshot(pmx__hist_t *h, size_t nb, uint64_t *cum, uint64_t *count, double *sum) {
+static void hist_shard_snapshot(const pmx_metric_t *m, pmx__hist_t *h, size_t nb, uint64_t *cum,
+                                uint64_t *count, double *sum) {
   uint64_t old = atomic_fetch_add_explicit(&h->started, PMX__HIST_HOT_BIT, memory_order_acq_rel);
   uint64_t expect = old & ~PMX__HIST_HOT_BIT; /* every observation ever begun in this shard */
   _Atomic uint64_t *cold = hist_half(h, nb, old & PMX__HIST_HOT_BIT);
@@ -987,14 +1008,25 @@ static void hist_shard_snapshot(pmx__hist_t *h, size_t nb, uint64_t *cum, uint64
   uint64_t part[PMX_MAX_BUCKETS + 1], total;
   /* The cold half holds everything merged so far plus the observations that picked it; wait for
    * the ones still in flight (a few instructions each, unless their thread was preempted). */
+  uint64_t since = 0;
   for (unsigned spin = 0;; spin++) {
     total = 0;
     for (size_t i = 0; i <= nb; i++) {
       part[i] = atomic_load_explicit(&cold[1 + i], memory_order_acquire);
       total += part[i];
     }
-    if (total == expect) break;
-    if (spin > 64) sched_yield();
+    /* More than expected: an observation written off earlier completed after all. */
+    if (total >= expect) break;
+    if (spin > 64) {
+      /* Multi-process mode: an observer killed mid-way never completes. Write it off (it no
+       * longer counts as begun) rather than wait for ever; should it complete after all, it is
+       * counted then. */
+      if (PMX_UNLIKELY(pmx__shm_stalled(m, &since))) {
+        atomic_fetch_sub_explicit(&h->started, expect - total, memory_order_acq_rel);
+        break;
+      }
+      sched_yield();
+    }
   }
   double s = bits_to_double(atomic_load_explicit(&cold[0], memory_order_relaxed));
   uint64_t running = 0;
@@ -1019,8 +1051,8 @@ void pmx__hist_snapshot(const pmx_series_t *s, uint64_t *cum, uint64_t *count, d
   memset(cum, 0, (nb + 1) * sizeof *cum);
   *count = 0;
   *sum = 0;
-  pthread_mutex_lock(&m->snap_mu);
-  for (size_t k = 0; k < PMX__HIST_SHARDS; k++) hist_shard_snapshot(pmx__hist(s, k), nb, cum, count, sum);
+  pmx__metric_lock(m, &m->snap_mu);
+  for (size_t k = 0; k < PMX__HIST_SHARDS; k++) hist_shard_snapshot(m, pmx__hist(s, k), nb, cum, count, sum);
   pthread_mutex_unlock(&m->snap_mu);
 }
 
