@@ -32,6 +32,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "promex/error.h"
 #include "promex/export.h"
@@ -44,6 +46,8 @@ extern "C" {
 /* How long a histogram snapshot waits for observations in flight before it counts them as lost
  * (their process was probably killed between two steps of the observation). */
 #define PMX_SHARED_STALL_MS 50
+/* Most processes that can hold gauge cells at once (pmx_shared_opts_t.max_workers). */
+#define PMX_SHARED_MAX_WORKERS 4096
 
 /* Options of pmx_shared_enable. Zero-initialise for defaults. */
 typedef struct pmx_shared_opts {
@@ -54,7 +58,30 @@ typedef struct pmx_shared_opts {
    * by fallocate, which reports a full memory or disk limit as an error at creation time rather
    * than a crash at first touch. */
   size_t initial_bytes;
+  /* Processes (master included) that may hold a cell of the per-process gauge modes at once;
+   * 0 means 64, at most PMX_SHARED_MAX_WORKERS. Each gauge series of such a mode takes 16 bytes
+   * per cell. */
+  size_t max_workers;
 } pmx_shared_opts_t;
+
+/* How a gauge aggregates over the processes of the group (pmx_shared_gauge_mode). Counters and
+ * histograms always add up, and keep a dead worker's contributions. */
+typedef enum pmx_shared_gauge {
+  /* One value for the whole group: every process sets and adds the same cell (a pool size the
+   * master sets, a queue length every worker adds to). The default. */
+  PMX_SHARED_GAUGE_ONE = 0,
+  /* One series per process: the metric has a label named "pid", which each process fills with
+   * its own pid (pmx_shared_pid_label); reaping a worker removes the series with its pid. */
+  PMX_SHARED_GAUGE_PER_WORKER = 1,
+  /* Each process has its own cell in every series; the exposed value is the sum, maximum or
+   * minimum over the cells of live processes, or the most recently updated cell. Reaping a
+   * worker (pmx_shared_worker_exited) removes its cells. A series no live process has updated
+   * reads 0. */
+  PMX_SHARED_GAUGE_SUM = 2,
+  PMX_SHARED_GAUGE_MAX = 3,
+  PMX_SHARED_GAUGE_MIN = 4,
+  PMX_SHARED_GAUGE_MOST_RECENT = 5
+} pmx_shared_gauge_t;
 
 /* Puts `reg` in multi-process mode. `opts` may be NULL (defaults) and is copied.
  * Errors (nothing changed, `err` filled): PMX_EINVAL (reg NULL; initial_bytes > max_bytes),
@@ -62,6 +89,33 @@ typedef struct pmx_shared_opts {
  * process group), PMX_ESTATE (reg already has metrics; the process already runs more than one
  * thread), PMX_ENOMEM (the initial backing cannot be allocated), PMX_ESYS (memfd/mmap failed). */
 PMX_EXTERN int pmx_shared_enable(pmx_registry_t *reg, const pmx_shared_opts_t *opts, pmx_error_t *err);
+
+/* Sets how gauge `m` (a PMX_LAST_VALUE or a sum_as_gauge sum of the shared registry) aggregates.
+ * Before the first fork and before the metric has any series. Errors (`err` filled, nothing
+ * changed): PMX_EINVAL (m NULL, unknown mode, PER_WORKER without a "pid" label), PMX_ETYPE (not a
+ * gauge), PMX_ESTATE (not a shared metric, already has series, or the group has forked). */
+PMX_EXTERN int pmx_shared_gauge_mode(pmx_metric_t *m, pmx_shared_gauge_t mode, pmx_error_t *err);
+
+/* The gauge cell index of the calling process, taking a free one on first use (gauge updates take
+ * it themselves; a worker may call this at start to learn early that none is left). A cell whose
+ * process no longer exists is taken over, its values cleared. Returns the index (>= 0), or
+ * PMX_ELIMIT when max_workers live processes hold all cells (the process's updates of
+ * per-process gauges are then dropped and counted, see pmx_shared_gauge_overflow), or PMX_ESTATE
+ * without a mapping. */
+PMX_EXTERN int pmx_shared_worker_slot(void);
+
+/* To be called by the master after reaping worker `pid` (waitpid): removes its gauge
+ * contributions (its cells, its PER_WORKER series) from every gauge of the shared registry and
+ * frees its cell for another process. Its counter and histogram contributions stay. Returns
+ * PMX_OK, PMX_ENOENT (pid holds no cell and has no PER_WORKER series), PMX_ESTATE (no mapping). */
+PMX_EXTERN int pmx_shared_worker_exited(pid_t pid);
+
+/* Writes this process's pid as a label value (for PMX_SHARED_GAUGE_PER_WORKER) into buf (at
+ * least 24 bytes) and returns buf. */
+PMX_EXTERN const char *pmx_shared_pid_label(char *buf, size_t cap);
+
+/* Gauge updates dropped because their process found no free cell. */
+PMX_EXTERN uint64_t pmx_shared_gauge_overflow(void);
 
 /* Whether `reg` is in multi-process mode. */
 PMX_EXTERN bool pmx_shared_enabled(const pmx_registry_t *reg);

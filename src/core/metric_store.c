@@ -586,6 +586,9 @@ static void table_put(pmx__table_t *t, pmx_series_t *s) {
 }
 
 static size_t value_size(const pmx_metric_t *m) {
+  if (PMX_UNLIKELY(m->gauge_mode >= PMX__GAUGE_CELLS_FROM)) {
+    return offsetof(pmx_series_t, value) + pmx__shm_gauge_cells() * sizeof(pmx__scalar_t);
+  }
   if (m->sharded) return offsetof(pmx_series_t, value) + PMX__SHARDS * PMX_CACHELINE;
   if (m->kind == PMX_DISTRIBUTION) return PMX_CACHELINE + PMX__HIST_SHARDS * m->hist_stride; /* pmx__hist() */
   return offsetof(pmx_series_t, value) + sizeof(pmx__scalar_t);
@@ -948,6 +951,7 @@ static inline bool is_gauge(const pmx_metric_t *m) {
 }
 
 double pmx__series_scalar(const pmx_series_t *s) {
+  if (PMX_UNLIKELY(s->metric->gauge_mode >= PMX__GAUGE_CELLS_FROM)) return pmx__shm_gauge_value(s);
   int64_t i = 0;
   if (s->metric->sharded) {
     for (size_t k = 0; k < PMX__SHARDS; k++) {
@@ -1064,7 +1068,7 @@ int pmx_series_add(pmx_series_t *s, double v) {
     case PMX_SUM:
     case PMX_LAST_VALUE:
       if (is_gauge(m)) {
-        pmx__gauge_add(pmx__scalar(s), v);
+        pmx__gauge_add(pmx__gauge_cell(s), v);
       } else if (v < 0) {
         return PMX_EINVAL;
       } else {
@@ -1080,7 +1084,7 @@ int pmx_series_inc(pmx_series_t *s) {
   if (s == NULL) return PMX_EINVAL;
   if (s->metric->kind == PMX_DISTRIBUTION) return PMX_ETYPE;
   if (is_gauge(s->metric)) {
-    pmx__gauge_add(pmx__scalar(s), 1);
+    pmx__gauge_add(pmx__gauge_cell(s), 1);
   } else {
     pmx__counter_inc(s);
   }
@@ -1091,7 +1095,7 @@ int pmx_series_set(pmx_series_t *s, double v) {
   if (s == NULL) return PMX_EINVAL;
   const pmx_metric_t *m = s->metric;
   if (!is_gauge(m)) return PMX_ETYPE;
-  pmx__scalar_set(pmx__scalar(s), v);
+  pmx__scalar_set(pmx__gauge_cell(s), v);
   return PMX_OK;
 }
 

@@ -22,6 +22,7 @@
 #define DEFAULT_INITIAL ((size_t)1 << 20)
 #define GROW_STEP_MAX ((size_t)64 << 20) /* backing grows by doubling, at most this at once */
 #define ALIGN 64
+#define DEFAULT_WORKERS 64
 
 /* At the start of the mapping, shared by every process. `used` and `backed` only ever grow, and
  * each is written after the step it records succeeded, so a process killed inside pmx__shm_alloc
@@ -31,6 +32,9 @@ typedef struct shm_header {
   _Atomic size_t used;
   _Atomic size_t backed;
   size_t reserved;
+  size_t max_workers;
+  _Atomic uint64_t gauge_overflow; /* gauge updates of processes that found no free cell */
+  _Atomic pid_t workers[];         /* cell owners (shared_workers.c); 0: free */
 } shm_header_t;
 
 /* This process's view; a forked child inherits it with the mapping. */
@@ -46,7 +50,11 @@ static atomic_bool forked;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static void note_fork(void) { atomic_store(&forked, true); }
-static void register_atfork(void) { pthread_atfork(NULL, note_fork, note_fork); }
+static void note_fork_child(void) {
+  atomic_store(&forked, true);
+  pmx__shm_worker_forget(); /* the parent's gauge cell is not the child's */
+}
+static void register_atfork(void) { pthread_atfork(NULL, note_fork, note_fork_child); }
 
 static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
@@ -87,8 +95,14 @@ int pmx_shared_enable(pmx_registry_t *reg, const pmx_shared_opts_t *opts, pmx_er
     return pmx__fail(err, PMX_EINVAL, "", "pmx_shared_enable: initial_bytes (%zu) exceeds max_bytes (%zu)",
                      initial, max);
   }
+  size_t workers = opts && opts->max_workers ? opts->max_workers : DEFAULT_WORKERS;
+  if (workers > PMX_SHARED_MAX_WORKERS) {
+    return pmx__fail(err, PMX_EINVAL, "", "pmx_shared_enable: max_workers (%zu) exceeds %d", workers,
+                     PMX_SHARED_MAX_WORKERS);
+  }
+  size_t header = round_up(sizeof(shm_header_t) + workers * sizeof(pid_t), ALIGN);
   max = round_up(max, page);
-  initial = round_up(initial < sizeof(shm_header_t) + ALIGN ? sizeof(shm_header_t) + ALIGN : initial, page);
+  initial = round_up(initial < header + ALIGN ? header + ALIGN : initial, page);
   if (initial > max) max = initial;
   if (view.base != NULL) {
     return pmx__fail(err, PMX_EEXIST, "",
@@ -126,9 +140,13 @@ int pmx_shared_enable(pmx_registry_t *reg, const pmx_shared_opts_t *opts, pmx_er
     close(fd);
     return pmx__fail(err, PMX_ESYS, "", "cannot create a process-shared mutex");
   }
-  atomic_init(&h->used, round_up(sizeof *h, ALIGN));
+  atomic_init(&h->used, header);
   atomic_init(&h->backed, initial);
   h->reserved = max;
+  h->max_workers = workers;
+  atomic_init(&h->gauge_overflow, 0);
+  for (size_t i = 0; i < workers; i++) atomic_init(&h->workers[i], 0);
+  pmx__shm_worker_forget();
   pthread_once(&atfork_once, register_atfork);
   atomic_store(&forked, false);
   view.base = base;
@@ -201,6 +219,32 @@ void *pmx__shm_alloc(size_t size) {
   return p;
 }
 
+_Atomic pid_t *pmx__shm_workers(size_t *n) {
+  if (view.base == NULL) {
+    *n = 0;
+    return NULL;
+  }
+  shm_header_t *h = (shm_header_t *)(void *)view.base;
+  *n = h->max_workers;
+  return h->workers;
+}
+
+size_t pmx__shm_gauge_cells(void) {
+  size_t n;
+  pmx__shm_workers(&n);
+  return n;
+}
+
+void pmx__shm_count_overflow(void) {
+  if (view.base != NULL) atomic_fetch_add(&((shm_header_t *)(void *)view.base)->gauge_overflow, 1);
+}
+
+uint64_t pmx_shared_gauge_overflow(void) {
+  return view.base ? atomic_load(&((shm_header_t *)(void *)view.base)->gauge_overflow) : 0;
+}
+
+pmx_registry_t *pmx__shm_reg(void) { return (pmx_registry_t *)(uintptr_t)view.reg; }
+
 void pmx__shm_forget(const pmx_registry_t *reg) {
   if (reg == NULL || reg != view.reg) return;
   munmap(view.base, view.reserved);
@@ -209,6 +253,7 @@ void pmx__shm_forget(const pmx_registry_t *reg) {
   view.reserved = 0;
   view.fd = -1;
   view.reg = NULL;
+  pmx__shm_worker_forget();
 }
 
 void pmx__shm_lock_failed(pmx_metric_t *m, pthread_mutex_t *mu, int rc) {

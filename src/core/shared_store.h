@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/core_internal.h"
 
@@ -47,6 +48,21 @@ static inline void pmx__metric_lock(pmx_metric_t *m, pthread_mutex_t *mu) {
  * waited PMX_SHARED_STALL_MS (`*since` starts at 0 and keeps the start of the wait), meaning the
  * observer is presumably dead and its observation must be written off. Always false in-process. */
 bool pmx__shm_stalled(const pmx_metric_t *m, uint64_t *since);
+
+/* The worker table of the mapping (n entries: the pid owning each gauge cell index, 0 if free),
+ * or NULL when there is no mapping. */
+_Atomic pid_t *pmx__shm_workers(size_t *n);
+/* The shared registry of this process, or NULL. */
+pmx_registry_t *pmx__shm_reg(void);
+/* Forgets this process's gauge cell (after fork, or when the mapping goes). */
+void pmx__shm_worker_forget(void);
+/* Counts a gauge update that found no free cell. */
+void pmx__shm_count_overflow(void);
+
+/* Gauges with per-process cells (pmx_metric.gauge_mode >= PMX__GAUGE_CELLS_FROM): the number of
+ * cells per series (max_workers), and the value of a series aggregated over its live cells. */
+size_t pmx__shm_gauge_cells(void);
+double pmx__shm_gauge_value(const pmx_series_t *s);
 
 /* Repairs of shared_repair.c, with the metric's mutex held after its holder died. */
 /* Rebuilds the series chain's back links, tail and count, and the series table, from the chain

@@ -2,8 +2,7 @@
  * before or after fork, and the master renders their exact sums; workers SIGKILL'd after their
  * work keep their counts, workers SIGKILL'd in the middle of an update or while holding a
  * metric's creation lock leave a consistent store that nobody waits on; misuse gets clear
- * errors. Workers report failures through their exit status (a cmocka assert in a child would
- * not reach the runner). */
+ * errors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +19,7 @@
 
 #include "core/shared_store.h"
 #include "core_test_util.h"
+#include "shared_test_util.h"
 #include "promex/promex.h"
 #include "promex/shared.h"
 
@@ -87,31 +87,15 @@ static int do_work(mp_fixture_t *f, int id) {
   return 0;
 }
 
-typedef int (*child_fn)(mp_fixture_t *f, int id, int done_fd);
-
-/* Forks a process running fn; it exits with fn's result (0: all checks passed). */
-static pid_t spawn(mp_fixture_t *f, int id, child_fn fn, int done_fd) {
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) _exit(fn(f, id, done_fd));
-  return pid;
-}
-
-static int exit_status(pid_t pid) {
-  int st = 0;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
-  return WEXITSTATUS(st);
-}
-
-static int work_and_exit(mp_fixture_t *f, int id, int done_fd) {
+static int work_and_exit(void *ctx, int id, int done_fd) {
+  mp_fixture_t *f = ctx;
   (void)done_fd;
   return do_work(f, id);
 }
 
 /* Works, reports done, then waits to be killed. */
-static int work_and_wait(mp_fixture_t *f, int id, int done_fd) {
+static int work_and_wait(void *ctx, int id, int done_fd) {
+  mp_fixture_t *f = ctx;
   int rc = do_work(f, id);
   char b = (char)rc;
   if (write(done_fd, &b, 1) != 1) return 20;
@@ -140,8 +124,8 @@ static void test_multiprocess_exact_sums_with_killed_workers(void **state) {
   int p[2];
   assert_int_equal(pipe(p), 0);
   pid_t pids[WORKERS + 4];
-  for (int i = 0; i < WORKERS; i++) pids[i] = spawn(f, i, work_and_exit, -1);
-  for (int i = WORKERS; i < WORKERS + 2; i++) pids[i] = spawn(f, i, work_and_wait, p[1]);
+  for (int i = 0; i < WORKERS; i++) pids[i] = mp_spawn(work_and_exit, f, i, -1);
+  for (int i = WORKERS; i < WORKERS + 2; i++) pids[i] = mp_spawn(work_and_wait, f, i, p[1]);
   for (int i = WORKERS; i < WORKERS + 2; i++) {
     char b = 1;
     assert_int_equal(read(p[0], &b, 1), 1);
@@ -149,11 +133,11 @@ static void test_multiprocess_exact_sums_with_killed_workers(void **state) {
   }
   for (int i = WORKERS; i < WORKERS + 2; i++) {
     assert_int_equal(kill(pids[i], SIGKILL), 0);
-    assert_int_equal(exit_status(pids[i]), 128 + SIGKILL);
+    assert_int_equal(mp_wait(pids[i]), 128 + SIGKILL);
   }
-  for (int i = WORKERS + 2; i < WORKERS + 4; i++) pids[i] = spawn(f, i, work_and_exit, -1);
-  for (int i = 0; i < WORKERS; i++) assert_int_equal(exit_status(pids[i]), 0);
-  for (int i = WORKERS + 2; i < WORKERS + 4; i++) assert_int_equal(exit_status(pids[i]), 0);
+  for (int i = WORKERS + 2; i < WORKERS + 4; i++) pids[i] = mp_spawn(work_and_exit, f, i, -1);
+  for (int i = 0; i < WORKERS; i++) assert_int_equal(mp_wait(pids[i]), 0);
+  for (int i = WORKERS + 2; i < WORKERS + 4; i++) assert_int_equal(mp_wait(pids[i]), 0);
   close(p[0]);
   close(p[1]);
 
@@ -182,7 +166,8 @@ static void test_multiprocess_exact_sums_with_killed_workers(void **state) {
 /* Workers that create series and update them without pause are killed at random moments, again
  * and again: every render still completes, each series shows once, histograms stay internally
  * consistent, and a worker started afterwards adds exactly what it adds. */
-static int churn(mp_fixture_t *f, int id, int done_fd) {
+static int churn(void *ctx, int id, int done_fd) {
+  mp_fixture_t *f = ctx;
   (void)done_fd;
   unsigned seed = (unsigned)getpid() ^ (unsigned)id;
   for (;;) {
@@ -197,7 +182,8 @@ static int churn(mp_fixture_t *f, int id, int done_fd) {
   }
 }
 
-static int add_known(mp_fixture_t *f, int id, int done_fd) {
+static int add_known(void *ctx, int id, int done_fd) {
+  mp_fixture_t *f = ctx;
   (void)id;
   (void)done_fd;
   pmx_series_t *s = series(f->req, "c0_7"), *h = series(f->lat, "c0_7");
@@ -214,12 +200,12 @@ static void test_multiprocess_sigkill_at_random(void **state) {
   unsigned seed = 7;
   for (int round = 0; round < CHURN_ROUNDS; round++) {
     pid_t pids[3];
-    for (int i = 0; i < 3; i++) pids[i] = spawn(f, round * 10 + i, churn, -1);
+    for (int i = 0; i < 3; i++) pids[i] = mp_spawn(churn, f, round * 10 + i, -1);
     for (int i = 0; i < 3; i++) {
       struct timespec ts = {0, (2000 + (long)(rand_r(&seed) % 8000)) * 1000};
       nanosleep(&ts, NULL);
       kill(pids[i], SIGKILL);
-      assert_int_equal(exit_status(pids[i]), 128 + SIGKILL);
+      assert_int_equal(mp_wait(pids[i]), 128 + SIGKILL);
     }
     char *text = ct_render(f->reg, PMX_FORMAT_TEXT); /* must not hang on a dead observer */
     free(text);
@@ -258,7 +244,7 @@ static void test_multiprocess_sigkill_at_random(void **state) {
   uint64_t cum0[4], cum1[4], c0, c1;
   double s0, s1;
   assert_int_equal(pmx_series_histogram(h, cum0, 4, &c0, &s0), PMX_OK);
-  assert_int_equal(exit_status(spawn(f, 0, add_known, -1)), 0);
+  assert_int_equal(mp_wait(mp_spawn(add_known, f, 0, -1)), 0);
   assert_true(pmx_series_value(s) == before + 3000);
   assert_int_equal(pmx_series_histogram(h, cum1, 4, &c1, &s1), PMX_OK);
   assert_int_equal(c1, c0 + 1000);
@@ -271,7 +257,8 @@ static void test_multiprocess_sigkill_at_random(void **state) {
  * is chained but the table lost track of the others): the next process to create a series takes
  * the lock over, repairs the table from the chain, and finds the existing series again instead of
  * creating duplicates. */
-static int die_holding_lock(mp_fixture_t *f, int id, int done_fd) {
+static int die_holding_lock(void *ctx, int id, int done_fd) {
+  mp_fixture_t *f = ctx;
   (void)id;
   (void)done_fd;
   pmx_metric_t *m = f->req;
@@ -288,7 +275,7 @@ static void test_shared_store_lock_holder_killed(void **state) {
   assert_non_null(a);
   assert_non_null(b);
   assert_int_equal(pmx_series_add(a, 5), PMX_OK);
-  assert_int_equal(exit_status(spawn(f, 0, die_holding_lock, -1)), 128 + SIGKILL);
+  assert_int_equal(mp_wait(mp_spawn(die_holding_lock, f, 0, -1)), 128 + SIGKILL);
   /* The lock-free lookup misses (table emptied), the locked path inherits the dead lock. */
   assert_ptr_equal(series(f->req, "a"), a);
   assert_ptr_equal(series(f->req, "b"), b);
@@ -304,7 +291,8 @@ static void test_shared_store_lock_holder_killed(void **state) {
 /* A worker killed between the first and last step of an observation (it counted the observation
  * as begun, never completed it): the snapshot waits a bounded time, writes it off, and later
  * snapshots do not wait again. */
-static int die_mid_observe(mp_fixture_t *f, int id, int done_fd) {
+static int die_mid_observe(void *ctx, int id, int done_fd) {
+  mp_fixture_t *f = ctx;
   (void)id;
   (void)done_fd;
   pmx_series_t *h = series(f->lat, "x");
@@ -318,7 +306,7 @@ static void test_shared_store_observer_killed_mid_observe(void **state) {
   mp_fixture_t *f = *state;
   pmx_series_t *h = series(f->lat, "x");
   assert_int_equal(pmx_series_observe(h, 3), PMX_OK);
-  assert_int_equal(exit_status(spawn(f, 0, die_mid_observe, -1)), 128 + SIGKILL);
+  assert_int_equal(mp_wait(mp_spawn(die_mid_observe, f, 0, -1)), 128 + SIGKILL);
   assert_true(pmx_series_value(h) == 1 + PMX__HIST_SHARDS); /* begun, incl. the dead ones */
   uint64_t cum[4], count;
   double sum;
@@ -336,7 +324,8 @@ static void test_shared_store_observer_killed_mid_observe(void **state) {
 }
 
 /* Definitions after fork are refused, in the child and in the parent. */
-static int define_in_child(mp_fixture_t *f, int id, int done_fd) {
+static int define_in_child(void *ctx, int id, int done_fd) {
+  mp_fixture_t *f = ctx;
   (void)id;
   (void)done_fd;
   pmx_metric_def_t d = {.kind = PMX_COUNTER, .name = "late_child"};
@@ -346,7 +335,7 @@ static int define_in_child(mp_fixture_t *f, int id, int done_fd) {
 
 static void test_shared_store_define_after_fork_refused(void **state) {
   mp_fixture_t *f = *state;
-  assert_int_equal(exit_status(spawn(f, 0, define_in_child, -1)), 0);
+  assert_int_equal(mp_wait(mp_spawn(define_in_child, f, 0, -1)), 0);
   pmx_metric_def_t d = {.kind = PMX_COUNTER, .name = "late_parent"};
   pmx_error_t e;
   pmx_metric_t *m = (pmx_metric_t *)(uintptr_t)1;
@@ -357,7 +346,8 @@ static void test_shared_store_define_after_fork_refused(void **state) {
 }
 
 /* max_series counts every process's series: two workers creating 8 each stop at 10 in all. */
-static int create_eight(mp_fixture_t *f, int id, int done_fd) {
+static int create_eight(void *ctx, int id, int done_fd) {
+  mp_fixture_t *f = ctx;
   (void)done_fd;
   pmx_metric_t *m = pmx_registry_find(f->reg, "mp_small");
   int ok = 0, limited = 0;
@@ -384,9 +374,9 @@ static void test_shared_store_series_limit_spans_processes(void **state) {
   pmx_metric_t *m;
   assert_int_equal(pmx_metric_define(reg, &d, &m, NULL), PMX_OK);
   mp_fixture_t f = {.reg = reg};
-  pid_t a = spawn(&f, 1, create_eight, -1), b = spawn(&f, 2, create_eight, -1);
-  assert_int_equal(exit_status(a), 0);
-  assert_int_equal(exit_status(b), 0);
+  pid_t a = mp_spawn(create_eight, &f, 1, -1), b = mp_spawn(create_eight, &f, 2, -1);
+  assert_int_equal(mp_wait(a), 0);
+  assert_int_equal(mp_wait(b), 0);
   assert_int_equal(pmx_metric_series_count(m), 10);
   assert_int_equal(pmx_metric_dropped_series(m), 6);
   pmx_registry_destroy(reg);
