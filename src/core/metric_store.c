@@ -904,6 +904,14 @@ static inline void atomic_add_double(_Atomic uint64_t *bits, double v) {
 static atomic_uint next_shard;
 static _Thread_local unsigned my_shard = UINT32_MAX;
 
+/* Multi-process mode: a forked child starts its shards at `seed`, so that workers (each one
+ * usually single-threaded) spread over the shards of a shared counter instead of all taking the
+ * first. */
+void pmx__shards_reseed(unsigned seed) {
+  atomic_store_explicit(&next_shard, seed, memory_order_relaxed);
+  my_shard = UINT32_MAX;
+}
+
 /* The integer cell this thread adds to: shard k lives at the start of cache line k of a sharded
  * value (line 0 also holds fbits, which only fractional adds touch). */
 static inline _Atomic int64_t *int_cell(pmx_series_t *s) {

@@ -53,6 +53,7 @@ static void note_fork(void) { atomic_store(&forked, true); }
 static void note_fork_child(void) {
   atomic_store(&forked, true);
   pmx__shm_worker_forget(); /* the parent's gauge cell is not the child's */
+  if (view.base != NULL) pmx__shards_reseed((unsigned)getpid());
 }
 static void register_atfork(void) { pthread_atfork(NULL, note_fork, note_fork_child); }
 

@@ -64,6 +64,9 @@ void pmx__shm_count_overflow(void);
 size_t pmx__shm_gauge_cells(void);
 double pmx__shm_gauge_value(const pmx_series_t *s);
 
+/* metric_store.c: the shard the calling thread's next counter increments start from. */
+void pmx__shards_reseed(unsigned seed);
+
 /* Repairs of shared_repair.c, with the metric's mutex held after its holder died. */
 /* Rebuilds the series chain's back links, tail and count, and the series table, from the chain
  * (the one structure every step of creation and removal keeps valid). */
