@@ -59,6 +59,19 @@ static void register_atfork(void) { pthread_atfork(NULL, note_fork, note_fork_ch
 
 static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
+/* Threads that may run before the mode is enabled: the main one, and under ThreadSanitizer the
+ * sanitizer's background thread, which it starts with the program's first thread. */
+#if defined(__SANITIZE_THREAD__)
+#define THREADS_ALLOWED 2
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define THREADS_ALLOWED 2
+#endif
+#endif
+#ifndef THREADS_ALLOWED
+#define THREADS_ALLOWED 1
+#endif
+
 /* Threads of this process, from /proc (0 if unknown). */
 static long thread_count(void) {
   FILE *f = fopen("/proc/self/status", "r");
@@ -114,11 +127,11 @@ int pmx_shared_enable(pmx_registry_t *reg, const pmx_shared_opts_t *opts, pmx_er
                      "multi-process mode must be enabled before any metric is defined in the registry");
   }
   long threads = thread_count();
-  if (threads > 1) {
+  if (threads > THREADS_ALLOWED) {
     return pmx__fail(err, PMX_ESTATE, "",
                      "multi-process mode must be enabled before threads start (this process runs %ld): "
                      "enable it before pmx_start, a metrics server or any worker thread",
-                     threads);
+                     threads - THREADS_ALLOWED + 1);
   }
   int fd = memfd_create("promex-shared", MFD_CLOEXEC);
   if (fd < 0) return pmx__fail(err, PMX_ESYS, "", "memfd_create: %s", strerror(errno));
