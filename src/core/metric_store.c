@@ -1049,6 +1049,10 @@ static void hist_shard_snapshot(const pmx_metric_t *m, pmx__hist_t *h, size_t nb
   *count += total;
   *sum += s;
   /* Move the cold half into the hot one, so the next snapshot finds all of it there. */
+  if (PMX_UNLIKELY(pmx__shm_owns(m))) {
+    pmx__shm_hist_merge(cold, hot, nb); /* a written-off observer may yet complete in `cold` */
+    return;
+  }
   for (size_t i = 0; i <= nb; i++) {
     if (part[i]) atomic_fetch_add_explicit(&hot[1 + i], part[i], memory_order_relaxed);
     atomic_store_explicit(&cold[1 + i], 0, memory_order_relaxed);

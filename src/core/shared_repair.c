@@ -63,6 +63,19 @@ static uint64_t double_bits(double d) {
   return b;
 }
 
+void pmx__shm_hist_merge(_Atomic uint64_t *cold, _Atomic uint64_t *hot, size_t nb) {
+  /* Exchanges, not stores of 0: whatever lands in `cold` meanwhile moves too, never lost. */
+  for (size_t i = 0; i <= nb; i++) {
+    uint64_t c = atomic_exchange_explicit(&cold[1 + i], 0, memory_order_acq_rel);
+    if (c) atomic_fetch_add_explicit(&hot[1 + i], c, memory_order_release);
+  }
+  double sum = bits_double(atomic_exchange_explicit(&cold[0], 0, memory_order_acq_rel));
+  uint64_t old = atomic_load_explicit(&hot[0], memory_order_relaxed);
+  while (sum != 0 && !atomic_compare_exchange_weak_explicit(&hot[0], &old, double_bits(bits_double(old) + sum),
+                                                            memory_order_release, memory_order_relaxed)) {
+  }
+}
+
 /* A snapshot flips a shard's hot half, then merges the old one into it. A snapshot killed in
  * between leaves counts in the cold half, where the next snapshot (which reads only the half it
  * flips away from) would not see them: merge them now, as the dead one would have. */
@@ -76,16 +89,7 @@ void pmx__shm_repair_snapshots(pmx_metric_t *m) {
       bool hot_upper = atomic_load_explicit(&h->started, memory_order_acquire) & PMX__HIST_HOT_BIT;
       _Atomic uint64_t *hot = h->cells + (hot_upper ? nb + 2 : 0);
       _Atomic uint64_t *cold = h->cells + (hot_upper ? 0 : nb + 2);
-      for (size_t i = 0; i <= nb; i++) {
-        uint64_t c = atomic_exchange_explicit(&cold[1 + i], 0, memory_order_acq_rel);
-        if (c) atomic_fetch_add_explicit(&hot[1 + i], c, memory_order_release);
-      }
-      double sum = bits_double(atomic_exchange_explicit(&cold[0], 0, memory_order_acq_rel));
-      uint64_t old = atomic_load_explicit(&hot[0], memory_order_relaxed);
-      while (sum != 0 &&
-             !atomic_compare_exchange_weak_explicit(&hot[0], &old, double_bits(bits_double(old) + sum),
-                                                    memory_order_release, memory_order_relaxed)) {
-      }
+      pmx__shm_hist_merge(cold, hot, nb);
     }
   }
 }

@@ -67,6 +67,9 @@ double pmx__shm_gauge_value(const pmx_series_t *s);
 /* metric_store.c: the shard the calling thread's next counter increments start from. */
 void pmx__shards_reseed(unsigned seed);
 
+/* Moves histogram half `cold` (sum cell, then nb + 1 bucket cells) into `hot` and empties it. */
+void pmx__shm_hist_merge(_Atomic uint64_t *cold, _Atomic uint64_t *hot, size_t nb);
+
 /* Repairs of shared_repair.c, with the metric's mutex held after its holder died. */
 /* Rebuilds the series chain's back links, tail and count, and the series table, from the chain
  * (the one structure every step of creation and removal keeps valid). */
