@@ -1049,7 +1049,7 @@ static void hist_shard_snapshot(const pmx_metric_t *m, pmx__hist_t *h, size_t nb
   *count += total;
   *sum += s;
   /* Move the cold half into the hot one, so the next snapshot finds all of it there. */
-  if (PMX_UNLIKELY(pmx__shm_owns(m))) {
+  if (PMX_UNLIKELY(pmx__shm_wrote_off(m))) {
     pmx__shm_hist_merge(cold, hot, nb); /* a written-off observer may yet complete in `cold` */
     return;
   }

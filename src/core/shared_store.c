@@ -34,6 +34,7 @@ typedef struct shm_header {
   size_t reserved;
   size_t max_workers;
   _Atomic uint64_t gauge_overflow; /* gauge updates of processes that found no free cell */
+  _Atomic uint64_t write_offs;     /* histogram observations written off as dead (ever) */
   _Atomic pid_t workers[];         /* cell owners (shared_workers.c); 0: free */
 } shm_header_t;
 
@@ -159,6 +160,7 @@ int pmx_shared_enable(pmx_registry_t *reg, const pmx_shared_opts_t *opts, pmx_er
   h->reserved = max;
   h->max_workers = workers;
   atomic_init(&h->gauge_overflow, 0);
+  atomic_init(&h->write_offs, 0);
   for (size_t i = 0; i < workers; i++) atomic_init(&h->workers[i], 0);
   pmx__shm_worker_forget();
   pthread_once(&atfork_once, register_atfork);
@@ -293,5 +295,12 @@ bool pmx__shm_stalled(const pmx_metric_t *m, uint64_t *since) {
     *since = now;
     return false;
   }
-  return now - *since >= (uint64_t)PMX_SHARED_STALL_MS * 1000000u;
+  if (now - *since < (uint64_t)PMX_SHARED_STALL_MS * 1000000u) return false;
+  atomic_fetch_add(&((shm_header_t *)(void *)view.base)->write_offs, 1);
+  return true;
+}
+
+bool pmx__shm_wrote_off(const pmx_metric_t *m) {
+  return pmx__shm_owns(m) && atomic_load_explicit(&((shm_header_t *)(void *)view.base)->write_offs,
+                                                  memory_order_acquire) != 0;
 }

@@ -67,6 +67,9 @@ double pmx__shm_gauge_value(const pmx_series_t *s);
 /* metric_store.c: the shard the calling thread's next counter increments start from. */
 void pmx__shards_reseed(unsigned seed);
 
+/* Whether `m` is shared and some observation of the group was ever written off (a late one may
+ * then still complete in a cold half, see pmx__shm_hist_merge). */
+bool pmx__shm_wrote_off(const pmx_metric_t *m);
 /* Moves histogram half `cold` (sum cell, then nb + 1 bucket cells) into `hot` and empties it. */
 void pmx__shm_hist_merge(_Atomic uint64_t *cold, _Atomic uint64_t *hot, size_t nb);
 

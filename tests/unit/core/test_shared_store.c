@@ -24,8 +24,11 @@
 #include "promex/shared.h"
 
 #define WORKERS 4
-#define ROUNDS 2000
-#define CHURN_ROUNDS 12
+/* Work per worker, and rounds of random kills; less under valgrind, where every process of the
+ * group runs some 50 times slower (main sets them). */
+static int rounds = 2000;
+static int churn_rounds = 12;
+#define MAX_CHURN_ROUNDS 12
 #define CHURN_LABELS 1000 /* new ones each round, so that workers die in creations too */
 
 static const double BOUNDS[] = {1, 5, 10};
@@ -69,8 +72,8 @@ static pmx_series_t *series(pmx_metric_t *m, const char *who) {
   return pmx_metric_labels(m, who ? v : NULL, who ? 1 : 0, &s) == PMX_OK ? s : NULL;
 }
 
-/* One worker's known work: ROUNDS increments of the shared counter, ROUNDS adds of 2 to its own
- * series (created after fork) and to the "all" series (created before), and ROUNDS observations
+/* One worker's known work: rounds increments of the shared counter, rounds adds of 2 to its own
+ * series (created after fork) and to the "all" series (created before), and rounds observations
  * cycling through 0.5, 3, 7, 20 into its own and the "all" histogram series. */
 static int do_work(mp_fixture_t *f, int id) {
   char who[16];
@@ -79,7 +82,7 @@ static int do_work(mp_fixture_t *f, int id) {
   pmx_series_t *hmine = series(f->lat, who), *hall = series(f->lat, "all");
   if (!hits || !mine || !all || !hmine || !hall) return 10;
   static const double obs[] = {0.5, 3, 7, 20};
-  for (int i = 0; i < ROUNDS; i++) {
+  for (int i = 0; i < rounds; i++) {
     if (pmx_series_inc(hits) != PMX_OK) return 11;
     if (pmx_series_add(mine, 2) != PMX_OK || pmx_series_add(all, 2) != PMX_OK) return 12;
     if (pmx_series_observe(hmine, obs[i % 4]) != PMX_OK || pmx_series_observe(hall, obs[i % 4]) != PMX_OK) return 13;
@@ -142,23 +145,23 @@ static void test_multiprocess_exact_sums_with_killed_workers(void **state) {
   close(p[1]);
 
   const int n = WORKERS + 4;
-  assert_true(pmx_series_value(series(f->hits, NULL)) == (double)n * ROUNDS);
-  assert_true(pmx_series_value(series(f->req, "all")) == 2.0 * n * ROUNDS);
+  assert_true(pmx_series_value(series(f->hits, NULL)) == (double)n * rounds);
+  assert_true(pmx_series_value(series(f->req, "all")) == 2.0 * n * rounds);
   assert_int_equal(pmx_metric_series_count(f->req), n + 1);
   assert_int_equal(pmx_metric_series_count(f->lat), n + 1);
-  check_histogram(series(f->lat, "all"), (uint64_t)n * ROUNDS / 4);
+  check_histogram(series(f->lat, "all"), (uint64_t)n * rounds / 4);
   for (int i = 0; i < n; i++) {
     char who[16];
     snprintf(who, sizeof who, "w%d", i);
-    assert_true(pmx_series_value(series(f->req, who)) == 2.0 * ROUNDS);
-    check_histogram(series(f->lat, who), ROUNDS / 4);
+    assert_true(pmx_series_value(series(f->req, who)) == 2.0 * rounds);
+    check_histogram(series(f->lat, who), rounds / 4);
   }
   /* The exposition has each series once, with the exact totals. */
   char *text = ct_render(f->reg, PMX_FORMAT_TEXT);
-  assert_true(ct_has_linef(text, "mp_hits %d", n * ROUNDS));
-  assert_true(ct_has_linef(text, "mp_req{who=\"all\"} %d", 2 * n * ROUNDS));
-  assert_true(ct_has_linef(text, "mp_lat_count{who=\"all\"} %d", n * ROUNDS));
-  assert_true(ct_has_linef(text, "mp_lat_bucket{who=\"all\",le=\"5\"} %d", n * ROUNDS / 2));
+  assert_true(ct_has_linef(text, "mp_hits %d", n * rounds));
+  assert_true(ct_has_linef(text, "mp_req{who=\"all\"} %d", 2 * n * rounds));
+  assert_true(ct_has_linef(text, "mp_lat_count{who=\"all\"} %d", n * rounds));
+  assert_true(ct_has_linef(text, "mp_lat_bucket{who=\"all\",le=\"5\"} %d", n * rounds / 2));
   assert_int_equal(ct_count(text, "mp_req{who=\"w3\"}"), 1);
   free(text);
 }
@@ -198,7 +201,7 @@ static int add_known(void *ctx, int id, int done_fd) {
 static void test_multiprocess_sigkill_at_random(void **state) {
   mp_fixture_t *f = *state;
   unsigned seed = 7;
-  for (int round = 0; round < CHURN_ROUNDS; round++) {
+  for (int round = 0; round < churn_rounds; round++) {
     pid_t pids[3];
     for (int i = 0; i < 3; i++) pids[i] = mp_spawn(churn, f, round * 10 + i, -1);
     for (int i = 0; i < 3; i++) {
@@ -213,20 +216,20 @@ static void test_multiprocess_sigkill_at_random(void **state) {
   /* Each series once in the chain and findable (no duplicate created after a torn insert). */
   char *text = ct_render(f->reg, PMX_FORMAT_TEXT);
   size_t n = pmx_metric_series_count(f->req);
-  assert_true(n > 0 && n <= CHURN_ROUNDS * CHURN_LABELS);
+  assert_true(n > 0 && n <= (size_t)churn_rounds * CHURN_LABELS);
   assert_int_equal(ct_count(text, "\nmp_req{"), n);
-  static unsigned char seen[CHURN_ROUNDS][CHURN_LABELS];
+  static unsigned char seen[MAX_CHURN_ROUNDS][CHURN_LABELS];
   memset(seen, 0, sizeof seen);
   for (const char *p = text; (p = strstr(p, "\nmp_req{who=\"c")) != NULL; p++) {
     char *end;
     unsigned r = (unsigned)strtoul(p + strlen("\nmp_req{who=\"c"), &end, 10);
     unsigned i = (unsigned)strtoul(end + 1, NULL, 10);
-    assert_true(r < CHURN_ROUNDS && i < CHURN_LABELS);
+    assert_true(r < (unsigned)churn_rounds && i < CHURN_LABELS);
     assert_int_equal(seen[r][i]++, 0);
   }
   free(text);
   /* Histograms: cumulative buckets never decrease and +Inf == _count. */
-  for (unsigned i = 0; i < CHURN_ROUNDS * CHURN_LABELS; i++) {
+  for (unsigned i = 0; i < (unsigned)churn_rounds * CHURN_LABELS; i++) {
     char who[16];
     snprintf(who, sizeof who, "c%u_%u", i / CHURN_LABELS, i % CHURN_LABELS);
     const char *v[] = {who};
@@ -480,6 +483,10 @@ static void test_shared_store_enable_errors(void **state) {
 }
 
 int main(void) {
+  if (getenv("PMX_UNDER_VALGRIND") != NULL) {
+    rounds = 200;
+    churn_rounds = 2;
+  }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_shared_store_enable_errors),
       cmocka_unit_test_setup_teardown(test_multiprocess_exact_sums_with_killed_workers, setup, teardown),
