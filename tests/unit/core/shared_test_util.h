@@ -5,9 +5,21 @@
 #define PMX_SHARED_TEST_UTIL_H
 
 #include <errno.h>
+#include <stdlib.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "promex/shared.h"
+
+/* Options for a test's mapping of `max` bytes. Under valgrind it is backed in full at once:
+ * memcheck's leak check at each process's exit reads the whole mapping, and every page past the
+ * backed part costs it a fault (minutes for a large reservation). */
+static inline pmx_shared_opts_t mp_opts(size_t max) {
+  pmx_shared_opts_t o = {.max_bytes = max, .initial_bytes = 0};
+  if (getenv("PMX_UNDER_VALGRIND") != NULL) o.initial_bytes = max;
+  return o;
+}
 
 /* A worker's body: returns 0 when all its checks passed, else a code naming the failed one. */
 typedef int (*mp_child_fn)(void *ctx, int id, int fd);

@@ -35,7 +35,8 @@ static int setup(void **state) {
   gauges_t *g = calloc(1, sizeof *g);
   pmx_registry_opts_t o = {.no_own_metrics = true};
   if (g == NULL || pmx_registry_new(&o, &g->reg) != PMX_OK) return -1;
-  pmx_shared_opts_t so = {.max_bytes = 16u << 20, .max_workers = 8};
+  pmx_shared_opts_t so = mp_opts(16u << 20);
+  so.max_workers = 8;
   if (pmx_shared_enable(g->reg, &so, NULL) != PMX_OK) return -1;
   g->sum = define_gauge(g->reg, "g_sum", PMX_SHARED_GAUGE_SUM, false);
   g->max = define_gauge(g->reg, "g_max", PMX_SHARED_GAUGE_MAX, false);

@@ -45,7 +45,7 @@ static int setup(void **state) {
   mp_fixture_t *f = calloc(1, sizeof *f);
   pmx_registry_opts_t o = {.no_own_metrics = true, .default_max_series = 100000};
   if (f == NULL || pmx_registry_new(&o, &f->reg) != PMX_OK) return -1;
-  pmx_shared_opts_t so = {.max_bytes = 256u << 20, .initial_bytes = 64u << 10};
+  pmx_shared_opts_t so = mp_opts(getenv("PMX_UNDER_VALGRIND") ? 16u << 20 : 256u << 20);
   if (pmx_shared_enable(f->reg, &so, NULL) != PMX_OK) return -1;
   pmx_metric_def_t c = {.kind = PMX_COUNTER, .name = "mp_hits"};
   pmx_metric_def_t r = {.kind = PMX_COUNTER, .name = "mp_req", .tags = WHO, .n_tags = 1};
@@ -372,7 +372,8 @@ static void test_shared_store_series_limit_spans_processes(void **state) {
   pmx_registry_t *reg;
   pmx_registry_opts_t o = {.no_own_metrics = true};
   assert_int_equal(pmx_registry_new(&o, &reg), PMX_OK);
-  assert_int_equal(pmx_shared_enable(reg, NULL, NULL), PMX_OK);
+  pmx_shared_opts_t so = mp_opts(4u << 20);
+  assert_int_equal(pmx_shared_enable(reg, &so, NULL), PMX_OK);
   pmx_metric_def_t d = {.kind = PMX_COUNTER, .name = "mp_small", .tags = WHO, .n_tags = 1, .max_series = 10};
   pmx_metric_t *m;
   assert_int_equal(pmx_metric_define(reg, &d, &m, NULL), PMX_OK);
