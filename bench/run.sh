@@ -9,7 +9,8 @@
 # and a markdown table. Ratios are ours / the faster (smaller) peer: below 1 means promex wins.
 #
 # Environment: PMX_BENCH_BUILD (build dir), BENCH_OUT (directory for raw files; default a fresh
-# /tmp/pmx-bench.XXXXXX), SKIP_PEERS=1 (only promex), BENCH_OPS (forwarded; quick runs only).
+# /tmp/pmx-bench.XXXXXX), SKIP_PEERS=1 (only promex), SKIP_SHARED=1 (no multi-process table),
+# BENCH_OPS (forwarded; quick runs only).
 # Exit status: 0, or 1 when bench_promex reported a verification failure (see its stderr).
 set -eu
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -120,6 +121,32 @@ END {
               ratio(val("promex-events", keys[k]), best) " |"
     }
 }' "$OUT/results.txt"
+
+# ---- multi-process store (bench_shared: 4 processes on a shared registry vs 4 threads) ----
+if [ "${SKIP_SHARED:-0}" != 1 ]; then
+    cmake --build "$BUILD" --target bench_shared -j"$(nproc)" >&2
+    echo "run.sh: running $BUILD/bench/bench_shared" >&2
+    "$BUILD/bench/bench_shared" > "$OUT/shared.txt" || status=1
+    echo
+    echo "## Multi-process store: 4 processes (promex-shared) vs 4 threads (promex)"
+    echo
+    echo '```'
+    cat "$OUT/shared.txt"
+    echo '```'
+    echo
+    awk '
+    { for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+      key = f["workload"] " " f["unit"]; v[f["peer"], key] = f["value"]
+      if (!(key in seen)) { seen[key] = 1; keys[++n] = key } }
+    END {
+      print "| workload | unit | promex (threads) | promex-shared (processes) | shared / in-process |"
+      print "|---|---|---:|---:|---:|"
+      for (k = 1; k <= n; k++) {
+        a = v["promex", keys[k]]; b = v["promex-shared", keys[k]]; split(keys[k], kp, " ")
+        print "| " kp[1] " | " kp[2] " | " a " | " b " | " ((a + 0) ? sprintf("%.2f", b / a) : "-") " |"
+      }
+    }' "$OUT/shared.txt"
+fi
 echo
 echo "(raw files in $OUT)"
 exit $status

@@ -18,6 +18,7 @@
 #include "promex/plugin.h"
 #include "promex/runtime.h"
 #include "promex/server.h"
+#include "promex/shared.h"
 #include "promex/version.h"
 
 #ifdef __cplusplus

@@ -4,7 +4,7 @@
  * mutex. */
 #include <stdlib.h>
 
-#include "core/core_internal.h"
+#include "core/shared_store.h"
 
 #define FIRST_CHUNK 1024
 #define MAX_CHUNK (1024 * 1024)
@@ -16,7 +16,8 @@ void *pmx__arena_alloc(pmx__arena_t *a, size_t size) {
     size_t cap = a->next_cap ? a->next_cap : FIRST_CHUNK;
     if (a->next_cap < MAX_CHUNK) a->next_cap = cap * 2;
     if (cap < size) cap = size;
-    c = pmx__malloc(sizeof *c + cap);
+    /* An arena inside the shared mapping (a shared metric's) takes its chunks from there too. */
+    c = pmx__shm_owns(a) ? pmx__shm_alloc(sizeof *c + cap) : pmx__malloc(sizeof *c + cap);
     if (c == NULL) return NULL;
     c->used = 0;
     c->cap = cap;
@@ -29,6 +30,7 @@ void *pmx__arena_alloc(pmx__arena_t *a, size_t size) {
 }
 
 void pmx__arena_free(pmx__arena_t *a) {
+  if (pmx__shm_owns(a)) return; /* freed with the mapping */
   pmx__arena_chunk_t *c = a->head;
   while (c != NULL) {
     pmx__arena_chunk_t *next = c->next;

@@ -204,6 +204,10 @@ struct pmx_metric {
    * family has n_buckets 0 and its classic part is never written. */
   struct pmx__native_def *native;
   size_t labels_offset; /* where a series' label values start (bytes from the series) */
+  /* Multi-process mode (shared_store.c): a pmx_shared_gauge_t. Modes from
+   * PMX_SHARED_GAUGE_SUM on give each process its own cell in every series of the metric
+   * (pmx__gauge_cell), aggregated when read. 0 everywhere else. */
+  unsigned char gauge_mode;
 
   pthread_mutex_t mu;  /* series creation */
   pthread_mutex_t snap_mu; /* histogram snapshots (readers only; observers never take it) */
@@ -273,6 +277,15 @@ static inline const char *pmx__type_name(pmx_metric_kind_t kind, bool sum_as_gau
     default:
       return "histogram";
   }
+}
+
+/* Multi-process mode: this process's cell of a gauge series with per-process cells. */
+pmx__scalar_t *pmx__shm_gauge_cell(const pmx_series_t *s);
+#define PMX__GAUGE_CELLS_FROM 2 /* PMX_SHARED_GAUGE_SUM (include/promex/shared.h) */
+/* The cell a gauge update writes: the series' value, or (multi-process mode) this process's. */
+static inline pmx__scalar_t *pmx__gauge_cell(const pmx_series_t *s) {
+  if (PMX_UNLIKELY(s->metric->gauge_mode >= PMX__GAUGE_CELLS_FROM)) return pmx__shm_gauge_cell(s);
+  return pmx__scalar(s);
 }
 
 static inline pmx__hist_t *pmx__hist(const pmx_series_t *s, size_t shard) {

@@ -69,3 +69,19 @@ void pmx__cell_claim(void) {
     }
   }
 }
+
+/* Multi-process mode, in a forked child (its only thread): the child gives up the line its
+ * parent's thread owned (in the child nobody else holds it, so the index is free again) and
+ * starts its shared cells at `seed`, so that single-threaded workers spread over the lines of a
+ * shared counter (whose owned cells are off) instead of all adding to the same one. */
+void pmx__shards_reseed(unsigned seed) {
+  unsigned lines = pmx__counter_lines();
+  if (pmx__cell.claimed && pmx__cell.owned) {
+    atomic_fetch_and_explicit(&owned_taken, ~(UINT64_C(1) << pmx__cell.line), memory_order_relaxed);
+    if (key_ok) (void)pthread_setspecific(owner_key, NULL);
+  }
+  atomic_store_explicit(&next_shared, seed + 1, memory_order_relaxed);
+  pmx__cell.claimed = true;
+  pmx__cell.owned = false;
+  pmx__cell.line = seed % lines;
+}

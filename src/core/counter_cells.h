@@ -36,6 +36,8 @@ extern _Thread_local pmx__cell_ref_t pmx__cell PMX_TLS_FAST;
 /* Value lines of every sharded counter of the process (fixed once computed). */
 unsigned pmx__counter_lines(void);
 void pmx__cell_claim(void);
+/* In a forked child of a multi-process registry (shared_store.c): see counter_cells.c. */
+void pmx__shards_reseed(unsigned seed);
 
 static inline pmx__cell_ref_t pmx__my_cell(void) {
   if (PMX_UNLIKELY(!pmx__cell.claimed)) pmx__cell_claim();

@@ -150,13 +150,13 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
       break;
     case PMX_SUM:
       if (m->sum_as_gauge) {
-        pmx__gauge_add(pmx__scalar(s), v);
+        pmx__gauge_add(pmx__gauge_cell(s), v);
       } else {
         pmx__counter_add(s, v);
       }
       break;
     case PMX_LAST_VALUE:
-      pmx__scalar_set(pmx__scalar(s), v);
+      pmx__scalar_set(pmx__gauge_cell(s), v);
       break;
     case PMX_DISTRIBUTION:
       if (PMX_UNLIKELY(isnan(v))) {

@@ -11,6 +11,7 @@
 #include "core/counter_cells.h"
 #include "core/grace.h"
 #include "core/native_hist.h"
+#include "core/shared_store.h"
 
 const char *const pmx__skip_reason_names[PMX__SKIP_N] = {
     "missing_measurement", "missing_tag", "label_too_long", "invalid_label",
@@ -186,13 +187,17 @@ static void metric_free(pmx_metric_t *m) {
   pmx__free(m->le_om);
   pmx__free(m->exemplar_key);
   pmx__free(m->buckets);
+  pmx__native_def_free(m->native);
+  /* Multi-process mode: the struct, its tables and its arena are shared with other processes,
+   * which may still use them; they go with the mapping. Only this process's definition copy is
+   * freed. */
+  if (pmx__shm_owns(m)) return;
   pmx__free(atomic_load_explicit(&m->table, memory_order_relaxed));
   for (pmx__table_t *t = m->retired_tables; t != NULL;) {
     pmx__table_t *next = t->retired_next;
     pmx__free(t);
     t = next;
   }
-  pmx__native_def_free(m->native);
   pmx__arena_free(&m->arena); /* series */
   pthread_mutex_destroy(&m->attach_mu);
   pthread_mutex_destroy(&m->snap_mu);
@@ -207,13 +212,21 @@ void pmx_registry_destroy(pmx_registry_t *reg) {
     pmx_metric_t *next = atomic_load(&m->next);
     /* A metric that cannot be detached (destroy called from inside a handler of its bus, which
      * the header forbids) is leaked rather than freed under a handler that may still run it. */
-    if (m->bus == NULL || pmx_metric_detach(m) == PMX_OK) metric_free(m);
+    if (pmx__shm_owns(m)) {
+      /* Multi-process mode: `bus` and `handler_id` hold every process's (equal, inherited)
+       * copies; detach this process's bus without clearing them for the others. */
+      if (m->bus != NULL) pmx_bus_detach(m->bus, m->handler_id);
+      metric_free(m);
+    } else if (m->bus == NULL || pmx_metric_detach(m) == PMX_OK) {
+      metric_free(m);
+    }
     m = next;
   }
   pmx__free(reg->own_prefix);
   pmx__names_free(&reg->names);
   for (size_t i = 0; i < 3; i++) pmx__free(reg->own_names[i]);
   pthread_mutex_destroy(&reg->mu);
+  pmx__shm_forget(reg); /* after its metrics, which may live in the mapping */
   pmx__free(reg);
 }
 
@@ -419,6 +432,18 @@ static char *le_string(double b, bool openmetrics) {
   return pmx__strdup(buf);
 }
 
+/* A series table: from the heap, or (multi-process mode) from the metric's arena in the shared
+ * mapping, where every process can probe it. */
+static pmx__table_t *table_alloc(pmx_metric_t *m, size_t cap) {
+  size_t size = sizeof(pmx__table_t) + cap * sizeof(_Atomic(pmx_series_t *));
+  pmx__table_t *t = pmx__shm_owns(m) ? pmx__arena_alloc(&m->arena, size) : pmx__malloc(size);
+  if (t == NULL) return NULL;
+  t->mask = cap - 1;
+  t->retired_next = NULL;
+  for (size_t i = 0; i < cap; i++) atomic_init(&t->slots[i], NULL);
+  return t;
+}
+
 int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metric_t **out,
                       pmx_error_t *err) {
   if (out) *out = NULL;
@@ -436,22 +461,37 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
     pmx__free(full);
     return rc;
   }
-  pmx_metric_t *m = pmx__calloc(1, sizeof *m);
-  if (m == NULL || pthread_mutex_init(&m->mu, NULL) != 0) {
-    pmx__free(m);
+  /* Multi-process mode (shared_store.h): the struct, and so its series state, is shared. */
+  bool shared = pmx__shm_registry(reg);
+  if (shared && (rc = pmx__shm_define_allowed(full, err)) != PMX_OK) {
+    pmx__free(full);
+    return rc;
+  }
+  if (shared && def->native) {
+    /* A native histogram's gate makes a snapshot wait for the observers inside it: one killed
+     * there would stop every scrape. Classic buckets have a bounded wait in this mode. */
+    rc = pmx__fail(err, PMX_EINVAL, full,
+                   "metric \"%s\": native histograms are not available in multi-process mode (define "
+                   "classic buckets)", full);
+    pmx__free(full);
+    return rc;
+  }
+  pmx_metric_t *m = shared ? pmx__shm_alloc(sizeof *m) : pmx__calloc(1, sizeof *m);
+  if (m == NULL || (shared ? pmx__shm_mutex_init(&m->mu, true) : pthread_mutex_init(&m->mu, NULL)) != 0) {
+    if (!shared) pmx__free(m);
     pmx__free(full);
     return pmx__fail(err, PMX_ENOMEM, def->name, "out of memory");
   }
-  if (pthread_mutex_init(&m->attach_mu, NULL) != 0) {
+  if ((shared ? pmx__shm_mutex_init(&m->attach_mu, false) : pthread_mutex_init(&m->attach_mu, NULL)) != 0) {
     pthread_mutex_destroy(&m->mu);
-    pmx__free(m);
+    if (!shared) pmx__free(m);
     pmx__free(full);
     return pmx__fail(err, PMX_ENOMEM, def->name, "out of memory");
   }
-  if (pthread_mutex_init(&m->snap_mu, NULL) != 0) {
+  if ((shared ? pmx__shm_mutex_init(&m->snap_mu, true) : pthread_mutex_init(&m->snap_mu, NULL)) != 0) {
     pthread_mutex_destroy(&m->attach_mu);
     pthread_mutex_destroy(&m->mu);
-    pmx__free(m);
+    if (!shared) pmx__free(m);
     pmx__free(full);
     return pmx__fail(err, PMX_ENOMEM, def->name, "out of memory");
   }
@@ -460,7 +500,7 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
   m->kind = def->kind;
   m->sum_as_gauge = def->sum_as_gauge;
   m->sharded = def->n_tags == 0 && (def->kind == PMX_COUNTER || (def->kind == PMX_SUM && !def->sum_as_gauge));
-  m->owned_cells = m->sharded;
+  m->owned_cells = m->sharded && !shared; /* see counter_cells.h */
   m->counter_lines = m->sharded ? pmx__counter_lines() : 0;
   m->help = pmx__strdup(def->description && *def->description ? def->description : full);
   m->negative_buckets = def->kind == PMX_DISTRIBUTION && def->n_buckets > 0 && def->buckets[0] < 0;
@@ -511,16 +551,13 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
   m->labels_offset = (series_size(m) + 7) & ~(size_t)7;
   pmx__table_t *t = NULL;
   if (rc == PMX_OK) {
-    t = pmx__malloc(sizeof *t + 16 * sizeof t->slots[0]);
+    t = table_alloc(m, 16);
     if (t == NULL) rc = PMX_ENOMEM;
   }
   if (rc != PMX_OK) {
     metric_free(m);
     return pmx__fail(err, rc, def->name, "out of memory");
   }
-  t->mask = 15;
-  t->retired_next = NULL;
-  for (size_t i = 0; i <= t->mask; i++) atomic_init(&t->slots[i], NULL);
   atomic_init(&m->table, t);
 
   /* Every name the family renders (both formats) must be free: two families sharing a sample
@@ -592,6 +629,9 @@ static void table_put(pmx__table_t *t, pmx_series_t *s) {
 }
 
 static size_t value_size(const pmx_metric_t *m) {
+  if (PMX_UNLIKELY(m->gauge_mode >= PMX__GAUGE_CELLS_FROM)) {
+    return offsetof(pmx_series_t, value) + pmx__shm_gauge_cells() * sizeof(pmx__scalar_t);
+  }
   if (m->sharded) return offsetof(pmx_series_t, value) + m->counter_lines * PMX_CACHELINE;
   if (m->kind == PMX_DISTRIBUTION) { /* pmx__hist(), then the native part if any */
     return PMX_CACHELINE + PMX__HIST_SHARDS * m->hist_stride + (m->native ? m->native->size : 0);
@@ -742,18 +782,17 @@ static pmx__series_result_t series_create(pmx_metric_t *m, uint32_t h, const cha
   size_t count = atomic_load_explicit(&m->n_series, memory_order_relaxed) + 1;
   if (count * 4 > (t->mask + 1) * 3) { /* keep load under 3/4: grow and rehash */
     size_t cap = (t->mask + 1) * 2;
-    pmx__table_t *nt = pmx__malloc(sizeof *nt + cap * sizeof nt->slots[0]);
+    pmx__table_t *nt = table_alloc(m, cap);
     if (nt == NULL) return PMX__SERIES_NO_MEMORY;
-    nt->mask = cap - 1;
-    nt->retired_next = NULL;
-    for (size_t i = 0; i < cap; i++) atomic_init(&nt->slots[i], NULL);
     for (pmx_series_t *s = atomic_load_explicit(&m->head, memory_order_relaxed); s != NULL; s = atomic_load_explicit(&s->next, memory_order_relaxed)) {
       table_put(nt, s);
     }
     atomic_store_explicit(&m->table, nt, memory_order_release);
-    t->retired_next = m->retired_tables;
-    m->retired_tables = t;
-    free_retired_tables(m);
+    if (!pmx__shm_owns(m)) { /* a shared table stays: other processes may still probe it */
+      t->retired_next = m->retired_tables;
+      m->retired_tables = t;
+      free_retired_tables(m);
+    }
     t = nt;
   }
   pmx_series_t *s = series_alloc(m, label_cap_for(label_bytes));
@@ -797,7 +836,7 @@ pmx__series_result_t pmx__series_get(pmx_metric_t *m, const char *const *values,
     *out = s;
     return PMX__SERIES_OK;
   }
-  pthread_mutex_lock(&m->mu);
+  pmx__metric_lock(m, &m->mu);
   s = table_find(atomic_load_explicit(&m->table, memory_order_relaxed), h, values, lens, n);
   pmx__series_result_t rc = PMX__SERIES_OK;
   if (s == NULL) rc = series_create(m, h, values, lens, &s);
@@ -858,14 +897,16 @@ static void series_unlink(pmx_metric_t *m, pmx_series_t *s) {
  * removal from a render or handler path) the wait would be for ourselves: they then stay retired
  * until the next removal outside one. */
 static void reclaim(pmx_metric_t *m) {
-  if (pmx__in_read_section()) return;
-  pthread_mutex_lock(&m->mu);
+  /* Multi-process mode: readers of other processes are outside this process's grace periods,
+   * so removed series are never reused there (they stay retired, and unreachable). */
+  if (pmx__in_read_section() || pmx__shm_owns(m)) return;
+  pmx__metric_lock(m, &m->mu);
   pmx_series_t *list = m->retired;
   m->retired = NULL;
   pthread_mutex_unlock(&m->mu);
   if (list == NULL) return;
   pmx__synchronize();
-  pthread_mutex_lock(&m->mu);
+  pmx__metric_lock(m, &m->mu);
   while (list != NULL) {
     pmx_series_t *s = list;
     list = s->prev;
@@ -884,7 +925,7 @@ int pmx_metric_remove(pmx_metric_t *m, const char *const *values, size_t n) {
     lens[i] = strlen(values[i]);
   }
   uint32_t h = hash_values(values, lens, n);
-  pthread_mutex_lock(&m->mu);
+  pmx__metric_lock(m, &m->mu);
   pmx_series_t *s = table_find(atomic_load_explicit(&m->table, memory_order_relaxed), h, values, lens, n);
   if (s != NULL) series_unlink(m, s);
   pthread_mutex_unlock(&m->mu);
@@ -895,7 +936,7 @@ int pmx_metric_remove(pmx_metric_t *m, const char *const *values, size_t n) {
 
 int pmx_metric_reset(pmx_metric_t *m) {
   if (m == NULL) return PMX_EINVAL;
-  pthread_mutex_lock(&m->mu);
+  pmx__metric_lock(m, &m->mu);
   pmx_series_t *s;
   while ((s = atomic_load_explicit(&m->head, memory_order_relaxed)) != NULL) series_unlink(m, s);
   pthread_mutex_unlock(&m->mu);
@@ -1010,6 +1051,7 @@ static inline bool is_gauge(const pmx_metric_t *m) {
 }
 
 double pmx__series_scalar(const pmx_series_t *s) {
+  if (PMX_UNLIKELY(s->metric->gauge_mode >= PMX__GAUGE_CELLS_FROM)) return pmx__shm_gauge_value(s);
   const pmx_metric_t *m = s->metric;
   if (m->sharded) {
     __extension__ __int128 sum = 0; /* up to 128 cells of up to 2^59 each */
@@ -1069,7 +1111,8 @@ void pmx__hist_observe(pmx_series_t *s, double v) {
 }
 
 /* Adds one shard's exact snapshot to cum/count/sum; m->snap_mu held. */
-static void hist_shard_snapshot(pmx__hist_t *h, size_t nb, uint64_t *cum, uint64_t *count, double *sum) {
+static void hist_shard_snapshot(const pmx_metric_t *m, pmx__hist_t *h, size_t nb, uint64_t *cum,
+                                uint64_t *count, double *sum) {
   uint64_t old = atomic_fetch_add_explicit(&h->started, PMX__HIST_HOT_BIT, memory_order_acq_rel);
   uint64_t expect = old & ~PMX__HIST_HOT_BIT; /* every observation ever begun in this shard */
   _Atomic uint64_t *cold = hist_half(h, nb, old & PMX__HIST_HOT_BIT);
@@ -1077,14 +1120,25 @@ static void hist_shard_snapshot(pmx__hist_t *h, size_t nb, uint64_t *cum, uint64
   uint64_t part[PMX_MAX_BUCKETS + 1], total;
   /* The cold half holds everything merged so far plus the observations that picked it; wait for
    * the ones still in flight (a few instructions each, unless their thread was preempted). */
+  uint64_t since = 0;
   for (unsigned spin = 0;; spin++) {
     total = 0;
     for (size_t i = 0; i <= nb; i++) {
       part[i] = atomic_load_explicit(&cold[1 + i], memory_order_acquire);
       total += part[i];
     }
-    if (total == expect) break;
-    if (spin > 64) sched_yield();
+    /* More than expected: an observation written off earlier completed after all. */
+    if (total >= expect) break;
+    if (spin > 64) {
+      /* Multi-process mode: an observer killed mid-way never completes. Write it off (it no
+       * longer counts as begun) rather than wait for ever; should it complete after all, it is
+       * counted then. */
+      if (PMX_UNLIKELY(pmx__shm_stalled(m, &since))) {
+        atomic_fetch_sub_explicit(&h->started, expect - total, memory_order_acq_rel);
+        break;
+      }
+      sched_yield();
+    }
   }
   double s = bits_to_double(atomic_load_explicit(&cold[0], memory_order_relaxed));
   uint64_t running = 0;
@@ -1095,6 +1149,10 @@ static void hist_shard_snapshot(pmx__hist_t *h, size_t nb, uint64_t *cum, uint64
   *count += total;
   *sum += s;
   /* Move the cold half into the hot one, so the next snapshot finds all of it there. */
+  if (PMX_UNLIKELY(pmx__shm_wrote_off(m))) {
+    pmx__shm_hist_merge(cold, hot, nb); /* a written-off observer may yet complete in `cold` */
+    return;
+  }
   for (size_t i = 0; i <= nb; i++) {
     if (part[i]) atomic_fetch_add_explicit(&hot[1 + i], part[i], memory_order_relaxed);
     atomic_store_explicit(&cold[1 + i], 0, memory_order_relaxed);
@@ -1114,8 +1172,8 @@ void pmx__hist_snapshot(const pmx_series_t *s, uint64_t *cum, uint64_t *count, d
     cum[0] = *count;
     return;
   }
-  pthread_mutex_lock(&m->snap_mu);
-  for (size_t k = 0; k < PMX__HIST_SHARDS; k++) hist_shard_snapshot(pmx__hist(s, k), nb, cum, count, sum);
+  pmx__metric_lock(m, &m->snap_mu);
+  for (size_t k = 0; k < PMX__HIST_SHARDS; k++) hist_shard_snapshot(m, pmx__hist(s, k), nb, cum, count, sum);
   pthread_mutex_unlock(&m->snap_mu);
 }
 
@@ -1127,7 +1185,7 @@ int pmx_series_add(pmx_series_t *s, double v) {
     case PMX_SUM:
     case PMX_LAST_VALUE:
       if (is_gauge(m)) {
-        pmx__gauge_add(pmx__scalar(s), v);
+        pmx__gauge_add(pmx__gauge_cell(s), v);
       } else if (v < 0) {
         return PMX_EINVAL;
       } else {
@@ -1143,7 +1201,7 @@ int pmx_series_inc(pmx_series_t *s) {
   if (s == NULL) return PMX_EINVAL;
   if (s->metric->kind == PMX_DISTRIBUTION) return PMX_ETYPE;
   if (is_gauge(s->metric)) {
-    pmx__gauge_add(pmx__scalar(s), 1);
+    pmx__gauge_add(pmx__gauge_cell(s), 1);
   } else {
     pmx__counter_inc(s);
   }
@@ -1154,7 +1212,7 @@ int pmx_series_set(pmx_series_t *s, double v) {
   if (s == NULL) return PMX_EINVAL;
   const pmx_metric_t *m = s->metric;
   if (!is_gauge(m)) return PMX_ETYPE;
-  pmx__scalar_set(pmx__scalar(s), v);
+  pmx__scalar_set(pmx__gauge_cell(s), v);
   return PMX_OK;
 }
 
