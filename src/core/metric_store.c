@@ -86,9 +86,11 @@ static inline bool value_equal(const char *stored, const char *v, size_t n) {
   return stored[n] == '\0';
 }
 
-static inline bool labels_equal(const pmx_series_t *s, const char *const *values, const size_t *lens,
-                                size_t n) {
-  const char *p = pmx__series_labels(s);
+/* `labels_offset` comes from the metric the caller already holds: reading it through s->metric
+ * would add a third dependent load (slot, series, metric) before the first label byte. */
+static inline bool labels_equal(const pmx_series_t *s, size_t labels_offset, const char *const *values,
+                                const size_t *lens, size_t n) {
+  const char *p = (const char *)s + labels_offset;
   for (size_t i = 0; i < n; i++) {
     if (!value_equal(p, values[i], lens[i])) return false;
     p += lens[i] + 1;
@@ -576,12 +578,13 @@ uint64_t pmx_metric_dropped_series(const pmx_metric_t *m) { return m ? atomic_lo
 
 /* ---- series table ------------------------------------------------------------------------- */
 
-static pmx_series_t *table_find(const pmx__table_t *t, uint32_t h, const char *const *values,
-                                const size_t *lens, size_t n) {
-  for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
+static pmx_series_t *table_find(const pmx_metric_t *m, const pmx__table_t *t, uint32_t h,
+                                const char *const *values, const size_t *lens) {
+  size_t n = m->n_tags, labels_offset = m->labels_offset, mask = t->mask;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
     pmx_series_t *s = atomic_load_explicit(&t->slots[i], memory_order_acquire);
     if (s == NULL) return NULL;
-    if (s->hash == h && labels_equal(s, values, lens, n)) return s;
+    if (s->hash == h && labels_equal(s, labels_offset, values, lens, n)) return s;
   }
 }
 
@@ -792,13 +795,13 @@ pmx__series_result_t pmx__series_get(pmx_metric_t *m, const char *const *values,
     }
   }
   uint32_t h = hash_values(values, lens, n);
-  pmx_series_t *s = table_find(atomic_load_explicit(&m->table, memory_order_acquire), h, values, lens, n);
+  pmx_series_t *s = table_find(m, atomic_load_explicit(&m->table, memory_order_acquire), h, values, lens);
   if (PMX_LIKELY(s != NULL)) {
     *out = s;
     return PMX__SERIES_OK;
   }
   pthread_mutex_lock(&m->mu);
-  s = table_find(atomic_load_explicit(&m->table, memory_order_relaxed), h, values, lens, n);
+  s = table_find(m, atomic_load_explicit(&m->table, memory_order_relaxed), h, values, lens);
   pmx__series_result_t rc = PMX__SERIES_OK;
   if (s == NULL) rc = series_create(m, h, values, lens, &s);
   pthread_mutex_unlock(&m->mu);
@@ -885,7 +888,7 @@ int pmx_metric_remove(pmx_metric_t *m, const char *const *values, size_t n) {
   }
   uint32_t h = hash_values(values, lens, n);
   pthread_mutex_lock(&m->mu);
-  pmx_series_t *s = table_find(atomic_load_explicit(&m->table, memory_order_relaxed), h, values, lens, n);
+  pmx_series_t *s = table_find(m, atomic_load_explicit(&m->table, memory_order_relaxed), h, values, lens);
   if (s != NULL) series_unlink(m, s);
   pthread_mutex_unlock(&m->mu);
   if (s == NULL) return PMX_ENOENT;
