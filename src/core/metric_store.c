@@ -32,49 +32,46 @@ pmx__skip_reason_t pmx__series_skip_reason(pmx__series_result_t r) {
 
 /* ---- hashing ------------------------------------------------------------------------------ */
 
-static inline uint64_t mix64(uint64_t x) {
-  x ^= x >> 32;
-  x *= 0xd6e8feb86659fd93ull;
-  x ^= x >> 32;
-  x *= 0xd6e8feb86659fd93ull;
-  x ^= x >> 32;
-  return x;
+#define HASH_MUL 0x9fb21c651e98df25ull
+#define HASH_FINAL_MUL 0xd6e8feb86659fd93ull
+
+/* The last 0-8 bytes of a value as one word, without a byte loop (whose stores would stall the
+ * 8-byte reload): two overlapping 4-byte reads, or first/middle/last byte for 1-3 bytes. */
+static inline uint64_t tail_word(const unsigned char *p, size_t len) {
+  if (len >= 4) {
+    uint32_t a, b;
+    memcpy(&a, p, 4);
+    memcpy(&b, p + len - 4, 4);
+    return ((uint64_t)a << 32) | b;
+  }
+  if (len > 0) return ((uint64_t)p[0] << 16) | ((uint64_t)p[len >> 1] << 8) | p[len - 1];
+  return 0;
 }
 
-/* Hash of label values (lengths known). One multiply per 8 bytes and a final mix: this hash
- * only spreads series over a table whose entries are then compared in full, so it needs to be
- * fast, not cryptographic. */
+/* Hash of label values (lengths known). It only spreads series over a table whose entries are
+ * then compared in full, so it needs to be fast, not cryptographic. Each value is hashed on its
+ * own (one multiply per 8 bytes, seeded by its position and length) and the results are xored:
+ * the values' multiplies do not wait for each other, so a lookup pays the latency of one value
+ * and one final multiply instead of a chain through every value. The final multiply's high half
+ * depends on every bit, which the table's low-bit mask needs. */
 static inline uint32_t hash_values(const char *const *values, const size_t *lens, size_t n) {
-  uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+  uint64_t h = n;
   for (size_t i = 0; i < n; i++) {
     const unsigned char *p = (const unsigned char *)values[i];
     size_t len = lens[i];
-    h ^= len;
+    uint64_t v = 0x9e3779b97f4a7c15ull * (i + 1) + len;
     while (len > 8) {
       uint64_t w;
       memcpy(&w, p, 8);
-      h = (h ^ w) * 0x9fb21c651e98df25ull;
-      h ^= h >> 29;
+      v = (v ^ w) * HASH_MUL;
+      v ^= v >> 29;
       p += 8;
       len -= 8;
     }
-    /* Tail of 0-8 bytes without a byte loop (whose stores would stall the 8-byte reload):
-     * two overlapping 4-byte reads, or first/middle/last byte for 1-3 bytes. */
-    uint64_t w;
-    if (len >= 4) {
-      uint32_t a, b;
-      memcpy(&a, p, 4);
-      memcpy(&b, p + len - 4, 4);
-      w = ((uint64_t)a << 32) | b;
-    } else if (len > 0) {
-      w = ((uint64_t)p[0] << 16) | ((uint64_t)p[len >> 1] << 8) | p[len - 1];
-    } else {
-      w = 0;
-    }
-    h = (h ^ w) * 0x9fb21c651e98df25ull;
-    h ^= h >> 29;
+    h ^= (v ^ tail_word(p, len)) * HASH_MUL;
   }
-  return (uint32_t)mix64(h);
+  h ^= h >> 32;
+  return (uint32_t)((h * HASH_FINAL_MUL) >> 32);
 }
 
 /* Compares a stored NUL-terminated value with a caller's value of known length (no NUL inside).
@@ -87,9 +84,11 @@ static inline bool value_equal(const char *stored, const char *v, size_t n) {
   return stored[n] == '\0';
 }
 
-static inline bool labels_equal(const pmx_series_t *s, const char *const *values, const size_t *lens,
-                                size_t n) {
-  const char *p = pmx__series_labels(s);
+/* `labels_offset` comes from the metric the caller already holds: reading it through s->metric
+ * would add a third dependent load (slot, series, metric) before the first label byte. */
+static inline bool labels_equal(const pmx_series_t *s, size_t labels_offset, const char *const *values,
+                                const size_t *lens, size_t n) {
+  const char *p = (const char *)s + labels_offset;
   for (size_t i = 0; i < n; i++) {
     if (!value_equal(p, values[i], lens[i])) return false;
     p += lens[i] + 1;
@@ -613,12 +612,13 @@ uint64_t pmx_metric_dropped_series(const pmx_metric_t *m) { return m ? atomic_lo
 
 /* ---- series table ------------------------------------------------------------------------- */
 
-static pmx_series_t *table_find(const pmx__table_t *t, uint32_t h, const char *const *values,
-                                const size_t *lens, size_t n) {
-  for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
+static pmx_series_t *table_find(const pmx_metric_t *m, const pmx__table_t *t, uint32_t h,
+                                const char *const *values, const size_t *lens) {
+  size_t n = m->n_tags, labels_offset = m->labels_offset, mask = t->mask;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
     pmx_series_t *s = atomic_load_explicit(&t->slots[i], memory_order_acquire);
     if (s == NULL) return NULL;
-    if (s->hash == h && labels_equal(s, values, lens, n)) return s;
+    if (s->hash == h && labels_equal(s, labels_offset, values, lens, n)) return s;
   }
 }
 
@@ -831,13 +831,13 @@ pmx__series_result_t pmx__series_get(pmx_metric_t *m, const char *const *values,
     }
   }
   uint32_t h = hash_values(values, lens, n);
-  pmx_series_t *s = table_find(atomic_load_explicit(&m->table, memory_order_acquire), h, values, lens, n);
+  pmx_series_t *s = table_find(m, atomic_load_explicit(&m->table, memory_order_acquire), h, values, lens);
   if (PMX_LIKELY(s != NULL)) {
     *out = s;
     return PMX__SERIES_OK;
   }
   pmx__metric_lock(m, &m->mu);
-  s = table_find(atomic_load_explicit(&m->table, memory_order_relaxed), h, values, lens, n);
+  s = table_find(m, atomic_load_explicit(&m->table, memory_order_relaxed), h, values, lens);
   pmx__series_result_t rc = PMX__SERIES_OK;
   if (s == NULL) rc = series_create(m, h, values, lens, &s);
   pthread_mutex_unlock(&m->mu);
@@ -926,7 +926,7 @@ int pmx_metric_remove(pmx_metric_t *m, const char *const *values, size_t n) {
   }
   uint32_t h = hash_values(values, lens, n);
   pmx__metric_lock(m, &m->mu);
-  pmx_series_t *s = table_find(atomic_load_explicit(&m->table, memory_order_relaxed), h, values, lens, n);
+  pmx_series_t *s = table_find(m, atomic_load_explicit(&m->table, memory_order_relaxed), h, values, lens);
   if (s != NULL) series_unlink(m, s);
   pthread_mutex_unlock(&m->mu);
   if (s == NULL) return PMX_ENOENT;

@@ -312,6 +312,34 @@ static void test_tag_skips(void **state) {
   free(longv);
 }
 
+/* Keys match whole: a metadata key that is a prefix or an extension of the tag ("who" against
+ * "wh" and "whom"), or an empty one, is another key; a measurement key likewise. The matching key
+ * may come after them and need not be the tag's pointer. */
+static void test_keys_match_whole(void **state) {
+  fixture_t *f = *state;
+  const char *tags[] = {"who"};
+  pmx_metric_def_t def = {.kind = PMX_SUM, .name = "km.bytes", .event_name = "km", .measurement = "bytes",
+                          .tags = tags, .n_tags = 1};
+  pmx_metric_t *m = define_attach(f, &def);
+  pmx_measurement_t b[] = {PMX_M("bytes", 5)};
+  pmx_meta_t near[] = {PMX_META_S("wh", "a"), PMX_META_S("whom", "b"), PMX_META_S("", "c")};
+  assert_int_equal(emit(f, "km", b, 1, near, 3), 1);
+  assert_int_equal(pmx_metric_series_count(m), 0);
+  assert_int_equal(pmx_metric_skipped_events(m), 1);
+  assert_skipped_line(f->reg, "km_bytes", "missing_tag", 1);
+
+  char key[] = "who"; /* same text, another pointer */
+  pmx_meta_t later[] = {PMX_META_S("whom", "b"), PMX_META_S(key, "me")};
+  pmx_measurement_t near_m[] = {PMX_M("byte", 1), PMX_M("bytess", 2), PMX_M("bytes", 7)};
+  assert_int_equal(emit(f, "km", near_m, 3, later, 2), 1);
+  pmx_measurement_t only_near[] = {PMX_M("byte", 1), PMX_M("bytess", 2)};
+  assert_int_equal(emit(f, "km", only_near, 2, later, 2), 1);
+  const char *me[] = {"me"};
+  assert_true(value_of(m, me, 1) == 7);
+  assert_int_equal(pmx_metric_series_count(m), 1);
+  assert_skipped_line(f->reg, "km_bytes", "missing_measurement", 1);
+}
+
 /* NaN on a distribution is skipped and counted. */
 static void test_distribution_nan(void **state) {
   fixture_t *f = *state;
@@ -448,6 +476,7 @@ int main(void) {
       T(test_measure_callback),
       T(test_tags_from_typed_metadata),
       T(test_tag_skips),
+      T(test_keys_match_whole),
       T(test_distribution_nan),
       T(test_sum_as_gauge_events),
       T(test_tag_values_callback),

@@ -345,6 +345,43 @@ static void test_series_identity(void **state) {
   free(text);
 }
 
+/* Series are told apart whatever the lengths of their values: the lookup hashes the last 0-8
+ * bytes of a value differently from its leading 8-byte words, and combines values by position.
+ * Every pair of these label sets differs (empty values, 1-3, 4-8, 9-16 and longer bytes, the
+ * same bytes in another position or split, one byte changed at the start, middle or end); each
+ * gets its own series and is found again after the table has grown. */
+static void test_series_identity_lengths(void **state) {
+  pmx_registry_t *reg = *state;
+  const char *tags[] = {"a", "b", "c"};
+  pmx_metric_def_t def = {.kind = PMX_COUNTER, .name = "len.total", .tags = tags, .n_tags = 3};
+  pmx_metric_t *m;
+  assert_int_equal(pmx_metric_define(reg, &def, &m, NULL), PMX_OK);
+  static const char *const sets[][3] = {
+      {"", "", ""},          {"x", "", ""},         {"", "x", ""},          {"", "", "x"},
+      {"ab", "", ""},        {"a", "b", ""},        {"abc", "", ""},        {"abd", "", ""},
+      {"bbc", "", ""},       {"abcd", "", ""},      {"abcde", "", ""},      {"abcdf", "", ""},
+      {"bbcde", "", ""},     {"abXde", "", ""},     {"abcdefgh", "", ""},   {"abcdefgi", "", ""},
+      {"abcdefghi", "", ""}, {"abcdefghj", "", ""}, {"abcdefgh", "i", ""},  {"bbcdefghi", "", ""},
+      {"abcdefghijklmnop", "x", "y"}, {"abcdefghijklmnoq", "x", "y"}, {"x", "abcdefghijklmnop", "y"},
+      {"abcdefghijklmnopqrstuvwxyz0123456789", "", ""}, {"abcdefghijklmnopqrstuvwxyz0123456788", "", ""},
+      {"same", "same", "same"}, {"same", "same", ""}, {"", "same", "same"}, {"GET", "200", "/"},
+      {"200", "GET", "/"},   {"/", "200", "GET"},
+  };
+  enum { N = sizeof sets / sizeof sets[0] };
+  pmx_series_t *got[N];
+  for (size_t i = 0; i < N; i++) {
+    assert_int_equal(pmx_metric_labels(m, sets[i], 3, &got[i]), PMX_OK);
+    assert_int_equal(pmx_series_add(got[i], (double)(i + 1)), PMX_OK);
+  }
+  assert_int_equal(pmx_metric_series_count(m), N);
+  for (size_t i = 0; i < N; i++) {
+    pmx_series_t *s;
+    assert_int_equal(pmx_metric_labels(m, sets[i], 3, &s), PMX_OK);
+    if (s != got[i]) fail_msg("label set %zu found as another series", i);
+    if (pmx_series_value(s) != (double)(i + 1)) fail_msg("label set %zu has value %g", i, pmx_series_value(s));
+  }
+}
+
 static void test_series_limit(void **state) {
   pmx_registry_t *reg = *state;
   pmx_metric_t *m = labelled(reg, "lim.total", 3);
@@ -418,6 +455,7 @@ int main(void) {
       T(test_labels_args),
       T(test_unlabelled_labels),
       T(test_series_identity),
+      T(test_series_identity_lengths),
       T(test_series_limit),
       T(test_many_series),
   };
