@@ -25,6 +25,14 @@ static pmx__scalar_t overflow_cell; /* where dropped updates go: written, never 
 
 void pmx__shm_worker_forget(void) { atomic_store(&my_slot, NO_SLOT); }
 
+void pmx__shm_worker_forked(void) {
+  /* The child is one thread: nothing else can hold the lock here, but a thread of the parent
+   * may have held it at the fork, and that copy would never be released. */
+  pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+  memcpy(&claim_mu, &fresh, sizeof claim_mu);
+  pmx__shm_worker_forget();
+}
+
 static bool has_cells(const pmx_metric_t *m) { return m->gauge_mode >= PMX__GAUGE_CELLS_FROM; }
 
 static pmx__scalar_t *cell(const pmx_series_t *s, size_t i) {
