@@ -1,0 +1,139 @@
+/* Fork while serving, in multi-process mode: the master's runtime runs (a polling group emitting
+ * every few milliseconds, a scraper thread on the metrics server) while the master forks worker
+ * after worker; each worker emits a known number of events (resolving the event by name each
+ * time, which takes the bus's table lock a poller may hold at the fork) and some are SIGKILL'd
+ * after reporting. No worker may hang (each has an alarm) and the counter must be exact. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "rt_test_util.h"
+
+#define ROUNDS 300
+#define EVENTS_PER_WORKER 200
+
+static atomic_int polls;
+
+static int poll_measure(pmx_bus_t *bus, void *ctx) {
+  (void)ctx;
+  pmx_measurement_t m[] = {PMX_M("value", atomic_fetch_add(&polls, 1) + 1)};
+  pmx_emit_name(bus, "st.poll", m, 1, NULL, 0);
+  return PMX_OK;
+}
+
+static int st_event(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
+  (void)ctx;
+  const pmx_metric_def_t m[] = {{.kind = PMX_COUNTER, .name = "requests.total",
+                                 .event_name = "st.request", .description = "Requests."}};
+  return pmx_groups_add_event(out, "st_event_metrics", m, 1);
+}
+static int st_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
+  (void)ctx;
+  const pmx_metric_def_t m[] = {{.kind = PMX_LAST_VALUE, .name = "polls", .event_name = "st.poll",
+                                 .measurement = "value", .description = "Polls so far."}};
+  return pmx_groups_add_polling(out, "st_polling", 2, poll_measure, NULL, NULL, m, 1);
+}
+static const pmx_plugin_t st_plugin = {PMX_PLUGIN_ABI, "st", st_event, st_polling, NULL, {0}};
+
+#define REQUESTS "t_prom_ex_st_requests_total"
+
+typedef struct scraper {
+  uint16_t port;
+  atomic_bool stop;
+  atomic_int ok;
+} scraper_t;
+
+static void *scrape_loop(void *arg) {
+  scraper_t *s = arg;
+  static char body[1 << 16];
+  while (!atomic_load(&s->stop))
+    if (rt_http_get(s->port, "/metrics", body, sizeof body) == 200) atomic_fetch_add(&s->ok, 1);
+  return NULL;
+}
+
+static int worker(pmx_t *p, int report_fd) {
+  alarm(20); /* a hang becomes SIGALRM, which the master reports */
+  for (int i = 0; i < EVENTS_PER_WORKER; i++)
+    if (pmx_emit_name(pmx_bus(p), "st.request", NULL, 0, NULL, 0) < 0) return 2;
+  if (write(report_fd, "x", 1) != 1) return 3;
+  return 0;
+}
+
+static void test_fork_while_serving(void **state) {
+  (void)state;
+  static pmx_plugin_use_t use = {.plugin = &st_plugin};
+  pmx_config_t cfg;
+  rt_log_t log;
+  rt_config(&cfg, &use, 1, &log);
+  cfg.metrics_server.enabled = true;
+  cfg.metrics_server.port = 0;
+  pmx_t *p = NULL;
+  pmx_error_t err;
+  assert_int_equal(pmx_new(&cfg, &p, &err), PMX_OK);
+  pmx_shared_opts_t o = {.max_bytes = 8u << 20};
+  if (getenv("PMX_UNDER_VALGRIND") != NULL) o.initial_bytes = o.max_bytes;
+  assert_int_equal(pmx_prepare_shared(p, &o, &err), PMX_OK);
+  assert_int_equal(pmx_start(p, &err), PMX_OK);
+
+  scraper_t sc = {.port = pmx_metrics_port(p)};
+  atomic_init(&sc.stop, false);
+  atomic_init(&sc.ok, 0);
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, scrape_loop, &sc), 0);
+
+  int killed = 0;
+  for (int r = 0; r < ROUNDS; r++) {
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+      close(fds[0]);
+      int rc = worker(p, fds[1]);
+      if (rc == 0 && r % 3 == 0) pause(); /* waits for its SIGKILL */
+      _exit(rc);
+    }
+    close(fds[1]);
+    char c;
+    ssize_t n = read(fds[0], &c, 1);
+    close(fds[0]);
+    if (r % 3 == 0 && n == 1) {
+      kill(pid, SIGKILL);
+      killed++;
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    if (r % 3 == 0) {
+      assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    } else {
+      assert_true(WIFEXITED(st));
+      assert_int_equal(WEXITSTATUS(st), 0);
+    }
+    assert_int_equal(n, 1);
+    pmx_shared_worker_exited(pid);
+  }
+  atomic_store(&sc.stop, true);
+  pthread_join(th, NULL);
+
+  assert_true(killed > 0);
+  assert_true(atomic_load(&sc.ok) > 0);
+  assert_true(atomic_load(&polls) > 0);
+  assert_true(rt_value(p, REQUESTS) == (double)ROUNDS * EVENTS_PER_WORKER);
+  assert_int_equal(pmx_stop(p), PMX_OK);
+  pmx_destroy(p);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_fork_while_serving)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
