@@ -215,6 +215,22 @@ int pmx_shared_worker_exited(pid_t pid) {
   return found ? PMX_OK : PMX_ENOENT;
 }
 
+int pmx_shared_workers(pid_t *out, size_t cap, size_t *n) {
+  if (n == NULL || (out == NULL && cap > 0)) return PMX_EINVAL;
+  size_t slots;
+  _Atomic pid_t *w = pmx__shm_workers(&slots);
+  if (w == NULL) return PMX_ESTATE;
+  size_t found = 0;
+  for (size_t k = 0; k < slots; k++) {
+    pid_t pid = atomic_load(&w[k]);
+    if (pid == 0) continue;
+    if (found < cap) out[found] = pid;
+    found++;
+  }
+  *n = found;
+  return PMX_OK;
+}
+
 const char *pmx_shared_pid_label(char *buf, size_t cap) {
   if (buf != NULL && cap > 0) snprintf(buf, cap, "%ld", (long)getpid());
   return buf;
