@@ -75,7 +75,6 @@ static int memory_measure(pmx_bus_t *bus, void *p) {
   struct rusage ru;
   double peak = 0;
   if (getrusage(RUSAGE_SELF, &ru) == 0) peak = (double)ru.ru_maxrss * 1024.0; /* kB on Linux */
-  double virt = (double)size_pages * (double)c->page_size;
   pmx_measurement_t m[12];
   size_t n = 0;
   if (c->group) {
@@ -83,11 +82,11 @@ static int memory_measure(pmx_bus_t *bus, void *p) {
     int rc = pmx__proc_group_sample(&c->members, &g);
     if (rc != PMX_OK) return rc;
     rss_pages += g.rss_pages;
-    virt += (double)g.vsize_bytes;
+    size_pages += g.size_pages;
     m[n++] = PMX_M("workers", (double)g.workers);
   }
   m[n++] = PMX_M("resident", (double)rss_pages * (double)c->page_size);
-  m[n++] = PMX_M("virtual", virt);
+  m[n++] = PMX_M("virtual", (double)size_pages * (double)c->page_size);
   m[n++] = PMX_M("resident_peak", peak);
 #ifdef HAVE_MALLINFO2
   struct mallinfo2 mi = mallinfo2();

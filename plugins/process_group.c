@@ -54,9 +54,17 @@ int pmx__proc_group_sample(pmx__proc_group_t *g, pmx__group_totals_t *out) {
     if (pmx__slurp(path, &t, sizeof buf) != PMX_OK || pmx__parse_pid_stat(t.data, &st) != PMX_OK)
       continue; /* gone between the table and /proc */
     if (st.state == 'Z' || st.state == 'X') continue; /* dead, not yet reaped */
+    /* Memory from statm, as the master measures itself: stat's rss field can lag statm's by a
+     * few dozen pages (per-thread counters not yet folded in), and the sum must add like terms. */
+    snprintf(path, sizeof path, "/proc/%ld/statm", (long)g->pids[i]);
+    t = (pmx__text_t){buf, 0, sizeof buf};
+    uint64_t size_pages, rss_pages;
+    if (pmx__slurp(path, &t, sizeof buf) != PMX_OK ||
+        pmx__parse_statm(t.data, &size_pages, &rss_pages) != PMX_OK)
+      continue;
     g->now[g->n_now++] = (pmx__group_member_t){g->pids[i], st.utime_ticks, st.stime_ticks};
-    out->rss_pages += st.rss_pages > 0 ? (uint64_t)st.rss_pages : 0;
-    out->vsize_bytes += st.vsize;
+    out->rss_pages += rss_pages;
+    out->size_pages += size_pages;
   }
   /* A member of the last sample that is gone, or whose pid now names a younger process (its
    * times went back), leaves its last times to the group. */

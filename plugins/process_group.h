@@ -1,7 +1,7 @@
 /* Private to the process plugin: the process group of the multi-process mode (promex/shared.h)
  * as the master sees it. The members are the live workers in the mapping's worker table (not the
  * calling process, which measures itself as in single-process mode); their memory comes from
- * /proc/<pid>/stat and their CPU time is kept cumulative across their deaths. */
+ * /proc/<pid>/statm, their state and CPU from /proc/<pid>/stat, and their CPU time is kept cumulative across their deaths. */
 #ifndef PMX_PLUGINS_PROCESS_GROUP_H
 #define PMX_PLUGINS_PROCESS_GROUP_H
 
@@ -28,8 +28,8 @@ typedef struct pmx__proc_group {
 
 typedef struct pmx__group_totals {
   size_t workers;           /* live workers (zombies and unreadable pids left out) */
-  uint64_t rss_pages;       /* their resident sets */
-  uint64_t vsize_bytes;     /* their virtual sizes */
+  uint64_t rss_pages;       /* their resident sets (/proc/<pid>/statm) */
+  uint64_t size_pages;      /* their virtual sizes */
   double user_seconds;      /* CPU of every worker ever sampled: live ones' plus gone ones' */
   double system_seconds;
 } pmx__group_totals_t;
