@@ -58,6 +58,13 @@ static void test_prepare_after_start_is_refused(void **state) {
   assert_int_equal(pmx_stop(p), PMX_OK);
   assert_int_equal(pmx_prepare_shared(NULL, &o, &err), PMX_EINVAL);
   pmx_destroy(p);
+  /* The worker table's listing: bad arguments, and no mapping in this process yet. */
+  size_t n = 99;
+  pid_t pids[4];
+  assert_int_equal(pmx_shared_workers(pids, 4, NULL), PMX_EINVAL);
+  assert_int_equal(pmx_shared_workers(NULL, 4, &n), PMX_EINVAL);
+  assert_int_equal(pmx_shared_workers(pids, 4, &n), PMX_ESTATE);
+  assert_int_equal(n, 99); /* untouched on error */
 }
 
 static void test_prepare_twice_is_refused(void **state) {
@@ -70,6 +77,12 @@ static void test_prepare_twice_is_refused(void **state) {
   assert_true(pmx_shared_enabled(pmx_registry(p)));
   assert_int_equal(pmx_prepare_shared(p, &o, &err), PMX_ESTATE);
   assert_non_null(strstr(err.text, "already prepared"));
+  /* The master joined the worker table when it prepared. */
+  size_t n = 0;
+  pid_t pids[4];
+  assert_int_equal(pmx_shared_workers(pids, 4, &n), PMX_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(pids[0], getpid());
   /* A second instance cannot share a second mapping in the same process. */
   rt_log_t log2;
   pmx_t *q = new_instance(&log2);
