@@ -34,7 +34,8 @@ int pmx__proc_group_sample(pmx__proc_group_t *g, pmx__group_totals_t *out) {
   /* Room for a few more: workers forked between the two reads are seen next time. */
   if (grow((void **)&g->pids, &g->cap_pids, n + 8, sizeof *g->pids) != PMX_OK) return PMX_ENOMEM;
   size_t cap_members = g->cap;
-  if (grow((void **)&g->now, &cap_members, g->cap_pids, sizeof *g->now) != PMX_OK) return PMX_ENOMEM;
+  if (grow((void **)&g->now, &cap_members, g->cap_pids, sizeof *g->now) != PMX_OK)
+    return PMX_ENOMEM;
   size_t cap_prev = g->cap;
   if (grow((void **)&g->prev, &cap_prev, g->cap_pids, sizeof *g->prev) != PMX_OK) return PMX_ENOMEM;
   g->cap = cap_members < cap_prev ? cap_members : cap_prev;

@@ -1,7 +1,8 @@
 /* Private to the process plugin: the process group of the multi-process mode (promex/shared.h)
  * as the master sees it. The members are the live workers in the mapping's worker table (not the
  * calling process, which measures itself as in single-process mode); their memory comes from
- * /proc/<pid>/statm, their state and CPU from /proc/<pid>/stat, and their CPU time is kept cumulative across their deaths. */
+ * /proc/<pid>/statm, their state and CPU from /proc/<pid>/stat, and their CPU time is kept
+ * cumulative across their deaths. */
 #ifndef PMX_PLUGINS_PROCESS_GROUP_H
 #define PMX_PLUGINS_PROCESS_GROUP_H
 

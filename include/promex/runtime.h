@@ -82,8 +82,9 @@ PMX_EXTERN int pmx_start(pmx_t *p, pmx_error_t *err);
 PMX_EXTERN int pmx_prepare_shared(pmx_t *p, const pmx_shared_opts_t *opts, pmx_error_t *err);
 
 /* Stops everything started by pmx_start() (posting the stop annotation when configured). Returns
- * PMX_OK, PMX_ESTATE (not running, or called in a forked child: nothing is touched) or PMX_EBUSY (called from inside an event handler of this
- * instance's bus, which would wait for itself; nothing is stopped). The instance can be started
+ * PMX_OK, PMX_ESTATE (not running, or called in a forked child: nothing is touched) or
+ * PMX_EBUSY (called from inside an event handler of this instance's bus, which would wait for
+ * itself; nothing is stopped). The instance can be started
  * again. */
 PMX_EXTERN int pmx_stop(pmx_t *p);
 

@@ -220,7 +220,7 @@ fail:
 
 int pmx_stop(pmx_t *p) {
   if (p == NULL) return PMX_EINVAL;
-  if (pmx__rt_foreign(p)) return PMX_ESTATE; /* the runtime (and its threads) are another process's */
+  if (pmx__rt_foreign(p)) return PMX_ESTATE; /* the runtime and its threads are another process's */
   /* Stopping detaches every metric, which waits for running handlers: from inside one it would
    * wait for itself (and freeing the metric under it would be worse). */
   if (pmx__inside_handler(p->bus)) return PMX_EBUSY;
