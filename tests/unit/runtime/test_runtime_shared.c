@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,34 @@ static void test_prepare_after_start_is_refused(void **state) {
   assert_int_equal(pmx_shared_workers(NULL, 4, &n), PMX_EINVAL);
   assert_int_equal(pmx_shared_workers(pids, 4, &n), PMX_ESTATE);
   assert_int_equal(n, 99); /* untouched on error */
+}
+
+static void *wait_on_pipe(void *arg) {
+  char c;
+  if (read(*(int *)arg, &c, 1) < 0) return NULL;
+  return NULL;
+}
+
+static void test_prepare_with_threads_running_is_refused(void **state) {
+  (void)state;
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, wait_on_pipe, &fds[0]), 0);
+  rt_log_t log;
+  pmx_t *p = new_instance(&log);
+  pmx_error_t err;
+  pmx_shared_opts_t o = small_mapping();
+  assert_int_equal(pmx_prepare_shared(p, &o, &err), PMX_ESTATE);
+  assert_non_null(strstr(err.text, "before threads start"));
+  assert_null(pmx_registry(p)); /* nothing left prepared */
+  assert_int_equal(write(fds[1], "x", 1), 1);
+  pthread_join(th, NULL);
+  close(fds[0]);
+  close(fds[1]);
+  /* The same instance prepares once the thread is gone. */
+  assert_int_equal(pmx_prepare_shared(p, &o, &err), PMX_OK);
+  pmx_destroy(p);
 }
 
 static void test_prepare_twice_is_refused(void **state) {
@@ -174,6 +203,7 @@ static void test_child_gets_errors_and_its_events_count(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_prepare_after_start_is_refused),
+      cmocka_unit_test(test_prepare_with_threads_running_is_refused),
       cmocka_unit_test(test_prepare_twice_is_refused),
       cmocka_unit_test(test_child_gets_errors_and_its_events_count),
   };
