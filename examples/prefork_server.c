@@ -1,26 +1,30 @@
 /* A pre-forking HTTP server with one set of metrics for all its processes (multi-process mode,
- * include/promex/shared.h; docs/multiprocess.md).
+ * include/promex/shared.h; docs/multiprocess.md), served by the promex runtime.
  *
  *   prefork_server [workers [app_port [metrics_port]]]     (defaults 4, 0, 0; port 0: any free)
  *
  * Prints "app at http://127.0.0.1:P/" and "metrics at http://127.0.0.1:Q/metrics", then runs
- * until SIGINT/SIGTERM. The master forks the workers, which accept on the shared app socket
- * (prefork, as Apache's MPM); the master serves /metrics, reaps dead workers, reports them
- * (pmx_shared_worker_exited) and forks replacements.
+ * until SIGINT/SIGTERM. The master prepares the runtime in multi-process mode (pmx_prepare_shared:
+ * every metric defined, nothing started), forks the workers, which accept on the shared app
+ * socket (prefork, as Apache's MPM), then starts the runtime (pmx_start: the metrics server and
+ * the process plugin's poller run in the master only). It reaps dead workers, reports them
+ * (pmx_shared_worker_exited) and forks replacements while the runtime serves.
  *
  * Workers answer GET / ("hello"), GET /slow (after 50 ms) and 404 for anything else; GET /crash
  * kills the worker with SIGKILL in the middle of its request, to show that the counts survive.
  * They report each request with the http_server plugin's event contract (a span on
- * "http.server.request": start, then stop with method, route, status and duration), on which
- * the metrics below are defined as the plugin defines its request metrics:
- *   prefork_http_requests_total{method,route,status}          counter, all workers added up
- *   prefork_http_request_duration_seconds{method,route,status} histogram, likewise
- *   prefork_http_requests_in_flight    gauge, sum over live workers (a dead one's in-flight goes)
- *   prefork_worker_requests{pid}       gauge, one series per live worker: requests it served
- *   prefork_workers                    gauge, live workers (the master sets it) */
+ * "http.server.request"), so the plugin's metrics count every worker's requests:
+ *   prefork_prom_ex_http_server_requests_total{method,route,status,host}    all workers added up
+ *   prefork_prom_ex_http_server_request_duration_seconds{...}               histogram, likewise
+ *   prefork_prom_ex_http_server_requests_in_flight   sum over live workers (set to
+ *                                                    PMX_SHARED_GAUGE_SUM here: a dead one's goes)
+ *   prefork_worker_requests{pid}     the example's own gauge, one series per live worker
+ * and the process plugin, polled by the master every second, reports the group:
+ *   prefork_prom_ex_process_workers                  live workers
+ *   prefork_prom_ex_process_memory_resident_bytes    master + live workers
+ *   prefork_prom_ex_process_cpu_seconds_total{mode}  master + every worker */
 #include <errno.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,20 +35,19 @@
 #include <unistd.h>
 
 #include "promex/promex.h"
+#include "promex/plugins/http_server.h"
+#include "promex/plugins/process.h"
 #include "promex/shared.h"
 
 #define MAX_WORKERS 64
 
-static const char *const REQUEST_TAGS[] = {"method", "route", "status"};
 static const char *const PID_TAG[] = {"pid"};
-static const double DURATION_BUCKETS[] = {0.001, 0.005, 0.025, 0.1, 0.5, 1};
 
 typedef struct app {
-  pmx_registry_t *reg;
-  pmx_bus_t *bus;
+  pmx_t *promex;
   pmx_span_events_t span;
-  pmx_metric_t *in_flight, *per_worker, *workers;
-  int app_fd, metrics_fd;
+  pmx_metric_t *per_worker;
+  int app_fd;
 } app_t;
 
 static volatile sig_atomic_t stopping;
@@ -99,9 +102,8 @@ static void read_request(int fd, char *method, size_t mcap, char *path, size_t p
 static void worker_main(app_t *a) {
   char pid[24];
   const char *pid_v[] = {pmx_shared_pid_label(pid, sizeof pid)};
-  pmx_series_t *mine = NULL, *in_flight = NULL;
+  pmx_series_t *mine = NULL;
   pmx_metric_labels(a->per_worker, pid_v, 1, &mine);
-  pmx_metric_labels(a->in_flight, NULL, 0, &in_flight);
   signal(SIGTERM, SIG_DFL);
   signal(SIGINT, SIG_DFL);
   for (;;) {
@@ -109,23 +111,22 @@ static void worker_main(app_t *a) {
     if (c < 0) continue;
     char method[16], path[256];
     read_request(c, method, sizeof method, path, sizeof path);
-    pmx_series_add(in_flight, 1);
     pmx_span_t span;
-    pmx_meta_t md[4] = {PMX_META_S("method", method), PMX_META_S("route", path)};
+    /* `path` picks the route from the plugin's route table (unknown paths: "unmatched"); it is
+     * never a label value itself. */
+    pmx_meta_t md[4] = {PMX_META_S("method", method), PMX_META_S("path", path)};
     pmx_span_start(&span, &a->span, md, 2);
     int status = 200;
     if (strcmp(path, "/crash") == 0) raise(SIGKILL); /* mid-request, in flight, never stopped */
     if (strcmp(path, "/slow") == 0) nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
     if (strcmp(path, "/") != 0 && strcmp(path, "/slow") != 0) {
       status = 404;
-      md[1] = PMX_META_S("route", "unmatched"); /* label values from a bounded set only */
       respond(c, 404, "text/plain", "not found\n", 10);
     } else {
       respond(c, 200, "text/plain", "hello\n", 6);
     }
     md[2] = PMX_META_I("status", status);
     pmx_span_stop(&span, NULL, 0, md, 3);
-    pmx_series_add(in_flight, -1);
     pmx_series_inc(mine);
     close(c);
   }
@@ -134,67 +135,42 @@ static void worker_main(app_t *a) {
 static pid_t spawn_worker(app_t *a) {
   pid_t pid = fork();
   if (pid == 0) {
-    close(a->metrics_fd);
     worker_main(a);
     _exit(0);
   }
   return pid;
 }
 
-/* Serves one /metrics request on the master: the whole group's exposition. */
-static void serve_metrics(app_t *a) {
-  int c = accept4(a->metrics_fd, NULL, NULL, SOCK_CLOEXEC);
-  if (c < 0) return;
-  char method[16], path[256];
-  read_request(c, method, sizeof method, path, sizeof path);
-  pmx_buf_t buf = {0};
-  if (strcmp(path, "/metrics") == 0 && pmx_render(a->reg, PMX_FORMAT_TEXT, &buf) == PMX_OK) {
-    respond(c, 200, "text/plain; version=0.0.4", buf.data, buf.len);
-  } else {
-    respond(c, 404, "text/plain", "not found\n", 10);
-  }
-  pmx_buf_free(&buf);
-  close(c);
-}
-
-/* Everything before the first fork: the mode, every definition, the bus. */
-static int setup(app_t *a) {
+/* Everything before the first fork: the runtime prepared in multi-process mode (the plugins'
+ * metrics defined in the shared registry), the example's own gauge, the gauges' modes. */
+static int setup(app_t *a, int metrics_port) {
+  static const pmx_kv_t http_opts[] = {{"routes", "/,/slow"}};
+  static const pmx_kv_t process_opts[] = {{"poll_rate", "1000"}};
+  static pmx_plugin_use_t uses[2];
+  uses[0] = (pmx_plugin_use_t){&pmx_plugin_http_server, http_opts, 1, NULL};
+  uses[1] = (pmx_plugin_use_t){&pmx_plugin_process, process_opts, 1, NULL};
+  pmx_config_t cfg;
+  pmx_config_defaults(&cfg);
+  cfg.app = "prefork";
+  cfg.plugins = uses;
+  cfg.n_plugins = 2;
+  cfg.metrics_server.enabled = true;
+  cfg.metrics_server.port = (uint16_t)metrics_port;
   pmx_error_t err = {0};
-  int rc = pmx_registry_new(NULL, &a->reg);
-  if (rc != PMX_OK) return fail("pmx_registry_new", rc, NULL);
-  if ((rc = pmx_shared_enable(a->reg, NULL, &err)) != PMX_OK) return fail("pmx_shared_enable", rc, &err);
-  if ((rc = pmx_bus_new(&a->bus)) != PMX_OK) return fail("pmx_bus_new", rc, NULL);
-  pmx_metric_def_t defs[] = {
-      {.kind = PMX_COUNTER, .name = "prefork_http_requests_total", .description = "Requests answered.",
-       .event_name = "http.server.request.stop", .tags = REQUEST_TAGS, .n_tags = 3},
-      {.kind = PMX_DISTRIBUTION, .name = "prefork_http_request_duration_seconds",
-       .description = "Request duration.", .event_name = "http.server.request.stop", .measurement = "duration",
-       .tags = REQUEST_TAGS, .n_tags = 3, .unit_from = PMX_UNIT_NATIVE, .unit_to = PMX_UNIT_SECOND,
-       .buckets = DURATION_BUCKETS, .n_buckets = sizeof DURATION_BUCKETS / sizeof DURATION_BUCKETS[0]},
-  };
-  for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
-    pmx_metric_t *m;
-    if ((rc = pmx_metric_define(a->reg, &defs[i], &m, &err)) != PMX_OK) return fail("define", rc, &err);
-    if ((rc = pmx_metric_attach(m, a->bus, &err)) != PMX_OK) return fail("attach", rc, &err);
-  }
-  struct {
-    pmx_metric_t **out;
-    pmx_metric_def_t def;
-    pmx_shared_gauge_t mode;
-  } gauges[] = {
-      {&a->in_flight, {.kind = PMX_LAST_VALUE, .name = "prefork_http_requests_in_flight",
-                       .description = "Requests being answered."}, PMX_SHARED_GAUGE_SUM},
-      {&a->per_worker, {.kind = PMX_LAST_VALUE, .name = "prefork_worker_requests",
-                        .description = "Requests served by each live worker.", .tags = PID_TAG, .n_tags = 1},
-       PMX_SHARED_GAUGE_PER_WORKER},
-      {&a->workers, {.kind = PMX_LAST_VALUE, .name = "prefork_workers", .description = "Live workers."},
-       PMX_SHARED_GAUGE_ONE},
-  };
-  for (size_t i = 0; i < sizeof gauges / sizeof gauges[0]; i++) {
-    if ((rc = pmx_metric_define(a->reg, &gauges[i].def, gauges[i].out, &err)) != PMX_OK) return fail("define", rc, &err);
-    if ((rc = pmx_shared_gauge_mode(*gauges[i].out, gauges[i].mode, &err)) != PMX_OK) return fail("mode", rc, &err);
-  }
-  if ((rc = pmx_span_events(a->bus, "http.server.request", &a->span)) != PMX_OK) return fail("span", rc, NULL);
+  int rc = pmx_new(&cfg, &a->promex, &err);
+  if (rc != PMX_OK) return fail("pmx_new", rc, &err);
+  if ((rc = pmx_prepare_shared(a->promex, NULL, &err)) != PMX_OK) return fail("pmx_prepare_shared", rc, &err);
+  pmx_registry_t *reg = pmx_registry(a->promex);
+  /* Requests in flight: each worker's own cell, summed over the live ones, so a worker killed
+   * mid-request takes its +1 with it when the master reports it. */
+  pmx_metric_t *in_flight = pmx_registry_find(reg, "prefork_prom_ex_http_server_requests_in_flight");
+  if (in_flight == NULL) return fail("in-flight gauge", PMX_ENOENT, NULL);
+  if ((rc = pmx_shared_gauge_mode(in_flight, PMX_SHARED_GAUGE_SUM, &err)) != PMX_OK) return fail("mode", rc, &err);
+  pmx_metric_def_t def = {.kind = PMX_LAST_VALUE, .name = "prefork_worker_requests",
+                          .description = "Requests served by each live worker.", .tags = PID_TAG, .n_tags = 1};
+  if ((rc = pmx_metric_define(reg, &def, &a->per_worker, &err)) != PMX_OK) return fail("define", rc, &err);
+  if ((rc = pmx_shared_gauge_mode(a->per_worker, PMX_SHARED_GAUGE_PER_WORKER, &err)) != PMX_OK) return fail("mode", rc, &err);
+  if ((rc = pmx_span_events(pmx_bus(a->promex), "http.server.request", &a->span)) != PMX_OK) return fail("span", rc, NULL);
   return 0;
 }
 
@@ -206,24 +182,28 @@ int main(int argc, char **argv) {
     return 2;
   }
   app_t a = {0};
-  if (setup(&a) != 0) return 1;
+  if (setup(&a, metrics_port) != 0) return 1;
   a.app_fd = listen_on(&app_port);
-  a.metrics_fd = listen_on(&metrics_port);
   struct sigaction sa = {.sa_handler = on_stop};
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
 
   pid_t pids[MAX_WORKERS];
   for (int i = 0; i < n; i++) pids[i] = spawn_worker(&a);
-  pmx_series_t *workers;
-  pmx_metric_labels(a.workers, NULL, 0, &workers);
-  pmx_series_set(workers, n);
-  printf("app at http://127.0.0.1:%d/\nmetrics at http://127.0.0.1:%d/metrics\n", app_port, metrics_port);
+  /* The runtime's threads start after the first workers; replacements are forked while they run
+   * (the runtime's fork handlers keep its locks out of the children). */
+  pmx_error_t err = {0};
+  int rc = pmx_start(a.promex, &err);
+  if (rc != PMX_OK) {
+    for (int i = 0; i < n; i++) kill(pids[i], SIGKILL);
+    return fail("pmx_start", rc, &err);
+  }
+  printf("app at http://127.0.0.1:%d/\nmetrics at http://127.0.0.1:%d/metrics\n", app_port,
+         pmx_metrics_port(a.promex));
   fflush(stdout);
 
   while (!stopping) {
-    struct pollfd p = {.fd = a.metrics_fd, .events = POLLIN};
-    if (poll(&p, 1, 100) > 0) serve_metrics(&a);
+    nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
     /* Reap, report (its gauges go; its counts stay), replace. */
     int status;
     pid_t dead;
@@ -240,9 +220,7 @@ int main(int argc, char **argv) {
   for (int i = 0; i < n; i++) {
     if (pids[i] > 0) waitpid(pids[i], NULL, 0);
   }
-  pmx_registry_destroy(a.reg); /* before the bus: it detaches the metrics */
-  pmx_bus_destroy(a.bus);
+  pmx_destroy(a.promex); /* stops the runtime, frees the shared registry */
   close(a.app_fd);
-  close(a.metrics_fd);
   return 0;
 }

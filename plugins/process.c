@@ -22,6 +22,7 @@
 
 #include "internal.h"
 #include "plugin_common.h"
+#include "process_group.h"
 #include "promex/plugins/process.h"
 #include "promex/promex.h"
 #include "sysparse.h"
@@ -47,10 +48,20 @@
 
 /* ---- process_memory_polling_metrics ------------------------------------------------------- */
 
+/* `group`: multi-process mode, where resident and virtual cover the master and its live
+ * workers and the worker count is reported (process_group.c). */
 typedef struct memory_ctx {
   pmx__evcache_t ev;
   long page_size;
+  bool group;
+  pmx__proc_group_t members;
 } memory_ctx_t;
+
+static void memory_free(void *p) {
+  memory_ctx_t *c = p;
+  pmx__proc_group_free(&c->members);
+  pmx__free(c);
+}
 
 static int memory_measure(pmx_bus_t *bus, void *p) {
   memory_ctx_t *c = p;
@@ -64,8 +75,16 @@ static int memory_measure(pmx_bus_t *bus, void *p) {
   struct rusage ru;
   double peak = 0;
   if (getrusage(RUSAGE_SELF, &ru) == 0) peak = (double)ru.ru_maxrss * 1024.0; /* kB on Linux */
-  pmx_measurement_t m[11];
+  pmx_measurement_t m[12];
   size_t n = 0;
+  if (c->group) {
+    pmx__group_totals_t g;
+    int rc = pmx__proc_group_sample(&c->members, &g);
+    if (rc != PMX_OK) return rc;
+    rss_pages += g.rss_pages;
+    size_pages += g.size_pages;
+    m[n++] = PMX_M("workers", (double)g.workers);
+  }
   m[n++] = PMX_M("resident", (double)rss_pages * (double)c->page_size);
   m[n++] = PMX_M("virtual", (double)size_pages * (double)c->page_size);
   m[n++] = PMX_M("resident_peak", peak);
@@ -87,12 +106,21 @@ static int memory_measure(pmx_bus_t *bus, void *p) {
 
 /* ---- process_internal_polling_metrics ----------------------------------------------------- */
 
+/* `group`: multi-process mode, where the CPU counter adds the workers' CPU (process_group.c). */
 typedef struct internal_ctx {
   pmx__evcache_t ev_cpu, ev_csw, ev_faults, ev_internal;
   pmx__cumf_t cpu_user, cpu_system;
   pmx__cum_t nvcsw, nivcsw, minflt, majflt;
   double start_after_boot;
+  bool group;
+  pmx__proc_group_t members;
 } internal_ctx_t;
+
+static void internal_free(void *p) {
+  internal_ctx_t *c = p;
+  pmx__proc_group_free(&c->members);
+  pmx__free(c);
+}
 
 /* Number of open descriptors: entries of /proc/self/fd, minus the one opendir() itself holds. */
 static int count_fds(int64_t *out) {
@@ -123,12 +151,20 @@ static int internal_measure(pmx_bus_t *bus, void *p) {
 
   struct rusage ru;
   if (getrusage(RUSAGE_SELF, &ru) != 0) return PMX_ESYS;
+  double user = tv_s(ru.ru_utime), system = tv_s(ru.ru_stime);
+  if (c->group) {
+    pmx__group_totals_t g;
+    int rc = pmx__proc_group_sample(&c->members, &g);
+    if (rc != PMX_OK) return rc;
+    user += g.user_seconds;
+    system += g.system_seconds;
+  }
   pmx_measurement_t m[1];
   pmx_meta_t md[1];
-  m[0] = PMX_M("seconds", pmx__cumf_delta(&c->cpu_user, tv_s(ru.ru_utime)));
+  m[0] = PMX_M("seconds", pmx__cumf_delta(&c->cpu_user, user));
   md[0] = PMX_META_S("mode", "user");
   pmx_emit(cpu, m, 1, md, 1);
-  m[0] = PMX_M("seconds", pmx__cumf_delta(&c->cpu_system, tv_s(ru.ru_stime)));
+  m[0] = PMX_M("seconds", pmx__cumf_delta(&c->cpu_system, system));
   md[0] = PMX_META_S("mode", "system");
   pmx_emit(cpu, m, 1, md, 1);
   m[0] = PMX_M("count", (double)pmx__cum_delta(&c->nvcsw, (uint64_t)ru.ru_nvcsw));
@@ -356,12 +392,21 @@ static int threads_measure(pmx_bus_t *bus, void *p) {
 static int process_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
   int rc = pmx_plugin_check_opts(ctx, NULL, 0);
   if (rc != PMX_OK) return rc;
+  /* Multi-process mode (the runtime enables it before plugins describe their groups). */
+  bool group = pmx_shared_usage(NULL, NULL, NULL) == PMX_OK;
   memory_ctx_t *mc = pmx__calloc(1, sizeof *mc);
   if (mc == NULL) return PMX_ENOMEM;
   mc->page_size = sysconf(_SC_PAGESIZE);
+  mc->group = group;
   const pmx_metric_def_t mem[] = {
-      GAUGE("memory.resident.bytes", EV_MEMORY, "resident", "Resident set size (/proc/self/statm)."),
-      GAUGE("memory.virtual.bytes", EV_MEMORY, "virtual", "Virtual memory size (/proc/self/statm)."),
+      GAUGE("workers", EV_MEMORY, "workers",
+            "Live worker processes of the group (multi-process mode; the master not counted)."),
+      GAUGE("memory.resident.bytes", EV_MEMORY, "resident",
+            "Resident set size (/proc/self/statm); in multi-process mode, of the master and its "
+            "live workers."),
+      GAUGE("memory.virtual.bytes", EV_MEMORY, "virtual",
+            "Virtual memory size (/proc/self/statm); in multi-process mode, of the master and its "
+            "live workers."),
       GAUGE("memory.resident_peak.bytes", EV_MEMORY, "resident_peak",
             "Peak resident set size (getrusage ru_maxrss)."),
 #ifdef HAVE_MALLINFO2
@@ -383,12 +428,15 @@ static int process_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
             "Blocks malloc allocated with mmap (mallinfo2 hblks)."),
 #endif
   };
+  /* The worker count (first) exists in multi-process mode only. */
   rc = pmx_groups_add_polling(out, "process_memory_polling_metrics", 0, memory_measure, mc,
-                              pmx__free, mem, sizeof mem / sizeof mem[0]);
+                              memory_free, group ? mem : mem + 1,
+                              sizeof mem / sizeof mem[0] - (group ? 0 : 1));
   if (rc != PMX_OK) return rc;
 
   internal_ctx_t *ic = pmx__calloc(1, sizeof *ic);
   if (ic == NULL) return PMX_ENOMEM;
+  ic->group = group;
   if (pmx__self_start_after_boot(&ic->start_after_boot) != PMX_OK) {
     pmx__free(ic);
     return pmx_plugin_fail(ctx, PMX_ESYS, "plugin process: cannot read /proc/self/stat");
@@ -397,7 +445,9 @@ static int process_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
   static const char *const type[] = {"type"};
   const pmx_metric_def_t in[] = {
       {.kind = PMX_SUM, .name = "cpu.seconds.total", .event_name = EV_CPU, .measurement = "seconds",
-       .tags = mode, .n_tags = 1, .description = "CPU time used by the process (getrusage)."},
+       .tags = mode, .n_tags = 1,
+       .description = "CPU time used by the process (getrusage); in multi-process mode, by the "
+                      "master and every worker (live ones and, up to their last poll, dead ones)."},
       {.kind = PMX_SUM, .name = "context_switches.total", .event_name = EV_CSW,
        .measurement = "count", .tags = type, .n_tags = 1,
        .description = "Context switches of the process (getrusage ru_nvcsw, ru_nivcsw)."},
@@ -413,7 +463,7 @@ static int process_polling(const pmx_plugin_ctx_t *ctx, pmx_groups_t *out) {
       GAUGE("uptime.seconds", EV_INTERNAL, "uptime", "Time since the process started."),
   };
   rc = pmx_groups_add_polling(out, "process_internal_polling_metrics", 0, internal_measure, ic,
-                              pmx__free, in, sizeof in / sizeof in[0]);
+                              internal_free, in, sizeof in / sizeof in[0]);
   if (rc != PMX_OK) return rc;
 
   io_ctx_t *ioc = pmx__calloc(1, sizeof *ioc);

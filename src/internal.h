@@ -40,6 +40,11 @@ int pmx__vfail(pmx_error_t *err, int code, const char *source, const char *fmt, 
  * operations that wait for handlers to finish must refuse (PMX_EBUSY) rather than deadlock. */
 struct pmx_bus;
 bool pmx__inside_handler(const struct pmx_bus *bus);
+/* Holds / releases the bus's event table lock across fork (the runtime's fork handlers), so a
+ * forked child never inherits it held by a thread that does not exist in the child. The table
+ * lock is never held while waiting, so holding it here delays other threads briefly only. */
+void pmx__bus_fork_lock(struct pmx_bus *bus);
+void pmx__bus_fork_unlock(struct pmx_bus *bus);
 
 /* 32-bit FNV-1a of a string: stable across runs and builds, used to shorten derived uids. */
 uint32_t pmx__fnv1a32(const char *s);

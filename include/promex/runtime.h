@@ -38,6 +38,7 @@
 #include "promex/expo.h"
 #include "promex/export.h"
 #include "promex/metric.h"
+#include "promex/shared.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -54,12 +55,36 @@ PMX_EXTERN int pmx_new(const pmx_config_t *cfg, pmx_t **out, pmx_error_t *err);
 /* Starts the instance (see above). Returns PMX_OK (also when cfg.disabled: nothing is started and
  * pmx_get_metrics answers PMX_ESTOPPED), PMX_ESTATE (already running), PMX_ECONFIG / PMX_EABI /
  * PMX_ENAME / ... (nothing started; err says which plugin, group or metric), PMX_ESYS (server
- * could not bind), PMX_ENOMEM. */
+ * could not bind), PMX_ENOMEM; PMX_ESTATE with err filled in a forked child of the process that
+ * created the instance (see pmx_prepare_shared). */
 PMX_EXTERN int pmx_start(pmx_t *p, pmx_error_t *err);
 
+/* Multi-process mode (promex/shared.h, docs/multiprocess.md): builds the instance's registry in
+ * a shared mapping (pmx_shared_enable with `opts`, which may be NULL), runs the plugins'
+ * callbacks and defines and attaches every metric (the plugins' and promex's own), all without
+ * starting a thread. Call it in the master before its first fork() and before it starts any
+ * thread; then fork the workers, then pmx_start() in the master: pollers, the metrics server and
+ * the push and Grafana jobs run there only. Each worker emits on its inherited copy of
+ * pmx_bus(p) (the plugins' event emitters included), and those handlers update the shared
+ * series the master's server renders. The registry lives until pmx_destroy() (pmx_stop() keeps
+ * it, so a restart serves the same series); pmx_registry() returns it in every process.
+ *
+ * The master may fork replacement workers while the runtime runs: fork handlers make sure no
+ * child inherits a promex lock held by a runtime thread (do not fork from inside an event
+ * handler or a measurement callback), and each child joins the group's worker table (so the
+ * process plugin counts it). In a forked child, pmx_start, pmx_stop and pmx_prepare_shared
+ * return PMX_ESTATE, pmx_get_metrics and pmx_refresh_manual_metrics PMX_ESTOPPED, pmx_running()
+ * false and pmx_destroy() frees nothing: the instance is the master's.
+ * Errors: PMX_EINVAL (p NULL), PMX_ESTATE (in a forked child; already prepared; already started;
+ * from pmx_shared_enable: the process runs threads already), PMX_EEXIST (another registry of the
+ * process is shared), the configuration and plugin errors of pmx_start(), PMX_ENOMEM, PMX_ESYS;
+ * on error nothing is left prepared. PMX_OK without doing anything when cfg.disabled. */
+PMX_EXTERN int pmx_prepare_shared(pmx_t *p, const pmx_shared_opts_t *opts, pmx_error_t *err);
+
 /* Stops everything started by pmx_start() (posting the stop annotation when configured). Returns
- * PMX_OK, PMX_ESTATE (not running) or PMX_EBUSY (called from inside an event handler of this
- * instance's bus, which would wait for itself; nothing is stopped). The instance can be started
+ * PMX_OK, PMX_ESTATE (not running, or called in a forked child: nothing is touched) or
+ * PMX_EBUSY (called from inside an event handler of this instance's bus, which would wait for
+ * itself; nothing is stopped). The instance can be started
  * again. */
 PMX_EXTERN int pmx_stop(pmx_t *p);
 

@@ -110,6 +110,14 @@ PMX_EXTERN int pmx_shared_worker_slot(void);
  * PMX_OK, PMX_ENOENT (pid holds no cell and has no PER_WORKER series), PMX_ESTATE (no mapping). */
 PMX_EXTERN int pmx_shared_worker_exited(pid_t pid);
 
+/* The pids of the group's processes that hold a cell (every process forked after
+ * pmx_prepare_shared takes one at fork; others on their first per-process gauge update), as the
+ * mapping's worker table records them: a worker that died and was not yet reported with
+ * pmx_shared_worker_exited may still be listed. Writes at most `cap` pids to `out` (which may be
+ * NULL when cap is 0) and the number listed in the table to *n. Returns PMX_OK, PMX_EINVAL (n
+ * NULL, out NULL with cap > 0) or PMX_ESTATE (no mapping). */
+PMX_EXTERN int pmx_shared_workers(pid_t *out, size_t cap, size_t *n);
+
 /* Writes this process's pid as a label value (for PMX_SHARED_GAUGE_PER_WORKER) into buf (at
  * least 24 bytes) and returns buf. */
 PMX_EXTERN const char *pmx_shared_pid_label(char *buf, size_t cap);

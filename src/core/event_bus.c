@@ -77,6 +77,9 @@ static bool inside_handler_of(const pmx_bus_t *bus) {
 
 bool pmx__inside_handler(const pmx_bus_t *bus) { return inside_handler_of(bus); }
 
+void pmx__bus_fork_lock(pmx_bus_t *bus) { pthread_mutex_lock(&bus->mu); }
+void pmx__bus_fork_unlock(pmx_bus_t *bus) { pthread_mutex_unlock(&bus->mu); }
+
 static uint64_t name_hash(const char *s) {
   uint64_t h = 1469598103934665603ull;
   for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;

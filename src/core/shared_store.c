@@ -54,7 +54,7 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static void note_fork(void) { atomic_store(&forked, true); }
 static void note_fork_child(void) {
   atomic_store(&forked, true);
-  pmx__shm_worker_forget(); /* the parent's gauge cell is not the child's */
+  pmx__shm_worker_forked(); /* the parent's gauge cell is not the child's */
   if (view.base != NULL) pmx__shards_reseed((unsigned)getpid());
 }
 static void register_atfork(void) { pthread_atfork(NULL, note_fork, note_fork_child); }

@@ -25,6 +25,14 @@ static pmx__scalar_t overflow_cell; /* where dropped updates go: written, never 
 
 void pmx__shm_worker_forget(void) { atomic_store(&my_slot, NO_SLOT); }
 
+void pmx__shm_worker_forked(void) {
+  /* The child is one thread: nothing else can hold the lock here, but a thread of the parent
+   * may have held it at the fork, and that copy would never be released. */
+  pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+  memcpy(&claim_mu, &fresh, sizeof claim_mu);
+  pmx__shm_worker_forget();
+}
+
 static bool has_cells(const pmx_metric_t *m) { return m->gauge_mode >= PMX__GAUGE_CELLS_FROM; }
 
 static pmx__scalar_t *cell(const pmx_series_t *s, size_t i) {
@@ -205,6 +213,22 @@ int pmx_shared_worker_exited(pid_t pid) {
     if (m->gauge_mode == PMX_SHARED_GAUGE_PER_WORKER && remove_worker_series(m, label) > 0) found = true;
   }
   return found ? PMX_OK : PMX_ENOENT;
+}
+
+int pmx_shared_workers(pid_t *out, size_t cap, size_t *n) {
+  if (n == NULL || (out == NULL && cap > 0)) return PMX_EINVAL;
+  size_t slots;
+  _Atomic pid_t *w = pmx__shm_workers(&slots);
+  if (w == NULL) return PMX_ESTATE;
+  size_t found = 0;
+  for (size_t k = 0; k < slots; k++) {
+    pid_t pid = atomic_load(&w[k]);
+    if (pid == 0) continue;
+    if (found < cap) out[found] = pid;
+    found++;
+  }
+  *n = found;
+  return PMX_OK;
 }
 
 const char *pmx_shared_pid_label(char *buf, size_t cap) {

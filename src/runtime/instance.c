@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/config_log.h"
 #include "internal.h"
@@ -53,17 +54,27 @@ int pmx_new(const pmx_config_t *cfg, pmx_t **out, pmx_error_t *err) {
   }
   atomic_init(&p->running, false);
   atomic_init(&p->port, 0);
+  p->owner = getpid();
   *out = p;
   return PMX_OK;
 }
 
 void pmx_destroy(pmx_t *p) {
   if (p == NULL) return;
+  /* A forked child's copy: its locks may have been held by threads that do not exist here, and
+   * freeing the shared registry's metrics would pull them from under the owner. The child's copy
+   * goes with the child. */
+  if (pmx__rt_foreign(p)) return;
   if (pmx__inside_handler(p->bus)) { /* forbidden (runtime.h); freeing the bus here would crash */
     pmx_log(p, PMX_LOG_ERROR, "pmx_destroy called from inside an event handler; instance not freed");
     return;
   }
   if (atomic_load(&p->running)) pmx_stop(p);
+  if (p->prepared) {
+    pmx__rt_fork_guard_release(p);
+    pmx__rt_free_built(p);
+    p->prepared = false;
+  }
   /* Callbacks abandoned by pmx_stop (scheduler.c) still hold the bus: the last one to return
    * frees the instance instead. */
   pthread_mutex_lock(&p->mu);
@@ -91,15 +102,19 @@ void pmx__rt_free_instance(pmx_t *p) {
 pmx_bus_t *pmx_bus(pmx_t *p) { return p != NULL ? p->bus : NULL; }
 
 pmx_registry_t *pmx_registry(pmx_t *p) {
-  return p != NULL && atomic_load(&p->running) ? p->reg : NULL;
+  if (p == NULL) return NULL;
+  if (p->prepared) return p->reg; /* shared: lives until pmx_destroy, in every process */
+  return atomic_load(&p->running) && !pmx__rt_foreign(p) ? p->reg : NULL;
 }
 
-bool pmx_running(const pmx_t *p) { return p != NULL && atomic_load(&((pmx_t *)p)->running); }
+bool pmx_running(const pmx_t *p) {
+  return p != NULL && !pmx__rt_foreign(p) && atomic_load(&((pmx_t *)p)->running);
+}
 
 const pmx_config_t *pmx_config(const pmx_t *p) { return p != NULL ? &p->cfg : NULL; }
 
 uint16_t pmx_metrics_port(const pmx_t *p) {
-  return p != NULL ? (uint16_t)atomic_load(&((pmx_t *)p)->port) : 0;
+  return p != NULL && !pmx__rt_foreign(p) ? (uint16_t)atomic_load(&((pmx_t *)p)->port) : 0;
 }
 
 void pmx_log(const pmx_t *p, pmx_log_level_t level, const char *fmt, ...) {

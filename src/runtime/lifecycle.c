@@ -17,8 +17,9 @@
 #include "promex/promex.h"
 #include "runtime/runtime_internal.h"
 
-/* Stops and frees everything a (possibly partial) start created. `running` is already false. */
-static void teardown(pmx_t *p) {
+/* Stops the threads a (possibly partial) start created: push, server, poller, Grafana job.
+ * `running` is already false. */
+static void stop_threads(pmx_t *p) {
   pmx_remote_write_stop(p->remote_writer); /* after a failed start; pmx_stop did it already */
   p->remote_writer = NULL;
   pmx_server_stop(p->server);
@@ -29,6 +30,9 @@ static void teardown(pmx_t *p) {
     pmx__grafana_stop(p->grafana);
     p->grafana = NULL;
   }
+}
+
+void pmx__rt_free_built(pmx_t *p) {
   pmx_registry_destroy(p->reg); /* detaches every metric from the bus first */
   p->reg = NULL;
   memset(&p->own, 0, sizeof p->own);
@@ -38,8 +42,16 @@ static void teardown(pmx_t *p) {
   p->runs = NULL;
 }
 
+/* Undoes a start. A prepared instance (multi-process mode) keeps its registry and groups: the
+ * workers go on updating the shared series, and a later pmx_start serves them again. */
+static void teardown(pmx_t *p) {
+  stop_threads(p);
+  if (!p->prepared) pmx__rt_free_built(p);
+}
+
 /* Renders under the shared lock, timing the render into scrape_duration_seconds. */
 static int render(pmx_t *p, pmx_format_t fmt, pmx_buf_t *buf) {
+  if (pmx__rt_foreign(p)) return PMX_ESTOPPED; /* the runtime runs in another process */
   pthread_rwlock_rdlock(&p->lock);
   if (!atomic_load(&p->running)) {
     pthread_rwlock_unlock(&p->lock);
@@ -62,6 +74,7 @@ int pmx_get_metrics(pmx_t *p, pmx_format_t fmt, pmx_buf_t *buf) {
 
 int pmx_refresh_manual_metrics(pmx_t *p) {
   if (p == NULL) return PMX_EINVAL;
+  if (pmx__rt_foreign(p)) return PMX_ESTOPPED;
   pthread_rwlock_rdlock(&p->lock);
   int rc = atomic_load(&p->running) ? pmx__rt_run_manual(p) : PMX_ESTOPPED;
   pthread_rwlock_unlock(&p->lock);
@@ -92,7 +105,7 @@ static int define_groups(pmx_registry_t *reg, pmx_groups_t *groups, pmx_bus_t *b
   return PMX_OK;
 }
 
-static int registry_for(const pmx_config_t *cfg, pmx_registry_t **reg, pmx_error_t *err) {
+int pmx__rt_registry_for(const pmx_config_t *cfg, pmx_registry_t **reg, pmx_error_t *err) {
   char own_prefix[256];
   snprintf(own_prefix, sizeof own_prefix, "%s_prom_ex_prom_ex", cfg->app);
   pmx_registry_opts_t opts;
@@ -103,29 +116,16 @@ static int registry_for(const pmx_config_t *cfg, pmx_registry_t **reg, pmx_error
   return PMX_OK;
 }
 
-int pmx_start(pmx_t *p, pmx_error_t *err) {
-  pmx_error_t local;
-  if (err == NULL) err = &local;
-  memset(err, 0, sizeof *err);
-  if (p == NULL) return pmx__fail(err, PMX_EINVAL, "", "pmx_start: instance is NULL");
-  if (atomic_load(&p->running) || p->groups != NULL)
-    return pmx__fail(err, PMX_ESTATE, p->cfg.app, "promex \"%s\" is already running", p->cfg.app);
-  if (p->cfg.disabled) return PMX_OK;
-  int rc = pmx_config_validate(&p->cfg, err);
+int pmx__rt_build(pmx_t *p, pmx_error_t *err) {
+  int rc = PMX_OK;
+  if (p->groups == NULL) rc = pmx__rt_collect(&p->cfg, p->bus, p, &p->groups, err);
   if (rc != PMX_OK) return rc;
-
-  rc = pmx__rt_collect(&p->cfg, p->bus, p, &p->groups, err);
-  if (rc != PMX_OK) return rc;
-  if ((rc = registry_for(&p->cfg, &p->reg, err)) != PMX_OK) goto fail;
-  if ((rc = pmx__rt_own_define(p->reg, p->bus, &p->cfg, &p->own, err)) != PMX_OK) goto fail;
-  if ((rc = define_groups(p->reg, p->groups, p->bus, NULL, NULL, err)) != PMX_OK) goto fail;
+  if (p->reg == NULL && (rc = pmx__rt_registry_for(&p->cfg, &p->reg, err)) != PMX_OK) return rc;
+  if ((rc = pmx__rt_own_define(p->reg, p->bus, &p->cfg, &p->own, err)) != PMX_OK) return rc;
+  if ((rc = define_groups(p->reg, p->groups, p->bus, NULL, NULL, err)) != PMX_OK) return rc;
 
   p->runs = pmx__calloc(p->groups->n > 0 ? p->groups->n : 1, sizeof *p->runs);
-  if (p->runs == NULL) {
-    rc = pmx__fail(err, PMX_ENOMEM, "", "out of memory");
-    goto fail;
-  }
-  bool have_manual = false;
+  if (p->runs == NULL) return pmx__fail(err, PMX_ENOMEM, "", "out of memory");
   for (size_t i = 0; i < p->groups->n; i++) {
     const pmx__group_t *g = &p->groups->items[i];
     pmx__rt_run_t *r = &p->runs[i];
@@ -142,12 +142,31 @@ int pmx_start(pmx_t *p, pmx_error_t *err) {
       rc = pmx_metric_labels(p->own.poll_overruns, v, 1, &r->overruns_series);
       if (rc == PMX_OK) rc = pmx_metric_labels(p->own.poll_skips, v, 1, &r->skips_series);
     }
-    if (rc != PMX_OK) {
-      pmx__fail(err, rc, g->name, "group \"%s\": cannot create own series: %s", g->name,
-                pmx_strerror(rc));
-      goto fail;
-    }
-    if (g->kind == PMX__GROUP_MANUAL) have_manual = true;
+    if (rc != PMX_OK)
+      return pmx__fail(err, rc, g->name, "group \"%s\": cannot create own series: %s", g->name,
+                       pmx_strerror(rc));
+  }
+  return PMX_OK;
+}
+
+int pmx_start(pmx_t *p, pmx_error_t *err) {
+  pmx_error_t local;
+  if (err == NULL) err = &local;
+  memset(err, 0, sizeof *err);
+  if (p == NULL) return pmx__fail(err, PMX_EINVAL, "", "pmx_start: instance is NULL");
+  int rc = pmx__rt_refuse_foreign(p, "pmx_start", err);
+  if (rc != PMX_OK) return rc;
+  if (atomic_load(&p->running) || (p->groups != NULL && !p->prepared))
+    return pmx__fail(err, PMX_ESTATE, p->cfg.app, "promex \"%s\" is already running", p->cfg.app);
+  if (p->cfg.disabled) return PMX_OK;
+  if (!p->prepared) {
+    if ((rc = pmx_config_validate(&p->cfg, err)) != PMX_OK) return rc;
+    if ((rc = pmx__rt_build(p, err)) != PMX_OK) goto fail;
+  }
+  bool have_manual = false;
+  for (size_t i = 0; i < p->groups->n; i++) {
+    const pmx__group_t *g = &p->groups->items[i];
+    if (!g->dropped && g->kind == PMX__GROUP_MANUAL) have_manual = true;
   }
   int64_t manual_due = 0;
   if (have_manual) {
@@ -201,6 +220,7 @@ fail:
 
 int pmx_stop(pmx_t *p) {
   if (p == NULL) return PMX_EINVAL;
+  if (pmx__rt_foreign(p)) return PMX_ESTATE; /* the runtime and its threads are another process's */
   /* Stopping detaches every metric, which waits for running handlers: from inside one it would
    * wait for itself (and freeing the metric under it would be worse). */
   if (pmx__inside_handler(p->bus)) return PMX_EBUSY;
@@ -222,7 +242,7 @@ static void own_describe(const pmx_config_t *cfg, pmx_describe_cb cb, void *ctx)
   pmx_bus_t *bus = NULL;
   pmx__own_metrics_t own;
   if (pmx_bus_new(&bus) != PMX_OK) return;
-  if (registry_for(cfg, &reg, NULL) == PMX_OK &&
+  if (pmx__rt_registry_for(cfg, &reg, NULL) == PMX_OK &&
       pmx__rt_own_define(reg, bus, cfg, &own, NULL) == PMX_OK) {
     pmx_metric_t *ms[] = {own.status_info,     own.scrape_duration, own.poll_errors,
                           own.poll_overruns,   own.poll_timeouts,   own.poll_skips,
@@ -273,7 +293,7 @@ int pmx_describe_metrics(const pmx_config_t *cfg, pmx_describe_cb cb, void *ctx,
   pmx_groups_t *groups = NULL;
   pmx_registry_t *reg = NULL;
   rc = pmx__rt_collect(cfg, bus, NULL, &groups, err);
-  if (rc == PMX_OK) rc = registry_for(cfg, &reg, err);
+  if (rc == PMX_OK) rc = pmx__rt_registry_for(cfg, &reg, err);
   if (rc == PMX_OK) rc = define_groups(reg, groups, NULL, cb, ctx, err);
   pmx_registry_destroy(reg);
   pmx__groups_free(groups);

@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "plugin_api/plugin_api_internal.h"
 #include "promex/config.h"
@@ -97,6 +98,13 @@ struct pmx {
 
   pmx__rt_run_t *runs;            /* one per group, index-parallel to groups->items */
 
+  /* Multi-process mode (shared_runtime.c). `owner` is the process that created the instance: a
+   * forked child holds a copy whose threads, locks and server are not its own. `prepared`: the
+   * registry is shared and reg, groups, own and runs were built by pmx_prepare_shared(); they
+   * then live until pmx_destroy(), across stops and starts. */
+  pid_t owner;
+  bool prepared;
+
   /* Polling (scheduler.c). */
   pthread_mutex_t mu;             /* see invariants above */
   pthread_cond_t cond;            /* CLOCK_MONOTONIC; the poller's dispatcher waits on it */
@@ -109,6 +117,23 @@ struct pmx {
  * still running) stops it and pushes to the Pushgateway if configured. */
 int pmx__rt_push_start(pmx_t *p, pmx_error_t *err);
 void pmx__rt_push_on_stop(pmx_t *p);
+
+/* Builds what a start needs before any thread: the plugins' groups (unless already collected),
+ * the registry (unless already created), own and plugin metrics defined and attached, and the
+ * per-group run state with its own series. On error, what exists stays for pmx__rt_free_built. */
+int pmx__rt_build(pmx_t *p, pmx_error_t *err);
+/* Frees what pmx__rt_build created (registry, groups, runs). */
+void pmx__rt_free_built(pmx_t *p);
+/* A registry with the runtime's own-metrics prefix ("<app>_prom_ex_prom_ex"). */
+int pmx__rt_registry_for(const pmx_config_t *cfg, pmx_registry_t **reg, pmx_error_t *err);
+
+/* Whether the calling process is not the one that created `p` (a forked child). */
+bool pmx__rt_foreign(const pmx_t *p);
+/* PMX_OK in the instance's own process; else PMX_ESTATE with err saying that `what` belongs to
+ * the process that created the instance. */
+int pmx__rt_refuse_foreign(const pmx_t *p, const char *what, pmx_error_t *err);
+/* pmx_destroy of a prepared instance: stops guarding its bus across fork. */
+void pmx__rt_fork_guard_release(const pmx_t *p);
 
 /* Frees what pmx_new() created. Called by pmx_destroy(), or by the last abandoned poll worker
  * when pmx_destroy() ran before its callback returned. */

@@ -11,6 +11,16 @@
  * counter equals the source). +Inf in a limit means unlimited (RLIM_INFINITY); versions before
  * 0.2 reported -1, which turned open_fds / max_fds negative.
  *
+ * Multi-process mode (pmx_prepare_shared; docs/multiprocess.md): the plugin runs in the master
+ * and reports the process group where a sum makes sense. Per group:
+ *   P_workers                        gauge  live workers in the mapping's worker table (zombies
+ *       and vanished pids left out; the master not counted). Defined in this mode only.
+ *   P_memory_resident_bytes, P_memory_virtual_bytes   master + live workers (/proc/<pid>/statm).
+ *   P_cpu_seconds_total{mode}        master + every worker: live ones from /proc/<pid>/stat,
+ *       dead ones as last polled (their CPU after that poll is not seen), so it never goes back.
+ * Every other metric stays the master's own (a sum of peaks, heaps or limits means nothing, and
+ * per-process fds, threads, faults and I/O are the master's to watch).
+ *
  * process_memory_polling_metrics (poll_rate):
  *   P_memory_resident_bytes          gauge  /proc/self/statm resident * page size.
  *       client_golang process_resident_memory_bytes. Beam: memory_allocated_bytes.
