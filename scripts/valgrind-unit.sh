@@ -19,9 +19,11 @@ failed=0
 for cmd in "${cmds[@]}"; do
   name=$(basename "$(echo "$cmd" | awk '{for (i = 2; i <= NF; i++) if ($i !~ /=/) {print $i; exit}}')")
   log="$dir/valgrind-$name.log"
-  # PMX_UNDER_VALGRIND lets timing-sensitive tests widen their deadlines.
+  # PMX_UNDER_VALGRIND lets timing-sensitive tests widen their deadlines. --fair-sched makes
+  # threads take turns; without it one thread can hold valgrind's big lock for long stretches
+  # and tests whose threads must interleave starve.
   # "env VAR=... /path/test": valgrind goes in front of the test binary, after the variables.
-  vg="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite"
+  vg="valgrind --quiet --fair-sched=yes --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite"
   vcmd=$(echo "$cmd" | awk -v vg="$vg" '{out = ""; done = 0
     for (i = 1; i <= NF; i++) { if (!done && i > 1 && $i !~ /=/) { out = out " " vg; done = 1 } out = out " " $i }
     print out}')
