@@ -109,6 +109,9 @@ struct pmx_series {
   /* Counters: set once an integer cell reaches PMX__INT_SPILL_AT; read by every integral add
    * (this header line is read-mostly, unlike the value lines of a sharded counter). */
   _Atomic unsigned char int_closed;
+  /* Copy of the metric's owned_cells (fixed for the series' life), so that the owned fast path
+   * (pmx__counter_step_owned) decides from this line without loading the metric. */
+  bool owned_cells;
   /* A pmx__scalar_t or (distributions) a pmx__hist_t; see pmx__scalar()/pmx__hist(). The label
    * values follow at the metric's labels_offset (pmx__series_labels()). */
   _Alignas(8) unsigned char value[];

@@ -42,6 +42,7 @@ static unsigned shared_line(void) {
 static void release_owned(void *p) {
   unsigned line = (unsigned)(uintptr_t)p - 1;
   pmx__cell.owned = false;
+  pmx__cell.owned_end = 0;
   atomic_fetch_and_explicit(&owned_taken, ~(UINT64_C(1) << line), memory_order_release);
 }
 
@@ -51,6 +52,7 @@ void pmx__cell_claim(void) {
   pthread_once(&key_once, init);
   pmx__cell.claimed = true;
   pmx__cell.owned = false;
+  pmx__cell.owned_end = 0;
   pmx__cell.line = shared_line();
   if (!key_ok) return;
   const uint64_t all = n_lines == 64 ? ~UINT64_C(0) : (UINT64_C(1) << n_lines) - 1;
@@ -65,6 +67,7 @@ void pmx__cell_claim(void) {
       }
       pmx__cell.line = line;
       pmx__cell.owned = true;
+      pmx__cell.owned_end = (line + 1) * PMX_CACHELINE;
       return;
     }
   }
@@ -83,5 +86,6 @@ void pmx__shards_reseed(unsigned seed) {
   atomic_store_explicit(&next_shared, seed + 1, memory_order_relaxed);
   pmx__cell.claimed = true;
   pmx__cell.owned = false;
+  pmx__cell.owned_end = 0;
   pmx__cell.line = seed % lines;
 }

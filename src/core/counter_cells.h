@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 
+#include "core/core_internal.h"
 #include "internal.h"
 
 #define PMX__COUNTER_LINES_MIN 8
@@ -28,6 +29,9 @@
 
 typedef struct pmx__cell_ref {
   unsigned line;  /* value line index, < pmx__counter_lines() */
+  /* (line + 1) * PMX_CACHELINE while this thread owns its line, else 0: what the owned fast path
+   * (pmx__counter_step_owned) reads, one load for "owned?" and "where?". */
+  unsigned owned_end;
   bool owned;     /* this thread owns the line's owned cell */
   bool claimed;   /* line/owned are set */
 } pmx__cell_ref_t;
@@ -42,6 +46,25 @@ void pmx__shards_reseed(unsigned seed);
 static inline pmx__cell_ref_t pmx__my_cell(void) {
   if (PMX_UNLIKELY(!pmx__cell.claimed)) pmx__cell_claim();
   return pmx__cell;
+}
+
+/* The common integral step of a sharded counter, inlined where counters are incremented: the
+ * thread owns a line, the series takes owned cells and its integer path is open. Then the step is
+ * a plain load and store on the thread's own line (readers load the cell atomically, so they see
+ * every add that returned before). Returns false, having done nothing, in every other case: the
+ * caller takes the general path (which also claims a line on a thread's first increment). Reads
+ * only the series header and thread-local storage, never the metric. */
+static inline bool pmx__counter_step_owned(pmx_series_t *s, int64_t v) {
+  const unsigned end = pmx__cell.owned_end;
+  if (PMX_UNLIKELY(end == 0 || !s->owned_cells ||
+                   atomic_load_explicit(&s->int_closed, memory_order_relaxed))) {
+    return false;
+  }
+  _Atomic int64_t *cell = (_Atomic int64_t *)(void *)(s->value + end - PMX_CACHELINE + PMX__OWNED_CELL);
+  const int64_t now = atomic_load_explicit(cell, memory_order_relaxed) + v;
+  atomic_store_explicit(cell, now, memory_order_relaxed);
+  if (PMX_UNLIKELY(now >= PMX__INT_SPILL_AT)) atomic_store_explicit(&s->int_closed, 1, memory_order_relaxed);
+  return true;
 }
 
 #endif

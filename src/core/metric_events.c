@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/core_internal.h"
+#include "core/counter_cells.h"
 #include "core/grace.h"
 #include "core/meta_label.h"
 
@@ -87,7 +88,7 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
   if (m->counts_events_only && PMX_LIKELY(pmx__in_read_section())) {
     pmx_series_t *only = atomic_load_explicit(&m->single, memory_order_acquire);
     if (PMX_LIKELY(only != NULL)) {
-      pmx__counter_inc(only);
+      if (!pmx__counter_step_owned(only, 1)) pmx__counter_inc(only);
       return;
     }
   }

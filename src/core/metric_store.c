@@ -750,6 +750,7 @@ static pmx_series_t *series_alloc(pmx_metric_t *m, uint16_t label_cap) {
   memset(s, 0, sz);
   s->metric = m;
   s->label_cap = label_cap;
+  s->owned_cells = m->owned_cells;
   return s;
 }
 
@@ -1197,8 +1198,8 @@ int pmx_series_add(pmx_series_t *s, double v) {
   }
 }
 
-int pmx_series_inc(pmx_series_t *s) {
-  if (s == NULL) return PMX_EINVAL;
+/* Everything but the owned fast path; out of line, so that the fast path needs no stack frame. */
+__attribute__((noinline)) static int series_inc_general(pmx_series_t *s) {
   if (s->metric->kind == PMX_DISTRIBUTION) return PMX_ETYPE;
   if (is_gauge(s->metric)) {
     pmx__gauge_add(pmx__gauge_cell(s), 1);
@@ -1206,6 +1207,13 @@ int pmx_series_inc(pmx_series_t *s) {
     pmx__counter_inc(s);
   }
   return PMX_OK;
+}
+
+int pmx_series_inc(pmx_series_t *s) {
+  if (s == NULL) return PMX_EINVAL;
+  /* A series with owned cells is a counter, so the fast path needs no kind check. */
+  if (PMX_LIKELY(pmx__counter_step_owned(s, 1))) return PMX_OK;
+  return series_inc_general(s);
 }
 
 int pmx_series_set(pmx_series_t *s, double v) {

@@ -328,6 +328,15 @@ static void test_counter_never_wraps(void **state) {
       exact += (int64_t)step;
     }
     assert_true(pmx_series_value(s) == (double)exact);
+    /* Up to one below the spill point, then an increment crosses it (on the unlabelled counter,
+     * through pmx_series_inc's owned-cell fast path). */
+    const int64_t spill = (int64_t)1 << 59;
+    assert_int_equal(pmx_series_add(s, (double)(spill - 1 - exact)), PMX_OK);
+    exact = spill - 1;
+    assert_true(pmx_series_value(s) == (double)exact);
+    assert_int_equal(pmx_series_inc(s), PMX_OK);
+    exact = spill;
+    assert_true(pmx_series_value(s) == (double)exact);
     prev = (double)exact;
     for (int i = 0; i < 2000; i++) {
       assert_int_equal(i % 2 ? pmx_series_inc(s) : pmx_series_add(s, step), PMX_OK);
