@@ -1073,16 +1073,23 @@ static inline size_t bucket_index(const pmx_metric_t *m, double v) {
   size_t n = m->n_buckets;
   const double *b = m->buckets;
   if (n <= 16) {
-    size_t i = 0;
-    while (i < n && v > b[i]) i++;
-    return i;
+    /* The bounds ascend, so the first bound >= v is at the count of bounds below v. Counted
+     * without a branch: a loop that stops at the bucket mispredicts whenever successive
+     * observations land in different buckets, which costs more than the few extra compares. */
+    size_t below = 0;
+    for (size_t i = 0; i < n; i++) below += v > b[i];
+    return below;
   }
-  size_t lo = 0, hi = n; /* first bucket with v <= bound */
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if (v > b[mid]) lo = mid + 1; else hi = mid;
+  /* Binary search for the first bound >= v, halving with a conditional move instead of a branch
+   * (n > 16 here, so `base` always has an element to look at). */
+  const double *base = b;
+  size_t len = n;
+  while (len > 1) {
+    size_t half = len / 2;
+    base = v > base[half - 1] ? base + half : base;
+    len -= half;
   }
-  return lo;
+  return (size_t)(base - b) + (v > *base);
 }
 
 size_t pmx__bucket_index(const pmx_metric_t *m, double v) { return bucket_index(m, v); }

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 
@@ -213,6 +214,26 @@ static void test_histogram_many_buckets(void **state) {
   for (int i = 0; i < PMX_MAX_BUCKETS; i++) max[i] = (double)i;
   double o2[] = {-1, 0, 0.5, 63, 63.5, 127, 127.5, 1000};
   check_histogram(*state, "lat.max", max, PMX_MAX_BUCKETS, o2, sizeof o2 / sizeof *o2);
+}
+
+/* Every bucket count, so that each shape of the search (the short count, the binary search with
+ * odd and even halves) meets values on each bound, just either side of it, and beyond both ends. */
+static void test_histogram_every_bucket_count(void **state) {
+  static double bounds[PMX_MAX_BUCKETS], obs[3 * PMX_MAX_BUCKETS + 4];
+  for (size_t nb = 1; nb <= PMX_MAX_BUCKETS; nb++) {
+    size_t no = 0;
+    for (size_t i = 0; i < nb; i++) {
+      bounds[i] = (double)i * 1.5 - 7;
+      obs[no++] = bounds[i];
+      obs[no++] = nextafter(bounds[i], -INFINITY);
+      obs[no++] = nextafter(bounds[i], INFINITY);
+    }
+    obs[no++] = -1e300;
+    obs[no++] = 1e300;
+    char name[32];
+    snprintf(name, sizeof name, "lat.nb_%zu", nb);
+    check_histogram(*state, name, bounds, nb, obs, no);
+  }
 }
 
 static void test_histogram_infinities(void **state) {
@@ -451,7 +472,8 @@ int main(void) {
       T(test_gauge),
       T(test_histogram_small),
       T(test_histogram_many_buckets),
-      T(test_histogram_infinities),
+      T(test_histogram_every_bucket_count),
+    T(test_histogram_infinities),
       T(test_labels_args),
       T(test_unlabelled_labels),
       T(test_series_identity),
