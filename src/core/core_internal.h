@@ -4,7 +4,7 @@
  * Invariants:
  * - Series live in their metric's arena and their memory is never returned while the registry
  *   lives. A removed series (pmx_metric_remove/reset) is unlinked under the metric mutex, parked
- *   on the metric's `retired` list, and after a grace period (grace.h: every lookup, event update
+ *   in the metric's `retired` array, and after a grace period (grace.h: every lookup, event update
  *   and render runs inside a reader section) moved to a free list by label capacity, from which
  *   a later series of the same metric takes it. So readers hold pointers without a lock, and
  *   label churn reuses memory instead of growing the arena.
@@ -96,14 +96,17 @@ typedef struct pmx__hist {
 } pmx__hist_t;
 #define PMX__HIST_HOT_BIT ((uint64_t)1 << 63)
 
-/* 32 bytes before the value: this header is part of every series, so it is kept small (a
- * labelled counter series is this header, its 16-byte value and its label bytes). */
+/* 24 bytes before the value: this header is part of every series, so it is kept small (a
+ * labelled counter series is this header, its 16-byte value and its label bytes). There is no
+ * back link: removal finds a series' predecessor by walking the chain (metric_store.c:
+ * series_unlink), which costs a removal O(position) under the metric mutex but every series 8
+ * bytes. */
 struct pmx_series {
   pmx_metric_t *metric;
-  _Atomic(pmx_series_t *) next; /* creation order */
-  /* Under the metric mutex: the previous series in creation order while linked; the next one on
-   * the retired or free list once removed. */
-  pmx_series_t *prev;
+  /* Creation order while linked (readers walk it without a lock). A removed series keeps it
+   * until its grace period is over (a render standing on it walks on to live series); on the
+   * metric's free list it then links the free series of its class (under the metric mutex). */
+  _Atomic(pmx_series_t *) next;
   uint32_t hash;                /* of the label values (table home slot and first comparison) */
   uint16_t label_cap;           /* bytes reserved for labels: a power of two (0 if none) */
   /* Counters: set once an integer cell reaches PMX__INT_SPILL_AT; read by every integral add
@@ -113,6 +116,8 @@ struct pmx_series {
    * values follow at the metric's labels_offset (pmx__series_labels()). */
   _Alignas(8) unsigned char value[];
 };
+/* The header is a third of a labelled counter series (memory_per_series in bench/README.md). */
+_Static_assert(offsetof(struct pmx_series, value) == 24, "series header is 24 bytes");
 
 
 /* The latest exemplar of a counter series or histogram bucket (exemplar.c), a seqlock: `seq` is
@@ -220,8 +225,11 @@ struct pmx_metric {
   pmx_series_t *tail;
   _Atomic(pmx_series_t *) single; /* the only series of an unlabelled metric, once created */
   atomic_size_t n_series;
-  /* Removed series (under mu): waiting for a grace period, then free by label_cap class. */
-  pmx_series_t *retired;
+  /* Removed series (under mu): waiting for a grace period in `retired` (an array from the heap,
+   * since their own `next` must stay intact meanwhile), then on a free list by label_cap class
+   * linked through `next`. Never used in multi-process mode (removed series are not reused). */
+  pmx_series_t **retired;
+  size_t n_retired, retired_cap;
   pmx_series_t *free_series[16];
   _Atomic uint64_t dropped;
   _Atomic uint64_t skipped[PMX__SKIP_N];

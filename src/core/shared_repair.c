@@ -2,7 +2,7 @@
  * robust mutex then hands the lock over with EOWNERDEAD; shared_store.c).
  *
  * Series creation and removal (metric_store.c) change several structures one after the other:
- * the `next` chain (one atomic store each), the back links and tail, the count, the table (a
+ * the `next` chain (one atomic store each), the tail, the count, the table (a
  * removal's backward shift moves several entries). A process killed between two of those steps
  * leaves them disagreeing. The chain is the one that is valid after every single store, so it is
  * taken as the truth and everything else is derived from it again: a series created but not yet
@@ -26,7 +26,6 @@ void pmx__shm_repair_series(pmx_metric_t *m) {
   pmx_series_t *prev = NULL;
   for (pmx_series_t *s = atomic_load_explicit(&m->head, memory_order_acquire); s != NULL;
        s = atomic_load_explicit(&s->next, memory_order_acquire)) {
-    s->prev = prev;
     prev = s;
     n++;
   }
