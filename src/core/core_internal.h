@@ -49,17 +49,49 @@ typedef enum skip_reason {
 } pmx__skip_reason_t;
 extern const char *const pmx__skip_reason_names[PMX__SKIP_N];
 
-/* A bump allocator: series and tables are allocated here and freed all at once. */
+/* A bump allocator: series and tables are allocated here and freed all at once (arena.c). Its
+ * chunks are numbered (1, 2, ...) in a directory, so that an address inside one can be named by
+ * a 32-bit handle: the chunk's number and the offset in 8-byte units. Series tables hold handles
+ * rather than pointers, which halves them. */
 typedef struct pmx__arena_chunk {
   struct pmx__arena_chunk *next;
   size_t used, cap;
+  uint32_t id; /* its number in the directory */
   _Alignas(16) unsigned char data[];
 } pmx__arena_chunk_t;
+/* The chunks by number (chunks[id - 1]). Readers use it without a lock: an entry is written
+ * before any handle into its chunk is published, and a full directory is replaced by a larger
+ * copy, the old one kept until the arena dies (their total is under the current one's). A reader
+ * holding an old directory may meet a handle past its `cap`: that is a miss (see
+ * pmx__arena_at). */
+typedef struct pmx__chunk_dir {
+  struct pmx__chunk_dir *retired_next;
+  size_t n, cap; /* n: entries in use, under the owner's lock; cap never changes */
+  pmx__arena_chunk_t *chunks[];
+} pmx__chunk_dir_t;
 typedef struct pmx__arena {
   pmx__arena_chunk_t *head;
   size_t next_cap;
+  _Atomic(pmx__chunk_dir_t *) dir;
+  pmx__chunk_dir_t *retired_dirs;
 } pmx__arena_t;
+/* Handle layout: 14 bits of chunk number (0 is no handle), 18 bits of offset / 8 (2 MiB). The
+ * arena starts no allocation past 1 MiB into a chunk, and a series starts at most a cache line
+ * after its allocation, so every series has a handle; an arena has at most 16383 chunks (16 GiB
+ * of 1 MiB chunks), past which allocation fails. */
+#define PMX__HANDLE_OFFSET_BITS 18
+#define PMX__HANDLE_MAX_CHUNKS ((1u << (32 - PMX__HANDLE_OFFSET_BITS)) - 1)
 void *pmx__arena_alloc(pmx__arena_t *a, size_t size);
+/* The handle of `p`, an 8-aligned address inside one of the arena's chunks (0 if it is in none).
+ * Fast for the newest chunk, else linear in the number of chunks. Caller holds the owner's lock. */
+uint32_t pmx__arena_handle(const pmx__arena_t *a, const void *p);
+/* The address handle `h` names in directory `d`; NULL when `d` is older than the handle's chunk.
+ * Lock-free; `h` must not be 0. */
+static inline void *pmx__arena_at(const pmx__chunk_dir_t *d, uint32_t h) {
+  size_t k = (h >> PMX__HANDLE_OFFSET_BITS) - 1;
+  if (PMX_UNLIKELY(k >= d->cap)) return NULL;
+  return d->chunks[k]->data + ((size_t)(h & ((1u << PMX__HANDLE_OFFSET_BITS) - 1)) << 3);
+}
 void pmx__arena_free(pmx__arena_t *a);
 
 /* Counter/sum/gauge value: small integral increments go to `ival` with one atomic add; everything
@@ -156,10 +188,11 @@ static inline pmx__scalar_t *pmx__scalar(const pmx_series_t *s) { return (pmx__s
  * cores observing into one series rarely touch the same lines. Renders add the shards up. */
 #define PMX__HIST_SHARDS 2
 
+/* Slots hold series handles (pmx__arena_handle in the metric's arena; 0: empty). */
 typedef struct pmx__table {
   struct pmx__table *retired_next; /* on the metric's retired_tables list once replaced */
   size_t mask;
-  _Atomic(pmx_series_t *) slots[];
+  _Atomic uint32_t slots[];
 } pmx__table_t;
 
 struct pmx_metric {

@@ -435,12 +435,12 @@ static char *le_string(double b, bool openmetrics) {
 /* A series table: from the heap, or (multi-process mode) from the metric's arena in the shared
  * mapping, where every process can probe it. */
 static pmx__table_t *table_alloc(pmx_metric_t *m, size_t cap) {
-  size_t size = sizeof(pmx__table_t) + cap * sizeof(_Atomic(pmx_series_t *));
+  size_t size = sizeof(pmx__table_t) + cap * sizeof(_Atomic uint32_t);
   pmx__table_t *t = pmx__shm_owns(m) ? pmx__arena_alloc(&m->arena, size) : pmx__malloc(size);
   if (t == NULL) return NULL;
   t->mask = cap - 1;
   t->retired_next = NULL;
-  for (size_t i = 0; i < cap; i++) atomic_init(&t->slots[i], NULL);
+  for (size_t i = 0; i < cap; i++) atomic_init(&t->slots[i], 0);
   return t;
 }
 
@@ -613,20 +613,34 @@ uint64_t pmx_metric_dropped_series(const pmx_metric_t *m) { return m ? atomic_lo
 
 /* ---- series table ------------------------------------------------------------------------- */
 
+/* The series directory `d` names by handle `e` (a table slot); NULL when `d` is older than the
+ * series' chunk, which a lock-free reader treats as a miss (the locked path reads the current
+ * directory). */
+static inline pmx_series_t *series_at(const pmx__chunk_dir_t *d, uint32_t e) {
+  return pmx__arena_at(d, e);
+}
+
+/* The lookup, lock-free. A slot may name a series in a chunk numbered after the directory was
+ * loaded: within the directory's cap, its entry was written before the slot (release/acquire on
+ * the slot); past it, the lookup misses and the caller takes the locked path. */
 static pmx_series_t *table_find(const pmx_metric_t *m, const pmx__table_t *t, uint32_t h,
                                 const char *const *values, const size_t *lens) {
+  const pmx__chunk_dir_t *d = atomic_load_explicit(&m->arena.dir, memory_order_acquire);
   size_t n = m->n_tags, labels_offset = m->labels_offset, mask = t->mask;
   for (size_t i = h & mask;; i = (i + 1) & mask) {
-    pmx_series_t *s = atomic_load_explicit(&t->slots[i], memory_order_acquire);
-    if (s == NULL) return NULL;
+    uint32_t e = atomic_load_explicit(&t->slots[i], memory_order_acquire);
+    if (e == 0) return NULL;
+    pmx_series_t *s = series_at(d, e);
+    if (PMX_UNLIKELY(s == NULL)) return NULL;
     if (s->hash == h && labels_equal(s, labels_offset, values, lens, n)) return s;
   }
 }
 
-static void table_put(pmx__table_t *t, pmx_series_t *s) {
-  size_t i = s->hash & t->mask;
-  while (atomic_load_explicit(&t->slots[i], memory_order_relaxed) != NULL) i = (i + 1) & t->mask;
-  atomic_store_explicit(&t->slots[i], s, memory_order_release);
+/* Inserts handle `e` of a series with hash `h`; m->mu held. */
+static void table_put(pmx__table_t *t, uint32_t e, uint32_t h) {
+  size_t i = h & t->mask;
+  while (atomic_load_explicit(&t->slots[i], memory_order_relaxed) != 0) i = (i + 1) & t->mask;
+  atomic_store_explicit(&t->slots[i], e, memory_order_release);
 }
 
 static size_t value_size(const pmx_metric_t *m) {
@@ -650,25 +664,26 @@ static size_t series_size(const pmx_metric_t *m) {
 /* Deletes `s` from `t` by backward shift: later entries of its probe run move up, so no
  * tombstones accumulate under churn. A lock-free reader racing with a move may miss an entry and
  * then finds it on the locked path. m->mu held. */
-static void table_del(pmx__table_t *t, const pmx_series_t *s) {
+static void table_del(const pmx_metric_t *m, pmx__table_t *t, const pmx_series_t *s) {
+  const pmx__chunk_dir_t *d = atomic_load_explicit(&m->arena.dir, memory_order_relaxed);
   size_t i = s->hash & t->mask;
   for (;; i = (i + 1) & t->mask) {
-    pmx_series_t *e = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
-    if (e == NULL) return; /* not in this table */
-    if (e == s) break;
+    uint32_t e = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
+    if (e == 0) return; /* not in this table */
+    if (series_at(d, e) == s) break;
   }
   for (size_t j = i;;) {
     j = (j + 1) & t->mask;
-    pmx_series_t *e = atomic_load_explicit(&t->slots[j], memory_order_relaxed);
-    if (e == NULL) break;
-    size_t home = e->hash & t->mask;
+    uint32_t e = atomic_load_explicit(&t->slots[j], memory_order_relaxed);
+    if (e == 0) break;
+    size_t home = series_at(d, e)->hash & t->mask;
     /* e may stay if its home lies cyclically in (i, j]. */
     bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
     if (stays) continue;
     atomic_store_explicit(&t->slots[i], e, memory_order_release);
     i = j;
   }
-  atomic_store_explicit(&t->slots[i], NULL, memory_order_release);
+  atomic_store_explicit(&t->slots[i], 0, memory_order_release);
 }
 
 /* Label bytes reserved for `need`: a power of two, so that a freed series serves any later one
@@ -785,8 +800,10 @@ static pmx__series_result_t series_create(pmx_metric_t *m, uint32_t h, const cha
     size_t cap = (t->mask + 1) * 2;
     pmx__table_t *nt = table_alloc(m, cap);
     if (nt == NULL) return PMX__SERIES_NO_MEMORY;
-    for (pmx_series_t *s = atomic_load_explicit(&m->head, memory_order_relaxed); s != NULL; s = atomic_load_explicit(&s->next, memory_order_relaxed)) {
-      table_put(nt, s);
+    const pmx__chunk_dir_t *d = atomic_load_explicit(&m->arena.dir, memory_order_relaxed);
+    for (size_t i = 0; i <= t->mask; i++) { /* the current table holds every live series */
+      uint32_t e = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
+      if (e != 0) table_put(nt, e, series_at(d, e)->hash);
     }
     atomic_store_explicit(&m->table, nt, memory_order_release);
     if (!pmx__shm_owns(m)) { /* a shared table stays: other processes may still probe it */
@@ -798,6 +815,7 @@ static pmx__series_result_t series_create(pmx_metric_t *m, uint32_t h, const cha
   }
   pmx_series_t *s = series_alloc(m, label_cap_for(label_bytes));
   if (s == NULL) return PMX__SERIES_NO_MEMORY;
+  uint32_t handle = pmx__arena_handle(&m->arena, s); /* never 0: arena.c gives every series one */
   s->hash = h;
   atomic_store_explicit(&s->next, NULL, memory_order_relaxed);
   char *lp = (char *)s + m->labels_offset;
@@ -814,7 +832,7 @@ static pmx__series_result_t series_create(pmx_metric_t *m, uint32_t h, const cha
   }
   m->tail = s;
   atomic_store_explicit(&m->n_series, count, memory_order_release);
-  table_put(t, s);
+  table_put(t, handle, h);
   if (n == 0) atomic_store_explicit(&m->single, s, memory_order_release);
   *out = s;
   return PMX__SERIES_OK;
@@ -888,7 +906,7 @@ static void series_retire(pmx_metric_t *m, pmx_series_t *s) {
 /* Unlinks `s`, whose predecessor in the chain is `prev` (NULL: s is the head), from table and
  * chain and retires it; m->mu held. */
 static void series_unlink(pmx_metric_t *m, pmx_series_t *prev, pmx_series_t *s) {
-  table_del(atomic_load_explicit(&m->table, memory_order_relaxed), s);
+  table_del(m, atomic_load_explicit(&m->table, memory_order_relaxed), s);
   pmx_series_t *next = atomic_load_explicit(&s->next, memory_order_relaxed);
   /* s keeps its own `next`: a render standing on it walks on to live series. */
   if (prev != NULL) {

@@ -11,14 +11,16 @@
 
 #include "core/shared_store.h"
 
-static void put(pmx__table_t *t, pmx_series_t *s) {
+static void put(pmx__table_t *t, const pmx__arena_t *a, pmx_series_t *s) {
+  uint32_t h = pmx__arena_handle(a, s);
+  if (h == 0) return; /* not in the arena: not a series (cannot happen) */
   size_t i = s->hash & t->mask;
   for (;; i = (i + 1) & t->mask) {
-    pmx_series_t *e = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
-    if (e == s) return;
-    if (e == NULL) break;
+    uint32_t e = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
+    if (e == h) return;
+    if (e == 0) break;
   }
-  atomic_store_explicit(&t->slots[i], s, memory_order_release);
+  atomic_store_explicit(&t->slots[i], h, memory_order_release);
 }
 
 void pmx__shm_repair_series(pmx_metric_t *m) {
@@ -41,13 +43,13 @@ void pmx__shm_repair_series(pmx_metric_t *m) {
   if (t != NULL) {
     t->mask = cap - 1;
     t->retired_next = NULL;
-    for (size_t i = 0; i < cap; i++) atomic_init(&t->slots[i], NULL);
+    for (size_t i = 0; i < cap; i++) atomic_init(&t->slots[i], 0);
   } else {
     t = atomic_load_explicit(&m->table, memory_order_relaxed); /* mapping full: patch the old one */
   }
   for (pmx_series_t *s = atomic_load_explicit(&m->head, memory_order_relaxed); s != NULL;
        s = atomic_load_explicit(&s->next, memory_order_relaxed)) {
-    put(t, s);
+    put(t, &m->arena, s);
   }
   atomic_store_explicit(&m->table, t, memory_order_release);
 }
