@@ -25,16 +25,16 @@ static void *arena_mem(const pmx__arena_t *a, size_t size) {
  * past PMX__HANDLE_MAX_CHUNKS. */
 static pmx__chunk_dir_t *dir_with_room(pmx__arena_t *a) {
   pmx__chunk_dir_t *d = atomic_load_explicit(&a->dir, memory_order_relaxed);
-  if (d != NULL && d->n < d->cap) return d;
+  if (d != NULL && d->n + 1 < d->cap) return d;
   size_t cap = d ? d->cap * 2 : FIRST_DIR;
-  if (cap > PMX__HANDLE_MAX_CHUNKS) cap = PMX__HANDLE_MAX_CHUNKS;
-  if (d != NULL && d->n >= cap) return NULL;
-  pmx__chunk_dir_t *nd = arena_mem(a, sizeof *nd + cap * sizeof nd->chunks[0]);
+  if (cap > PMX__HANDLE_MAX_CHUNKS + 1) cap = PMX__HANDLE_MAX_CHUNKS + 1;
+  if (d != NULL && d->n + 1 >= cap) return NULL;
+  pmx__chunk_dir_t *nd = arena_mem(a, sizeof *nd + cap * sizeof nd->base[0]);
   if (nd == NULL) return NULL;
   nd->retired_next = NULL;
   nd->n = d ? d->n : 0;
   nd->cap = cap;
-  for (size_t i = 0; i < cap; i++) nd->chunks[i] = d && i < d->n ? d->chunks[i] : NULL;
+  for (size_t i = 0; i < cap; i++) nd->base[i] = d && i <= d->n ? d->base[i] : NULL;
   atomic_store_explicit(&a->dir, nd, memory_order_release);
   if (d != NULL) {
     d->retired_next = a->retired_dirs;
@@ -58,9 +58,9 @@ void *pmx__arena_alloc(pmx__arena_t *a, size_t size) {
     if (c == NULL) return NULL;
     c->used = 0;
     c->cap = cap;
-    c->id = (uint32_t)d->n + 1;
+    c->id = (uint32_t)++d->n;
     /* Numbered before any handle into it can be published (release stores of table slots). */
-    d->chunks[d->n++] = c;
+    d->base[c->id] = c->data;
     c->next = a->head;
     a->head = c;
   }
@@ -76,13 +76,10 @@ static uint32_t handle_in(const pmx__arena_chunk_t *c, const unsigned char *p) {
 
 uint32_t pmx__arena_handle(const pmx__arena_t *a, const void *ptr) {
   const unsigned char *p = ptr;
-  const pmx__arena_chunk_t *c = a->head;
   /* Pointers are compared as integers: p need not be inside the chunk being tested. */
+  const pmx__arena_chunk_t *c = a->head;
   uintptr_t u = (uintptr_t)p;
-  if (c != NULL && u >= (uintptr_t)c->data && u < (uintptr_t)c->data + c->cap) return handle_in(c, p);
-  const pmx__chunk_dir_t *d = atomic_load_explicit(&a->dir, memory_order_relaxed);
-  for (size_t i = 0; d != NULL && i < d->n; i++) {
-    c = d->chunks[i];
+  for (; c != NULL; c = c->next) { /* newest first: a new series is mostly in the head */
     if (u >= (uintptr_t)c->data && u < (uintptr_t)c->data + c->cap) return handle_in(c, p);
   }
   return 0;

@@ -59,15 +59,16 @@ typedef struct pmx__arena_chunk {
   uint32_t id; /* its number in the directory */
   _Alignas(16) unsigned char data[];
 } pmx__arena_chunk_t;
-/* The chunks by number (chunks[id - 1]). Readers use it without a lock: an entry is written
+/* The chunks' data by number (base[id]; base[0] unused). Readers use it without a lock: an
+ * entry is written
  * before any handle into its chunk is published, and a full directory is replaced by a larger
  * copy, the old one kept until the arena dies (their total is under the current one's). A reader
  * holding an old directory may meet a handle past its `cap`: that is a miss (see
  * pmx__arena_at). */
 typedef struct pmx__chunk_dir {
   struct pmx__chunk_dir *retired_next;
-  size_t n, cap; /* n: entries in use, under the owner's lock; cap never changes */
-  pmx__arena_chunk_t *chunks[];
+  size_t n, cap; /* n: chunks numbered, under the owner's lock; cap (> n) never changes */
+  unsigned char *base[];
 } pmx__chunk_dir_t;
 typedef struct pmx__arena {
   pmx__arena_chunk_t *head;
@@ -88,9 +89,9 @@ uint32_t pmx__arena_handle(const pmx__arena_t *a, const void *p);
 /* The address handle `h` names in directory `d`; NULL when `d` is older than the handle's chunk.
  * Lock-free; `h` must not be 0. */
 static inline void *pmx__arena_at(const pmx__chunk_dir_t *d, uint32_t h) {
-  size_t k = (h >> PMX__HANDLE_OFFSET_BITS) - 1;
-  if (PMX_UNLIKELY(k >= d->cap)) return NULL;
-  return d->chunks[k]->data + ((size_t)(h & ((1u << PMX__HANDLE_OFFSET_BITS) - 1)) << 3);
+  uint32_t id = h >> PMX__HANDLE_OFFSET_BITS;
+  if (PMX_UNLIKELY(id >= d->cap)) return NULL;
+  return d->base[id] + ((size_t)(h & ((1u << PMX__HANDLE_OFFSET_BITS) - 1)) << 3);
 }
 void pmx__arena_free(pmx__arena_t *a);
 
@@ -128,28 +129,39 @@ typedef struct pmx__hist {
 } pmx__hist_t;
 #define PMX__HIST_HOT_BIT ((uint64_t)1 << 63)
 
-/* 24 bytes before the value: this header is part of every series, so it is kept small (a
- * labelled counter series is this header, its 16-byte value and its label bytes). There is no
- * back link: removal finds a series' predecessor by walking the chain (metric_store.c:
- * series_unlink), which costs a removal O(position) under the metric mutex but every series 8
- * bytes. */
+/* 16 bytes before the value: this header is part of every series, so it is kept small (a
+ * labelled counter series is this header, its 16-byte value and its label bytes; 40 bytes for
+ * labels of up to 8 bytes). What a series needs beyond it is derived:
+ * - no back link: removal finds a series' predecessor by walking the chain (metric_store.c:
+ *   series_before), O(position) under the metric mutex;
+ * - `next` is a 32-bit arena handle (pmx__arena_handle), decoded with one load from the arena's
+ *   directory (pmx__series_next), which only chain walks (renders, removals) pay;
+ * - the label capacity (for the free lists) is recomputed from the label bytes when the series
+ *   is freed;
+ * - the "integer path closed" flag is the top bit of the hash word. */
 struct pmx_series {
   pmx_metric_t *metric;
-  /* Creation order while linked (readers walk it without a lock). A removed series keeps it
-   * until its grace period is over (a render standing on it walks on to live series); on the
-   * metric's free list it then links the free series of its class (under the metric mutex). */
-  _Atomic(pmx_series_t *) next;
-  uint32_t hash;                /* of the label values (table home slot and first comparison) */
-  uint16_t label_cap;           /* bytes reserved for labels: a power of two (0 if none) */
-  /* Counters: set once an integer cell reaches PMX__INT_SPILL_AT; read by every integral add
-   * (this header line is read-mostly, unlike the value lines of a sharded counter). */
-  _Atomic unsigned char int_closed;
+  /* The next series in creation order while linked (readers walk it without a lock); 0 at the
+   * end. A removed series keeps it until its grace period is over (a render standing on it walks
+   * on to live series); on the metric's free list it then links the free series of its class
+   * (under the metric mutex). */
+  _Atomic uint32_t next;
+  /* Low 31 bits: hash of the label values (PMX__HASH_MASK; table home slot and first comparison),
+   * written when the series is created. Top bit (PMX__INT_CLOSED), counters: set once an integer
+   * cell reaches PMX__INT_SPILL_AT; read by every integral add (this header line is read-mostly,
+   * unlike the value lines of a sharded counter). */
+  _Atomic uint32_t hash;
   /* A pmx__scalar_t or (distributions) a pmx__hist_t; see pmx__scalar()/pmx__hist(). The label
    * values follow at the metric's labels_offset (pmx__series_labels()). */
   _Alignas(8) unsigned char value[];
 };
-/* The header is a third of a labelled counter series (memory_per_series in bench/README.md). */
-_Static_assert(offsetof(struct pmx_series, value) == 24, "series header is 24 bytes");
+#define PMX__HASH_MASK 0x7fffffffu
+#define PMX__INT_CLOSED 0x80000000u
+/* The header is two fifths of a labelled counter series (memory_per_series in bench/README.md). */
+_Static_assert(offsetof(struct pmx_series, value) == 16, "series header is 16 bytes");
+static inline uint32_t pmx__series_hash(const pmx_series_t *s) {
+  return atomic_load_explicit(&s->hash, memory_order_relaxed) & PMX__HASH_MASK;
+}
 
 
 /* The latest exemplar of a counter series or histogram bucket (exemplar.c), a seqlock: `seq` is
@@ -188,11 +200,10 @@ static inline pmx__scalar_t *pmx__scalar(const pmx_series_t *s) { return (pmx__s
  * cores observing into one series rarely touch the same lines. Renders add the shards up. */
 #define PMX__HIST_SHARDS 2
 
-/* Slots hold series handles (pmx__arena_handle in the metric's arena; 0: empty). */
 typedef struct pmx__table {
   struct pmx__table *retired_next; /* on the metric's retired_tables list once replaced */
   size_t mask;
-  _Atomic uint32_t slots[];
+  _Atomic(pmx_series_t *) slots[];
 } pmx__table_t;
 
 struct pmx_metric {
@@ -337,6 +348,15 @@ static inline pmx__hist_t *pmx__hist(const pmx_series_t *s, size_t shard) {
 /* The series' n_tags NUL-terminated label values, back to back. */
 static inline const char *pmx__series_labels(const pmx_series_t *s) {
   return (const char *)s + s->metric->labels_offset;
+}
+
+/* The series after `s` in creation order, NULL at the end. The handle is loaded with acquire
+ * ordering, which makes the next series' contents visible and also the arena directory entry
+ * that was written before it was linked, so the directory loaded after it always knows it. */
+static inline pmx_series_t *pmx__series_next(const pmx_series_t *s) {
+  uint32_t e = atomic_load_explicit(&s->next, memory_order_acquire);
+  if (e == 0) return NULL;
+  return pmx__arena_at(atomic_load_explicit(&s->metric->arena.dir, memory_order_acquire), e);
 }
 
 static inline pmx__exemplar_t *pmx__exemplars(const pmx_series_t *s) {

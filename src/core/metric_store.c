@@ -71,7 +71,8 @@ static inline uint32_t hash_values(const char *const *values, const size_t *lens
     h ^= (v ^ tail_word(p, len)) * HASH_MUL;
   }
   h ^= h >> 32;
-  return (uint32_t)((h * HASH_FINAL_MUL) >> 32);
+  /* 31 bits: the series' hash word keeps a flag in the top bit (core_internal.h). */
+  return (uint32_t)((h * HASH_FINAL_MUL) >> 32) & PMX__HASH_MASK;
 }
 
 /* Compares a stored NUL-terminated value with a caller's value of known length (no NUL inside).
@@ -435,12 +436,12 @@ static char *le_string(double b, bool openmetrics) {
 /* A series table: from the heap, or (multi-process mode) from the metric's arena in the shared
  * mapping, where every process can probe it. */
 static pmx__table_t *table_alloc(pmx_metric_t *m, size_t cap) {
-  size_t size = sizeof(pmx__table_t) + cap * sizeof(_Atomic uint32_t);
+  size_t size = sizeof(pmx__table_t) + cap * sizeof(_Atomic(pmx_series_t *));
   pmx__table_t *t = pmx__shm_owns(m) ? pmx__arena_alloc(&m->arena, size) : pmx__malloc(size);
   if (t == NULL) return NULL;
   t->mask = cap - 1;
   t->retired_next = NULL;
-  for (size_t i = 0; i < cap; i++) atomic_init(&t->slots[i], 0);
+  for (size_t i = 0; i < cap; i++) atomic_init(&t->slots[i], NULL);
   return t;
 }
 
@@ -613,34 +614,20 @@ uint64_t pmx_metric_dropped_series(const pmx_metric_t *m) { return m ? atomic_lo
 
 /* ---- series table ------------------------------------------------------------------------- */
 
-/* The series directory `d` names by handle `e` (a table slot); NULL when `d` is older than the
- * series' chunk, which a lock-free reader treats as a miss (the locked path reads the current
- * directory). */
-static inline pmx_series_t *series_at(const pmx__chunk_dir_t *d, uint32_t e) {
-  return pmx__arena_at(d, e);
-}
-
-/* The lookup, lock-free. A slot may name a series in a chunk numbered after the directory was
- * loaded: within the directory's cap, its entry was written before the slot (release/acquire on
- * the slot); past it, the lookup misses and the caller takes the locked path. */
 static pmx_series_t *table_find(const pmx_metric_t *m, const pmx__table_t *t, uint32_t h,
                                 const char *const *values, const size_t *lens) {
-  const pmx__chunk_dir_t *d = atomic_load_explicit(&m->arena.dir, memory_order_acquire);
   size_t n = m->n_tags, labels_offset = m->labels_offset, mask = t->mask;
   for (size_t i = h & mask;; i = (i + 1) & mask) {
-    uint32_t e = atomic_load_explicit(&t->slots[i], memory_order_acquire);
-    if (e == 0) return NULL;
-    pmx_series_t *s = series_at(d, e);
-    if (PMX_UNLIKELY(s == NULL)) return NULL;
-    if (s->hash == h && labels_equal(s, labels_offset, values, lens, n)) return s;
+    pmx_series_t *s = atomic_load_explicit(&t->slots[i], memory_order_acquire);
+    if (s == NULL) return NULL;
+    if (pmx__series_hash(s) == h && labels_equal(s, labels_offset, values, lens, n)) return s;
   }
 }
 
-/* Inserts handle `e` of a series with hash `h`; m->mu held. */
-static void table_put(pmx__table_t *t, uint32_t e, uint32_t h) {
-  size_t i = h & t->mask;
-  while (atomic_load_explicit(&t->slots[i], memory_order_relaxed) != 0) i = (i + 1) & t->mask;
-  atomic_store_explicit(&t->slots[i], e, memory_order_release);
+static void table_put(pmx__table_t *t, pmx_series_t *s) {
+  size_t i = pmx__series_hash(s) & t->mask;
+  while (atomic_load_explicit(&t->slots[i], memory_order_relaxed) != NULL) i = (i + 1) & t->mask;
+  atomic_store_explicit(&t->slots[i], s, memory_order_release);
 }
 
 static size_t value_size(const pmx_metric_t *m) {
@@ -664,26 +651,25 @@ static size_t series_size(const pmx_metric_t *m) {
 /* Deletes `s` from `t` by backward shift: later entries of its probe run move up, so no
  * tombstones accumulate under churn. A lock-free reader racing with a move may miss an entry and
  * then finds it on the locked path. m->mu held. */
-static void table_del(const pmx_metric_t *m, pmx__table_t *t, const pmx_series_t *s) {
-  const pmx__chunk_dir_t *d = atomic_load_explicit(&m->arena.dir, memory_order_relaxed);
-  size_t i = s->hash & t->mask;
+static void table_del(pmx__table_t *t, const pmx_series_t *s) {
+  size_t i = pmx__series_hash(s) & t->mask;
   for (;; i = (i + 1) & t->mask) {
-    uint32_t e = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
-    if (e == 0) return; /* not in this table */
-    if (series_at(d, e) == s) break;
+    pmx_series_t *e = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
+    if (e == NULL) return; /* not in this table */
+    if (e == s) break;
   }
   for (size_t j = i;;) {
     j = (j + 1) & t->mask;
-    uint32_t e = atomic_load_explicit(&t->slots[j], memory_order_relaxed);
-    if (e == 0) break;
-    size_t home = series_at(d, e)->hash & t->mask;
+    pmx_series_t *e = atomic_load_explicit(&t->slots[j], memory_order_relaxed);
+    if (e == NULL) break;
+    size_t home = pmx__series_hash(e) & t->mask;
     /* e may stay if its home lies cyclically in (i, j]. */
     bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
     if (stays) continue;
     atomic_store_explicit(&t->slots[i], e, memory_order_release);
     i = j;
   }
-  atomic_store_explicit(&t->slots[i], 0, memory_order_release);
+  atomic_store_explicit(&t->slots[i], NULL, memory_order_release);
 }
 
 /* Label bytes reserved for `need`: a power of two, so that a freed series serves any later one
@@ -697,9 +683,20 @@ static uint16_t label_cap_for(size_t need) {
 }
 static unsigned cap_class(uint32_t cap) { return cap ? (unsigned)__builtin_ctz(cap) : 0; }
 
-/* Zeroes a reused series' values with atomic stores (a stale handle may still be writing). */
+/* The free-list class of a series (its label capacity's), from its label bytes. */
+static unsigned series_class(const pmx_metric_t *m, const pmx_series_t *s) {
+  const char *p = pmx__series_labels(s);
+  size_t bytes = 0;
+  for (size_t i = 0; i < m->n_tags; i++) {
+    size_t len = strlen(p + bytes) + 1;
+    bytes += len;
+  }
+  return cap_class(label_cap_for(bytes));
+}
+
+/* Zeroes a reused series' values with atomic stores (a stale handle may still be writing; its
+ * integer-path flag is cleared when series_create stores the new hash). */
 static void series_reset_values(const pmx_metric_t *m, pmx_series_t *s) {
-  atomic_store_explicit(&s->int_closed, 0, memory_order_relaxed);
   if (m->kind == PMX_DISTRIBUTION) {
     for (size_t k = 0; k < PMX__HIST_SHARDS; k++) {
       pmx__hist_t *h = pmx__hist(s, k);
@@ -740,7 +737,9 @@ static pmx_series_t *series_alloc(pmx_metric_t *m, uint16_t label_cap) {
   unsigned cls = cap_class(label_cap);
   pmx_series_t *s = m->free_series[cls];
   if (s != NULL) {
-    m->free_series[cls] = atomic_load_explicit(&s->next, memory_order_relaxed);
+    uint32_t e = atomic_load_explicit(&s->next, memory_order_relaxed);
+    m->free_series[cls] =
+        e ? pmx__arena_at(atomic_load_explicit(&m->arena.dir, memory_order_relaxed), e) : NULL;
     series_reset_values(m, s);
     series_reset_exemplars(m, s);
     return s;
@@ -765,7 +764,6 @@ static pmx_series_t *series_alloc(pmx_metric_t *m, uint16_t label_cap) {
   }
   memset(s, 0, sz);
   s->metric = m;
-  s->label_cap = label_cap;
   return s;
 }
 
@@ -800,10 +798,8 @@ static pmx__series_result_t series_create(pmx_metric_t *m, uint32_t h, const cha
     size_t cap = (t->mask + 1) * 2;
     pmx__table_t *nt = table_alloc(m, cap);
     if (nt == NULL) return PMX__SERIES_NO_MEMORY;
-    const pmx__chunk_dir_t *d = atomic_load_explicit(&m->arena.dir, memory_order_relaxed);
-    for (size_t i = 0; i <= t->mask; i++) { /* the current table holds every live series */
-      uint32_t e = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
-      if (e != 0) table_put(nt, e, series_at(d, e)->hash);
+    for (pmx_series_t *s = atomic_load_explicit(&m->head, memory_order_relaxed); s != NULL; s = pmx__series_next(s)) {
+      table_put(nt, s);
     }
     atomic_store_explicit(&m->table, nt, memory_order_release);
     if (!pmx__shm_owns(m)) { /* a shared table stays: other processes may still probe it */
@@ -816,8 +812,9 @@ static pmx__series_result_t series_create(pmx_metric_t *m, uint32_t h, const cha
   pmx_series_t *s = series_alloc(m, label_cap_for(label_bytes));
   if (s == NULL) return PMX__SERIES_NO_MEMORY;
   uint32_t handle = pmx__arena_handle(&m->arena, s); /* never 0: arena.c gives every series one */
-  s->hash = h;
-  atomic_store_explicit(&s->next, NULL, memory_order_relaxed);
+  /* Atomic: a stale handle of a reused series may still set the flag bit. */
+  atomic_store_explicit(&s->hash, h, memory_order_relaxed);
+  atomic_store_explicit(&s->next, 0, memory_order_relaxed);
   char *lp = (char *)s + m->labels_offset;
   for (size_t i = 0; i < n; i++) {
     memcpy(lp, values[i], lens[i]);
@@ -826,13 +823,13 @@ static pmx__series_result_t series_create(pmx_metric_t *m, uint32_t h, const cha
   }
   /* Publish: chain first (render), then the table (lookups). */
   if (m->tail) {
-    atomic_store_explicit(&m->tail->next, s, memory_order_release);
+    atomic_store_explicit(&m->tail->next, handle, memory_order_release);
   } else {
     atomic_store_explicit(&m->head, s, memory_order_release);
   }
   m->tail = s;
   atomic_store_explicit(&m->n_series, count, memory_order_release);
-  table_put(t, handle, h);
+  table_put(t, s);
   if (n == 0) atomic_store_explicit(&m->single, s, memory_order_release);
   *out = s;
   return PMX__SERIES_OK;
@@ -906,11 +903,12 @@ static void series_retire(pmx_metric_t *m, pmx_series_t *s) {
 /* Unlinks `s`, whose predecessor in the chain is `prev` (NULL: s is the head), from table and
  * chain and retires it; m->mu held. */
 static void series_unlink(pmx_metric_t *m, pmx_series_t *prev, pmx_series_t *s) {
-  table_del(m, atomic_load_explicit(&m->table, memory_order_relaxed), s);
-  pmx_series_t *next = atomic_load_explicit(&s->next, memory_order_relaxed);
+  table_del(atomic_load_explicit(&m->table, memory_order_relaxed), s);
+  uint32_t next_handle = atomic_load_explicit(&s->next, memory_order_relaxed);
+  pmx_series_t *next = pmx__series_next(s);
   /* s keeps its own `next`: a render standing on it walks on to live series. */
   if (prev != NULL) {
-    atomic_store_explicit(&prev->next, next, memory_order_release);
+    atomic_store_explicit(&prev->next, next_handle, memory_order_release);
   } else {
     atomic_store_explicit(&m->head, next, memory_order_release);
   }
@@ -931,7 +929,7 @@ static pmx_series_t *series_before(const pmx_metric_t *m, const pmx_series_t *s)
   pmx_series_t *cur = atomic_load_explicit(&m->head, memory_order_relaxed);
   while (cur != s) {
     prev = cur;
-    cur = atomic_load_explicit(&cur->next, memory_order_relaxed);
+    cur = pmx__series_next(cur);
   }
   return prev;
 }
@@ -955,8 +953,10 @@ static void reclaim(pmx_metric_t *m) {
   pmx__metric_lock(m, &m->mu);
   for (size_t i = 0; i < n; i++) {
     pmx_series_t *s = list[i];
-    unsigned cls = cap_class(s->label_cap);
-    atomic_store_explicit(&s->next, m->free_series[cls], memory_order_relaxed);
+    unsigned cls = series_class(m, s);
+    pmx_series_t *first = m->free_series[cls];
+    atomic_store_explicit(&s->next, first ? pmx__arena_handle(&m->arena, first) : 0,
+                          memory_order_relaxed);
     m->free_series[cls] = s;
   }
   pthread_mutex_unlock(&m->mu);
@@ -1007,7 +1007,7 @@ int pmx_metric_remove_matching(pmx_metric_t *m, const char *const *values, size_
   pmx_series_t *prev = NULL; /* the last series kept: the predecessor of s */
   pmx_series_t *s = atomic_load_explicit(&m->head, memory_order_relaxed);
   while (s != NULL) {
-    pmx_series_t *next = atomic_load_explicit(&s->next, memory_order_relaxed);
+    pmx_series_t *next = pmx__series_next(s);
     if (labels_match(s, values, n)) {
       series_unlink(m, prev, s);
       if (removed < INT_MAX) removed++;
@@ -1056,7 +1056,7 @@ static inline void int_step_sharded(pmx_series_t *s, int64_t v) {
     _Atomic int64_t *cell = (_Atomic int64_t *)(void *)(line + PMX__SHARED_CELL);
     now = atomic_fetch_add_explicit(cell, v, memory_order_relaxed) + v;
   }
-  if (PMX_UNLIKELY(now >= PMX__INT_SPILL_AT)) atomic_store_explicit(&s->int_closed, 1, memory_order_relaxed);
+  if (PMX_UNLIKELY(now >= PMX__INT_SPILL_AT)) atomic_fetch_or_explicit(&s->hash, PMX__INT_CLOSED, memory_order_relaxed);
 }
 
 /* One integral step (0 <= v < PMX__INT_STEP_MAX) on the integer path, unless it is closed. The
@@ -1065,7 +1065,7 @@ static inline void int_step_sharded(pmx_series_t *s, int64_t v) {
  * below 2^63; readers add the cells in 128 bits), every later one goes to the double part. The
  * integer cells are never decremented, so no reader ever sees the value go down. */
 static inline void int_step(pmx_series_t *s, int64_t v) {
-  if (PMX_UNLIKELY(atomic_load_explicit(&s->int_closed, memory_order_relaxed))) {
+  if (PMX_UNLIKELY(atomic_load_explicit(&s->hash, memory_order_relaxed) & PMX__INT_CLOSED)) {
     atomic_add_double(&pmx__scalar(s)->fbits, (double)v);
     return;
   }
@@ -1074,7 +1074,7 @@ static inline void int_step(pmx_series_t *s, int64_t v) {
     return;
   }
   int64_t old = atomic_fetch_add_explicit(&pmx__scalar(s)->ival, v, memory_order_relaxed);
-  if (PMX_UNLIKELY(old + v >= PMX__INT_SPILL_AT)) atomic_store_explicit(&s->int_closed, 1, memory_order_relaxed);
+  if (PMX_UNLIKELY(old + v >= PMX__INT_SPILL_AT)) atomic_fetch_or_explicit(&s->hash, PMX__INT_CLOSED, memory_order_relaxed);
 }
 
 void pmx__counter_add(pmx_series_t *s, double v) {

@@ -11,23 +11,21 @@
 
 #include "core/shared_store.h"
 
-static void put(pmx__table_t *t, const pmx__arena_t *a, pmx_series_t *s) {
-  uint32_t h = pmx__arena_handle(a, s);
-  if (h == 0) return; /* not in the arena: not a series (cannot happen) */
-  size_t i = s->hash & t->mask;
+static void put(pmx__table_t *t, pmx_series_t *s) {
+  size_t i = pmx__series_hash(s) & t->mask;
   for (;; i = (i + 1) & t->mask) {
-    uint32_t e = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
-    if (e == h) return;
-    if (e == 0) break;
+    pmx_series_t *e = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
+    if (e == s) return;
+    if (e == NULL) break;
   }
-  atomic_store_explicit(&t->slots[i], h, memory_order_release);
+  atomic_store_explicit(&t->slots[i], s, memory_order_release);
 }
 
 void pmx__shm_repair_series(pmx_metric_t *m) {
   size_t n = 0;
   pmx_series_t *prev = NULL;
   for (pmx_series_t *s = atomic_load_explicit(&m->head, memory_order_acquire); s != NULL;
-       s = atomic_load_explicit(&s->next, memory_order_acquire)) {
+       s = pmx__series_next(s)) {
     prev = s;
     n++;
   }
@@ -43,13 +41,13 @@ void pmx__shm_repair_series(pmx_metric_t *m) {
   if (t != NULL) {
     t->mask = cap - 1;
     t->retired_next = NULL;
-    for (size_t i = 0; i < cap; i++) atomic_init(&t->slots[i], 0);
+    for (size_t i = 0; i < cap; i++) atomic_init(&t->slots[i], NULL);
   } else {
     t = atomic_load_explicit(&m->table, memory_order_relaxed); /* mapping full: patch the old one */
   }
   for (pmx_series_t *s = atomic_load_explicit(&m->head, memory_order_relaxed); s != NULL;
-       s = atomic_load_explicit(&s->next, memory_order_relaxed)) {
-    put(t, &m->arena, s);
+       s = pmx__series_next(s)) {
+    put(t, s);
   }
   atomic_store_explicit(&m->table, t, memory_order_release);
 }
@@ -85,7 +83,7 @@ void pmx__shm_repair_snapshots(pmx_metric_t *m) {
   if (m->kind != PMX_DISTRIBUTION) return;
   size_t nb = m->n_buckets;
   for (pmx_series_t *s = atomic_load_explicit(&m->head, memory_order_acquire); s != NULL;
-       s = atomic_load_explicit(&s->next, memory_order_acquire)) {
+       s = pmx__series_next(s)) {
     for (size_t k = 0; k < PMX__HIST_SHARDS; k++) {
       pmx__hist_t *h = pmx__hist(s, k);
       bool hot_upper = atomic_load_explicit(&h->started, memory_order_acquire) & PMX__HIST_HOT_BIT;

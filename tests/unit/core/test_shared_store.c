@@ -267,7 +267,7 @@ static int die_holding_lock(void *ctx, int id, int done_fd) {
   pmx_metric_t *m = f->req;
   pmx__metric_lock(m, &m->mu);
   pmx__table_t *t = atomic_load(&m->table);
-  for (size_t i = 0; i <= t->mask; i++) atomic_store(&t->slots[i], 0);
+  for (size_t i = 0; i <= t->mask; i++) atomic_store(&t->slots[i], NULL);
   raise(SIGKILL);
   return 50;
 }
