@@ -1,8 +1,8 @@
 /* A bump allocator for series and series tables: they are never freed individually (readers hold
  * them without locks), so per-object malloc headers would be pure overhead. Chunks start small
  * and double up to 1 MiB, keeping tiny metrics tiny. Chunks are numbered in a directory so that
- * series tables can name a series with 32 bits (core_internal.h: pmx__arena_handle). Not
- * thread-safe: callers hold the metric mutex; only pmx__arena_at is for lock-free readers. */
+ * a series can name the next one in its chain with 32 bits (core_internal.h: pmx__arena_handle).
+ * Not thread-safe: callers hold the metric mutex; only pmx__arena_at is for lock-free readers. */
 #include <stdlib.h>
 
 #include "core/shared_store.h"

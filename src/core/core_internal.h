@@ -51,8 +51,8 @@ extern const char *const pmx__skip_reason_names[PMX__SKIP_N];
 
 /* A bump allocator: series and tables are allocated here and freed all at once (arena.c). Its
  * chunks are numbered (1, 2, ...) in a directory, so that an address inside one can be named by
- * a 32-bit handle: the chunk's number and the offset in 8-byte units. Series tables hold handles
- * rather than pointers, which halves them. */
+ * a 32-bit handle: the chunk's number and the offset in 8-byte units. A series links the next
+ * one in creation order by handle, 4 bytes where a pointer takes 8. */
 typedef struct pmx__arena_chunk {
   struct pmx__arena_chunk *next;
   size_t used, cap;
@@ -60,11 +60,10 @@ typedef struct pmx__arena_chunk {
   _Alignas(16) unsigned char data[];
 } pmx__arena_chunk_t;
 /* The chunks' data by number (base[id]; base[0] unused). Readers use it without a lock: an
- * entry is written
- * before any handle into its chunk is published, and a full directory is replaced by a larger
- * copy, the old one kept until the arena dies (their total is under the current one's). A reader
- * holding an old directory may meet a handle past its `cap`: that is a miss (see
- * pmx__arena_at). */
+ * entry is written before any handle into its chunk is published, and a full directory is
+ * replaced by a larger copy, the old one kept until the arena dies (their total is under the
+ * current one's). A reader holding an old directory may meet a handle past its `cap`:
+ * pmx__arena_at then answers NULL. */
 typedef struct pmx__chunk_dir {
   struct pmx__chunk_dir *retired_next;
   size_t n, cap; /* n: chunks numbered, under the owner's lock; cap (> n) never changes */
