@@ -4,7 +4,7 @@
  * Invariants:
  * - Series live in their metric's arena and their memory is never returned while the registry
  *   lives. A removed series (pmx_metric_remove/reset) is unlinked under the metric mutex, parked
- *   on the metric's `retired` list, and after a grace period (grace.h: every lookup, event update
+ *   in the metric's `retired` array, and after a grace period (grace.h: every lookup, event update
  *   and render runs inside a reader section) moved to a free list by label capacity, from which
  *   a later series of the same metric takes it. So readers hold pointers without a lock, and
  *   label churn reuses memory instead of growing the arena.
@@ -49,23 +49,55 @@ typedef enum skip_reason {
 } pmx__skip_reason_t;
 extern const char *const pmx__skip_reason_names[PMX__SKIP_N];
 
-/* A bump allocator: series and tables are allocated here and freed all at once. */
+/* A bump allocator: series and tables are allocated here and freed all at once (arena.c). Its
+ * chunks are numbered (1, 2, ...) in a directory, so that an address inside one can be named by
+ * a 32-bit handle: the chunk's number and the offset in 8-byte units. A series links the next
+ * one in creation order by handle, 4 bytes where a pointer takes 8. */
 typedef struct pmx__arena_chunk {
   struct pmx__arena_chunk *next;
   size_t used, cap;
+  uint32_t id; /* its number in the directory */
   _Alignas(16) unsigned char data[];
 } pmx__arena_chunk_t;
+/* The chunks' data by number (base[id]; base[0] unused). Readers use it without a lock: an
+ * entry is written before any handle into its chunk is published, and a full directory is
+ * replaced by a larger copy, the old one kept until the arena dies (their total is under the
+ * current one's). A reader holding an old directory may meet a handle past its `cap`:
+ * pmx__arena_at then answers NULL. */
+typedef struct pmx__chunk_dir {
+  struct pmx__chunk_dir *retired_next;
+  size_t n, cap; /* n: chunks numbered, under the owner's lock; cap (> n) never changes */
+  unsigned char *base[];
+} pmx__chunk_dir_t;
 typedef struct pmx__arena {
   pmx__arena_chunk_t *head;
   size_t next_cap;
+  _Atomic(pmx__chunk_dir_t *) dir;
+  pmx__chunk_dir_t *retired_dirs;
 } pmx__arena_t;
+/* Handle layout: 14 bits of chunk number (0 is no handle), 18 bits of offset / 8 (2 MiB). The
+ * arena starts no allocation past 1 MiB into a chunk, and a series starts at most a cache line
+ * after its allocation, so every series has a handle; an arena has at most 16383 chunks (16 GiB
+ * of 1 MiB chunks), past which allocation fails. */
+#define PMX__HANDLE_OFFSET_BITS 18
+#define PMX__HANDLE_MAX_CHUNKS ((1u << (32 - PMX__HANDLE_OFFSET_BITS)) - 1)
 void *pmx__arena_alloc(pmx__arena_t *a, size_t size);
+/* The handle of `p`, an 8-aligned address inside one of the arena's chunks (0 if it is in none).
+ * Fast for the newest chunk, else linear in the number of chunks. Caller holds the owner's lock. */
+uint32_t pmx__arena_handle(const pmx__arena_t *a, const void *p);
+/* The address handle `h` names in directory `d`; NULL when `d` is older than the handle's chunk.
+ * Lock-free; `h` must not be 0. */
+static inline void *pmx__arena_at(const pmx__chunk_dir_t *d, uint32_t h) {
+  uint32_t id = h >> PMX__HANDLE_OFFSET_BITS;
+  if (PMX_UNLIKELY(id >= d->cap)) return NULL;
+  return d->base[id] + ((size_t)(h & ((1u << PMX__HANDLE_OFFSET_BITS) - 1)) << 3);
+}
 void pmx__arena_free(pmx__arena_t *a);
 
 /* Counter/sum/gauge value: small integral increments go to `ival` with one atomic add; everything
  * else (fractions, gauge sets, integral steps of PMX__INT_STEP_MAX or more) to `fbits` as double
  * bits via CAS. The value is ival + fbits. `ival` never wraps: once an integer cell reaches
- * PMX__INT_SPILL_AT the series' `int_closed` flag sends every later increment to `fbits` (see
+ * PMX__INT_SPILL_AT the series' PMX__INT_CLOSED flag sends every later increment to `fbits` (see
  * pmx__counter_add), so the cells stop growing and the value only ever goes up. */
 typedef struct pmx__scalar {
   _Atomic int64_t ival;
@@ -96,26 +128,42 @@ typedef struct pmx__hist {
 } pmx__hist_t;
 #define PMX__HIST_HOT_BIT ((uint64_t)1 << 63)
 
-/* 32 bytes before the value: this header is part of every series, so it is kept small (a
- * labelled counter series is this header, its 16-byte value and its label bytes). */
+/* 16 bytes before the value: this header is part of every series, so it is kept small (a
+ * labelled counter series is this header, its 16-byte value and its label bytes; 40 bytes for
+ * labels of up to 8 bytes). What a series needs beyond it is derived:
+ * - no back link: removal finds a series' predecessor by walking the chain (metric_store.c:
+ *   series_before), O(position) under the metric mutex;
+ * - `next` is a 32-bit arena handle (pmx__arena_handle), decoded with one load from the arena's
+ *   directory (pmx__series_next), which only chain walks (renders, removals) pay;
+ * - the label capacity (for the free lists) is recomputed from the label bytes when the series
+ *   is freed;
+ * - the "integer path closed" flag is the top bit of the hash word. */
 struct pmx_series {
   pmx_metric_t *metric;
-  _Atomic(pmx_series_t *) next; /* creation order */
-  /* Under the metric mutex: the previous series in creation order while linked; the next one on
-   * the retired or free list once removed. */
-  pmx_series_t *prev;
-  uint32_t hash;                /* of the label values (table home slot and first comparison) */
-  uint16_t label_cap;           /* bytes reserved for labels: a power of two (0 if none) */
-  /* Counters: set once an integer cell reaches PMX__INT_SPILL_AT; read by every integral add
-   * (this header line is read-mostly, unlike the value lines of a sharded counter). */
-  _Atomic unsigned char int_closed;
-  /* Copy of the metric's owned_cells (fixed for the series' life), so that the owned fast path
-   * (pmx__counter_step_owned) decides from this line without loading the metric. */
-  bool owned_cells;
+  /* The next series in creation order while linked (readers walk it without a lock); 0 at the
+   * end. A removed series keeps it until its grace period is over (a render standing on it walks
+   * on to live series); on the metric's free list it then links the free series of its class
+   * (under the metric mutex). */
+  _Atomic uint32_t next;
+  /* Low 30 bits: hash of the label values (PMX__HASH_MASK; table home slot and first comparison),
+   * written when the series is created. Bit 30 (PMX__OWNED_CELLS): a copy of the metric's
+   * owned_cells, fixed at creation, so that the owned fast path (pmx__counter_step_owned) decides
+   * from this word alone, without loading the metric. Top bit (PMX__INT_CLOSED), counters: set
+   * once an integer cell reaches PMX__INT_SPILL_AT; read by every integral add (this header line
+   * is read-mostly, unlike the value lines of a sharded counter). */
+  _Atomic uint32_t hash;
   /* A pmx__scalar_t or (distributions) a pmx__hist_t; see pmx__scalar()/pmx__hist(). The label
    * values follow at the metric's labels_offset (pmx__series_labels()). */
   _Alignas(8) unsigned char value[];
 };
+#define PMX__HASH_MASK 0x3fffffffu
+#define PMX__OWNED_CELLS 0x40000000u
+#define PMX__INT_CLOSED 0x80000000u
+/* The header is two fifths of a labelled counter series (memory_per_series in bench/README.md). */
+_Static_assert(offsetof(struct pmx_series, value) == 16, "series header is 16 bytes");
+static inline uint32_t pmx__series_hash(const pmx_series_t *s) {
+  return atomic_load_explicit(&s->hash, memory_order_relaxed) & PMX__HASH_MASK;
+}
 
 
 /* The latest exemplar of a counter series or histogram bucket (exemplar.c), a seqlock: `seq` is
@@ -223,8 +271,11 @@ struct pmx_metric {
   pmx_series_t *tail;
   _Atomic(pmx_series_t *) single; /* the only series of an unlabelled metric, once created */
   atomic_size_t n_series;
-  /* Removed series (under mu): waiting for a grace period, then free by label_cap class. */
-  pmx_series_t *retired;
+  /* Removed series (under mu): waiting for a grace period in `retired` (an array from the heap,
+   * since their own `next` must stay intact meanwhile), then on a free list by label_cap class
+   * linked through `next`. Never used in multi-process mode (removed series are not reused). */
+  pmx_series_t **retired;
+  size_t n_retired, retired_cap;
   pmx_series_t *free_series[16];
   _Atomic uint64_t dropped;
   _Atomic uint64_t skipped[PMX__SKIP_N];
@@ -299,6 +350,15 @@ static inline pmx__hist_t *pmx__hist(const pmx_series_t *s, size_t shard) {
 /* The series' n_tags NUL-terminated label values, back to back. */
 static inline const char *pmx__series_labels(const pmx_series_t *s) {
   return (const char *)s + s->metric->labels_offset;
+}
+
+/* The series after `s` in creation order, NULL at the end. The handle is loaded with acquire
+ * ordering, which makes the next series' contents visible and also the arena directory entry
+ * that was written before it was linked, so the directory loaded after it always knows it. */
+static inline pmx_series_t *pmx__series_next(const pmx_series_t *s) {
+  uint32_t e = atomic_load_explicit(&s->next, memory_order_acquire);
+  if (e == 0) return NULL;
+  return pmx__arena_at(atomic_load_explicit(&s->metric->arena.dir, memory_order_acquire), e);
 }
 
 static inline pmx__exemplar_t *pmx__exemplars(const pmx_series_t *s) {

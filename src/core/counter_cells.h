@@ -56,14 +56,12 @@ static inline pmx__cell_ref_t pmx__my_cell(void) {
  * only the series header and thread-local storage, never the metric. */
 static inline bool pmx__counter_step_owned(pmx_series_t *s, int64_t v) {
   const unsigned end = pmx__cell.owned_end;
-  if (PMX_UNLIKELY(end == 0 || !s->owned_cells ||
-                   atomic_load_explicit(&s->int_closed, memory_order_relaxed))) {
-    return false;
-  }
+  const uint32_t word = atomic_load_explicit(&s->hash, memory_order_relaxed);
+  if (PMX_UNLIKELY(end == 0 || (word & (PMX__OWNED_CELLS | PMX__INT_CLOSED)) != PMX__OWNED_CELLS)) return false;
   _Atomic int64_t *cell = (_Atomic int64_t *)(void *)(s->value + end - PMX_CACHELINE + PMX__OWNED_CELL);
   const int64_t now = atomic_load_explicit(cell, memory_order_relaxed) + v;
   atomic_store_explicit(cell, now, memory_order_relaxed);
-  if (PMX_UNLIKELY(now >= PMX__INT_SPILL_AT)) atomic_store_explicit(&s->int_closed, 1, memory_order_relaxed);
+  if (PMX_UNLIKELY(now >= PMX__INT_SPILL_AT)) atomic_fetch_or_explicit(&s->hash, PMX__INT_CLOSED, memory_order_relaxed);
   return true;
 }
 

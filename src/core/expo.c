@@ -224,7 +224,7 @@ static void render_metric(writer_t *w, const pmx_metric_t *m) {
   uint64_t cum[PMX_MAX_BUCKETS + 1];
   bool no_om_sum = m->negative_buckets || atomic_load_explicit(&m->negative_observed, memory_order_relaxed);
   for (const pmx_series_t *s = atomic_load_explicit(&((pmx_metric_t *)m)->head, memory_order_acquire); s != NULL;
-       s = atomic_load_explicit(&((pmx_series_t *)s)->next, memory_order_acquire)) {
+       s = pmx__series_next(s)) {
     build_labels(w, m, s);
     if (m->kind != PMX_DISTRIBUTION) {
       size_t n = pmx__fmt_double(num, pmx__series_scalar(s));

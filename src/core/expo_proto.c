@@ -161,7 +161,7 @@ static int render_family(pmx__pb_t *w, const pmx_metric_t *m, scratch_t *sc) {
   pmx__pb_uint(w, 3, (uint64_t)pbtype);
   pmx_metric_t *mm = (pmx_metric_t *)(uintptr_t)m;
   for (pmx_series_t *s = atomic_load_explicit(&mm->head, memory_order_acquire); s != NULL;
-       s = atomic_load_explicit(&s->next, memory_order_acquire)) {
+       s = pmx__series_next(s)) {
     size_t met = pmx__pb_open(w, 4);
     put_series_labels(w, m, s);
     if (pbtype == PB_HISTOGRAM) {

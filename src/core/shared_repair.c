@@ -2,7 +2,7 @@
  * robust mutex then hands the lock over with EOWNERDEAD; shared_store.c).
  *
  * Series creation and removal (metric_store.c) change several structures one after the other:
- * the `next` chain (one atomic store each), the back links and tail, the count, the table (a
+ * the `next` chain (one atomic store each), the tail, the count, the table (a
  * removal's backward shift moves several entries). A process killed between two of those steps
  * leaves them disagreeing. The chain is the one that is valid after every single store, so it is
  * taken as the truth and everything else is derived from it again: a series created but not yet
@@ -12,7 +12,7 @@
 #include "core/shared_store.h"
 
 static void put(pmx__table_t *t, pmx_series_t *s) {
-  size_t i = s->hash & t->mask;
+  size_t i = pmx__series_hash(s) & t->mask;
   for (;; i = (i + 1) & t->mask) {
     pmx_series_t *e = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
     if (e == s) return;
@@ -25,8 +25,7 @@ void pmx__shm_repair_series(pmx_metric_t *m) {
   size_t n = 0;
   pmx_series_t *prev = NULL;
   for (pmx_series_t *s = atomic_load_explicit(&m->head, memory_order_acquire); s != NULL;
-       s = atomic_load_explicit(&s->next, memory_order_acquire)) {
-    s->prev = prev;
+       s = pmx__series_next(s)) {
     prev = s;
     n++;
   }
@@ -47,7 +46,7 @@ void pmx__shm_repair_series(pmx_metric_t *m) {
     t = atomic_load_explicit(&m->table, memory_order_relaxed); /* mapping full: patch the old one */
   }
   for (pmx_series_t *s = atomic_load_explicit(&m->head, memory_order_relaxed); s != NULL;
-       s = atomic_load_explicit(&s->next, memory_order_relaxed)) {
+       s = pmx__series_next(s)) {
     put(t, s);
   }
   atomic_store_explicit(&m->table, t, memory_order_release);
@@ -84,7 +83,7 @@ void pmx__shm_repair_snapshots(pmx_metric_t *m) {
   if (m->kind != PMX_DISTRIBUTION) return;
   size_t nb = m->n_buckets;
   for (pmx_series_t *s = atomic_load_explicit(&m->head, memory_order_acquire); s != NULL;
-       s = atomic_load_explicit(&s->next, memory_order_acquire)) {
+       s = pmx__series_next(s)) {
     for (size_t k = 0; k < PMX__HIST_SHARDS; k++) {
       pmx__hist_t *h = pmx__hist(s, k);
       bool hot_upper = atomic_load_explicit(&h->started, memory_order_acquire) & PMX__HIST_HOT_BIT;

@@ -45,7 +45,7 @@ static void clear_cells(size_t i) {
   if (reg == NULL) return;
   for (pmx_metric_t *m = atomic_load(&reg->head); m != NULL; m = atomic_load(&m->next)) {
     if (!has_cells(m)) continue;
-    for (pmx_series_t *s = atomic_load(&m->head); s != NULL; s = atomic_load(&s->next)) {
+    for (pmx_series_t *s = atomic_load(&m->head); s != NULL; s = pmx__series_next(s)) {
       atomic_store_explicit(&cell(s, i)->ival, 0, memory_order_relaxed);
       atomic_store_explicit(&cell(s, i)->fbits, 0, memory_order_release);
     }
@@ -186,7 +186,7 @@ static int remove_worker_series(pmx_metric_t *m, const char *pid) {
   while (strcmp(m->tags[at], "pid") != 0) at++;
   int removed = 0;
   /* A removed series keeps its `next`, so the walk goes on from it. */
-  for (pmx_series_t *s = atomic_load(&m->head); s != NULL; s = atomic_load(&s->next)) {
+  for (pmx_series_t *s = atomic_load(&m->head); s != NULL; s = pmx__series_next(s)) {
     const char *values[PMX_MAX_TAGS];
     const char *p = pmx__series_labels(s);
     for (size_t i = 0; i < m->n_tags; i++, p += strlen(p) + 1) values[i] = p;

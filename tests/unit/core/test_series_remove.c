@@ -294,12 +294,14 @@ static void test_removal_inside_reader_section(void **state) {
   assert_int_equal(pmx_metric_labels(m, b, 1, &sb), PMX_OK);
   pmx__read_t rd = pmx__read_begin();
   assert_int_equal(pmx_metric_remove(m, a, 1), PMX_OK);
-  assert_ptr_equal(m->retired, sa);
+  assert_int_equal(m->n_retired, 1);
+  assert_ptr_equal(m->retired[0], sa);
   /* Not reusable yet: a new series gets fresh memory. */
   assert_int_equal(pmx_metric_labels(m, c, 1, &sc), PMX_OK);
   assert_ptr_not_equal(sc, sa);
   pmx__read_end(rd);
   assert_int_equal(pmx_metric_remove(m, b, 1), PMX_OK); /* reclaims both */
+  assert_int_equal(m->n_retired, 0);
   assert_null(m->retired);
   const char *d[] = {"d"}, *e[] = {"e"};
   pmx_series_t *sd, *se;
