@@ -137,7 +137,7 @@ typedef struct pmx__hist {
  *   directory (pmx__series_next), which only chain walks (renders, removals) pay;
  * - the label capacity (for the free lists) is recomputed from the label bytes when the series
  *   is freed;
- * - the "integer path closed" flag is the top bit of the hash word. */
+ * - the "integer path closed" and "owned cells" flags are the top two bits of the hash word. */
 struct pmx_series {
   pmx_metric_t *metric;
   /* The next series in creation order while linked (readers walk it without a lock); 0 at the
@@ -272,8 +272,8 @@ struct pmx_metric {
   _Atomic(pmx_series_t *) single; /* the only series of an unlabelled metric, once created */
   atomic_size_t n_series;
   /* Removed series (under mu): waiting for a grace period in `retired` (an array from the heap,
-   * since their own `next` must stay intact meanwhile), then on a free list by label_cap class
-   * linked through `next`. Never used in multi-process mode (removed series are not reused). */
+   * since their own `next` must stay intact meanwhile), then on a free list by label capacity
+   * class linked through `next`. Never used in multi-process mode (removed series are not reused). */
   pmx_series_t **retired;
   size_t n_retired, retired_cap;
   pmx_series_t *free_series[16];

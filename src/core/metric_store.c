@@ -71,7 +71,7 @@ static inline uint32_t hash_values(const char *const *values, const size_t *lens
     h ^= (v ^ tail_word(p, len)) * HASH_MUL;
   }
   h ^= h >> 32;
-  /* 31 bits: the series' hash word keeps a flag in the top bit (core_internal.h). */
+  /* 30 bits: the series' hash word keeps two flags in the top bits (core_internal.h). */
   return (uint32_t)((h * HASH_FINAL_MUL) >> 32) & PMX__HASH_MASK;
 }
 
@@ -737,9 +737,7 @@ static pmx_series_t *series_alloc(pmx_metric_t *m, uint16_t label_cap) {
   unsigned cls = cap_class(label_cap);
   pmx_series_t *s = m->free_series[cls];
   if (s != NULL) {
-    uint32_t e = atomic_load_explicit(&s->next, memory_order_relaxed);
-    m->free_series[cls] =
-        e ? pmx__arena_at(atomic_load_explicit(&m->arena.dir, memory_order_relaxed), e) : NULL;
+    m->free_series[cls] = pmx__series_next(s); /* the free list links through `next` */
     series_reset_values(m, s);
     series_reset_exemplars(m, s);
     return s;
@@ -1007,7 +1005,7 @@ static bool labels_match(const pmx_series_t *s, const char *const *values, size_
 int pmx_metric_remove_matching(pmx_metric_t *m, const char *const *values, size_t n) {
   if (m == NULL || n != m->n_tags || (n && values == NULL)) return PMX_EINVAL;
   int removed = 0;
-  pthread_mutex_lock(&m->mu);
+  pmx__metric_lock(m, &m->mu); /* a shared metric's holder may have died: repair, as elsewhere */
   pmx_series_t *prev = NULL; /* the last series kept: the predecessor of s */
   pmx_series_t *s = atomic_load_explicit(&m->head, memory_order_relaxed);
   while (s != NULL) {
@@ -1047,19 +1045,12 @@ static inline void atomic_add_double(_Atomic uint64_t *bits, double v) {
 
 /* Which integer cell of a sharded counter this thread adds to (see counter_cells.c). */
 static inline void int_step_sharded(pmx_series_t *s, int64_t v) {
+  /* Claims a line on the thread's first increment; then the owned cell if this thread has one
+   * and the series takes owned cells (counter_cells.h), else the shared cell of its line. */
   const pmx__cell_ref_t c = pmx__my_cell();
-  unsigned char *line = s->value + (size_t)c.line * PMX_CACHELINE;
-  int64_t now;
-  if (PMX_LIKELY(c.owned && s->metric->owned_cells)) {
-    /* This thread is the only writer of the cell: a plain load and store, no locked
-     * instruction. Readers load it atomically, so they see every add that happened before. */
-    _Atomic int64_t *cell = (_Atomic int64_t *)(void *)(line + PMX__OWNED_CELL);
-    now = atomic_load_explicit(cell, memory_order_relaxed) + v;
-    atomic_store_explicit(cell, now, memory_order_relaxed);
-  } else {
-    _Atomic int64_t *cell = (_Atomic int64_t *)(void *)(line + PMX__SHARED_CELL);
-    now = atomic_fetch_add_explicit(cell, v, memory_order_relaxed) + v;
-  }
+  if (pmx__counter_step_owned(s, v)) return;
+  _Atomic int64_t *cell = (_Atomic int64_t *)(void *)(s->value + (size_t)c.line * PMX_CACHELINE + PMX__SHARED_CELL);
+  const int64_t now = atomic_fetch_add_explicit(cell, v, memory_order_relaxed) + v;
   if (PMX_UNLIKELY(now >= PMX__INT_SPILL_AT)) atomic_fetch_or_explicit(&s->hash, PMX__INT_CLOSED, memory_order_relaxed);
 }
 
@@ -1104,8 +1095,8 @@ static inline bool is_gauge(const pmx_metric_t *m) {
 }
 
 double pmx__series_scalar(const pmx_series_t *s) {
-  if (PMX_UNLIKELY(s->metric->gauge_mode >= PMX__GAUGE_CELLS_FROM)) return pmx__shm_gauge_value(s);
   const pmx_metric_t *m = s->metric;
+  if (PMX_UNLIKELY(m->gauge_mode >= PMX__GAUGE_CELLS_FROM)) return pmx__shm_gauge_value(s);
   if (m->sharded) {
     __extension__ __int128 sum = 0; /* up to 128 cells of up to 2^59 each */
     for (size_t k = 0; k < m->counter_lines; k++) {
