@@ -4,6 +4,7 @@
  * a series can name the next one in its chain with 32 bits (core_internal.h: pmx__arena_handle).
  * Not thread-safe: callers hold the metric mutex; only pmx__arena_at is for lock-free readers. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/shared_store.h"
 
@@ -54,8 +55,9 @@ void *pmx__arena_alloc(pmx__arena_t *a, size_t size) {
     size_t cap = a->next_cap ? a->next_cap : FIRST_CHUNK;
     if (a->next_cap < MAX_CHUNK) a->next_cap = cap * 2;
     if (cap < size) cap = size;
-    c = arena_mem(a, sizeof *c + cap);
+    c = arena_mem(a, sizeof *c + cap + PMX__ARENA_TAIL);
     if (c == NULL) return NULL;
+    memset(c->data + cap, 0, PMX__ARENA_TAIL);
     c->used = 0;
     c->cap = cap;
     c->id = (uint32_t)++d->n;

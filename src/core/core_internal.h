@@ -81,6 +81,10 @@ typedef struct pmx__arena {
  * of 1 MiB chunks), past which allocation fails. */
 #define PMX__HANDLE_OFFSET_BITS 18
 #define PMX__HANDLE_MAX_CHUNKS ((1u << (32 - PMX__HANDLE_OFFSET_BITS)) - 1)
+/* Every chunk keeps this many readable bytes past its capacity, so that each allocation is
+ * followed by at least that many (the next allocation's or the tail's): a lookup's label
+ * comparison reads up to 7 bytes past a series' label capacity (series_key.h). */
+#define PMX__ARENA_TAIL 8
 void *pmx__arena_alloc(pmx__arena_t *a, size_t size);
 /* The handle of `p`, an 8-aligned address inside one of the arena's chunks (0 if it is in none).
  * Fast for the newest chunk, else linear in the number of chunks. Caller holds the owner's lock. */
@@ -135,9 +139,8 @@ typedef struct pmx__hist {
  *   series_before), O(position) under the metric mutex;
  * - `next` is a 32-bit arena handle (pmx__arena_handle), decoded with one load from the arena's
  *   directory (pmx__series_next), which only chain walks (renders, removals) pay;
- * - the label capacity (for the free lists) is recomputed from the label bytes when the series
- *   is freed;
- * - the "integer path closed" and "owned cells" flags are the top two bits of the hash word. */
+ * - the label capacity's class and the "integer path closed", "owned cells" and "one cell" flags
+ *   are the top seven bits of the hash word. */
 struct pmx_series {
   pmx_metric_t *metric;
   /* The next series in creation order while linked (readers walk it without a lock); 0 at the
@@ -145,10 +148,14 @@ struct pmx_series {
    * on to live series); on the metric's free list it then links the free series of its class
    * (under the metric mutex). */
   _Atomic uint32_t next;
-  /* Low 30 bits: hash of the label values (PMX__HASH_MASK; table home slot and first comparison),
-   * written when the series is created. Bit 30 (PMX__OWNED_CELLS): a copy of the metric's
-   * owned_cells, fixed at creation, so that the owned fast path (pmx__counter_step_owned) decides
-   * from this word alone, without loading the metric. Top bit (PMX__INT_CLOSED), counters: set
+  /* Low 25 bits: hash of the label values (PMX__HASH_MASK; table home slot and first comparison),
+   * written when the series is created, like bits 25-30. Bits 25-28 (PMX__LABEL_CLASS_SHIFT): the
+   * class of the label capacity, log2 of its bytes (0: no labels), which bounds how far a lookup
+   * may read label bytes (series_key.h) and names the free list the series returns to. Bits 29
+   * and 30 let the fast paths of an increment (pmx__counter_step_fast) decide from this word
+   * alone, without loading the metric: bit 30 (PMX__OWNED_CELLS) is a copy of the metric's
+   * owned_cells, bit 29 (PMX__ONE_CELL) marks a counter whose integer part is the one cell of its
+   * pmx__scalar_t (labelled counters and sums, pmx_metric.one_cell). Top bit (PMX__INT_CLOSED), counters: set
    * once an integer cell reaches PMX__INT_SPILL_AT; read by every integral add (this header line
    * is read-mostly, unlike the value lines of a sharded counter). */
   _Atomic uint32_t hash;
@@ -156,7 +163,10 @@ struct pmx_series {
    * values follow at the metric's labels_offset (pmx__series_labels()). */
   _Alignas(8) unsigned char value[];
 };
-#define PMX__HASH_MASK 0x3fffffffu
+#define PMX__HASH_MASK 0x01ffffffu
+#define PMX__LABEL_CLASS_SHIFT 25
+#define PMX__LABEL_CLASS_MASK 0x1e000000u
+#define PMX__ONE_CELL 0x20000000u
 #define PMX__OWNED_CELLS 0x40000000u
 #define PMX__INT_CLOSED 0x80000000u
 /* The header is two fifths of a labelled counter series (memory_per_series in bench/README.md). */
@@ -221,6 +231,7 @@ struct pmx_metric {
   /* Sharded series only: the first threads own a cell each and add with plain stores
    * (counter_cells.h). Clear it when series memory is written by more than one process. */
   bool owned_cells;
+  bool one_cell; /* a counter (or counting sum) that is not sharded: its series set PMX__ONE_CELL */
   /* An unlabelled counter without keep, drop or exemplars: its event handler only increments
    * the single series (metric_events.c). */
   bool counts_events_only;

@@ -30,7 +30,7 @@
 typedef struct pmx__cell_ref {
   unsigned line;  /* value line index, < pmx__counter_lines() */
   /* (line + 1) * PMX_CACHELINE while this thread owns its line, else 0: what the owned fast path
-   * (pmx__counter_step_owned) reads, one load for "owned?" and "where?". */
+   * (pmx__counter_step_fast) reads, one load for "owned?" and "where?". */
   unsigned owned_end;
   bool owned;     /* this thread owns the line's owned cell */
   bool claimed;   /* line/owned are set */
@@ -48,15 +48,23 @@ static inline pmx__cell_ref_t pmx__my_cell(void) {
   return pmx__cell;
 }
 
-/* The common integral step of a sharded counter, inlined where counters are incremented: the
- * thread owns a line, the series takes owned cells and its integer path is open. Then the step is
- * a plain load and store on the thread's own line (readers load the cell atomically, so they see
- * every add that returned before). Returns false, having done nothing, in every other case: the
- * caller takes the general path (which also claims a line on a thread's first increment). Reads
- * only the series header and thread-local storage, never the metric. */
-static inline bool pmx__counter_step_owned(pmx_series_t *s, int64_t v) {
-  const unsigned end = pmx__cell.owned_end;
+/* The common integral steps of a counter, inlined where counters are incremented, decided from
+ * the series' hash word and thread-local storage alone (never the metric), while the series'
+ * integer path is open:
+ * - a labelled counter (PMX__ONE_CELL): one atomic add on its one integer cell;
+ * - a sharded counter whose cells this thread may own (PMX__OWNED_CELLS), when the thread owns a
+ *   line: a plain load and store on the thread's own line (readers load the cell atomically, so
+ *   they see every add that returned before).
+ * Returns false, having done nothing, in every other case: the caller takes the general path
+ * (which also claims a line on a thread's first increment). */
+static inline bool pmx__counter_step_fast(pmx_series_t *s, int64_t v) {
   const uint32_t word = atomic_load_explicit(&s->hash, memory_order_relaxed);
+  if ((word & (PMX__ONE_CELL | PMX__INT_CLOSED)) == PMX__ONE_CELL) {
+    const int64_t old = atomic_fetch_add_explicit(&pmx__scalar(s)->ival, v, memory_order_relaxed);
+    if (PMX_UNLIKELY(old + v >= PMX__INT_SPILL_AT)) atomic_fetch_or_explicit(&s->hash, PMX__INT_CLOSED, memory_order_relaxed);
+    return true;
+  }
+  const unsigned end = pmx__cell.owned_end;
   if (PMX_UNLIKELY(end == 0 || (word & (PMX__OWNED_CELLS | PMX__INT_CLOSED)) != PMX__OWNED_CELLS)) return false;
   _Atomic int64_t *cell = (_Atomic int64_t *)(void *)(s->value + end - PMX_CACHELINE + PMX__OWNED_CELL);
   const int64_t now = atomic_load_explicit(cell, memory_order_relaxed) + v;

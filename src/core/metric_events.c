@@ -88,7 +88,7 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
   if (m->counts_events_only && PMX_LIKELY(pmx__in_read_section())) {
     pmx_series_t *only = atomic_load_explicit(&m->single, memory_order_acquire);
     if (PMX_LIKELY(only != NULL)) {
-      if (!pmx__counter_step_owned(only, 1)) pmx__counter_inc(only);
+      if (!pmx__counter_step_fast(only, 1)) pmx__counter_inc(only);
       return;
     }
   }
@@ -159,7 +159,7 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
   }
   switch (m->kind) {
     case PMX_COUNTER:
-      pmx__counter_inc(s);
+      if (!pmx__counter_step_fast(s, 1)) pmx__counter_inc(s);
       break;
     case PMX_SUM:
       if (m->sum_as_gauge) {

@@ -11,6 +11,7 @@
 #include "core/counter_cells.h"
 #include "core/grace.h"
 #include "core/native_hist.h"
+#include "core/series_key.h"
 #include "core/shared_store.h"
 
 const char *const pmx__skip_reason_names[PMX__SKIP_N] = {
@@ -28,73 +29,6 @@ pmx__skip_reason_t pmx__series_skip_reason(pmx__series_result_t r) {
     default:
       return PMX__SKIP_OUT_OF_MEMORY;
   }
-}
-
-/* ---- hashing ------------------------------------------------------------------------------ */
-
-#define HASH_MUL 0x9fb21c651e98df25ull
-#define HASH_FINAL_MUL 0xd6e8feb86659fd93ull
-
-/* The last 0-8 bytes of a value as one word, without a byte loop (whose stores would stall the
- * 8-byte reload): two overlapping 4-byte reads, or first/middle/last byte for 1-3 bytes. */
-static inline uint64_t tail_word(const unsigned char *p, size_t len) {
-  if (len >= 4) {
-    uint32_t a, b;
-    memcpy(&a, p, 4);
-    memcpy(&b, p + len - 4, 4);
-    return ((uint64_t)a << 32) | b;
-  }
-  if (len > 0) return ((uint64_t)p[0] << 16) | ((uint64_t)p[len >> 1] << 8) | p[len - 1];
-  return 0;
-}
-
-/* Hash of label values (lengths known). It only spreads series over a table whose entries are
- * then compared in full, so it needs to be fast, not cryptographic. Each value is hashed on its
- * own (one multiply per 8 bytes, seeded by its position and length) and the results are xored:
- * the values' multiplies do not wait for each other, so a lookup pays the latency of one value
- * and one final multiply instead of a chain through every value. The final multiply's high half
- * depends on every bit, which the table's low-bit mask needs. */
-static inline uint32_t hash_values(const char *const *values, const size_t *lens, size_t n) {
-  uint64_t h = n;
-  for (size_t i = 0; i < n; i++) {
-    const unsigned char *p = (const unsigned char *)values[i];
-    size_t len = lens[i];
-    uint64_t v = 0x9e3779b97f4a7c15ull * (i + 1) + len;
-    while (len > 8) {
-      uint64_t w;
-      memcpy(&w, p, 8);
-      v = (v ^ w) * HASH_MUL;
-      v ^= v >> 29;
-      p += 8;
-      len -= 8;
-    }
-    h ^= (v ^ tail_word(p, len)) * HASH_MUL;
-  }
-  h ^= h >> 32;
-  /* 30 bits: the series' hash word keeps two flags in the top bits (core_internal.h). */
-  return (uint32_t)((h * HASH_FINAL_MUL) >> 32) & PMX__HASH_MASK;
-}
-
-/* Compares a stored NUL-terminated value with a caller's value of known length (no NUL inside).
- * Both forms stop at the stored NUL, so a shorter stored value is never read past. */
-static inline bool value_equal(const char *stored, const char *v, size_t n) {
-  if (n > 16) return strncmp(stored, v, n) == 0 && stored[n] == '\0';
-  for (size_t i = 0; i < n; i++) {
-    if (stored[i] != v[i]) return false;
-  }
-  return stored[n] == '\0';
-}
-
-/* `labels_offset` comes from the metric the caller already holds: reading it through s->metric
- * would add a third dependent load (slot, series, metric) before the first label byte. */
-static inline bool labels_equal(const pmx_series_t *s, size_t labels_offset, const char *const *values,
-                                const size_t *lens, size_t n) {
-  const char *p = (const char *)s + labels_offset;
-  for (size_t i = 0; i < n; i++) {
-    if (!value_equal(p, values[i], lens[i])) return false;
-    p += lens[i] + 1;
-  }
-  return true;
 }
 
 /* ---- registry ----------------------------------------------------------------------------- */
@@ -502,6 +436,7 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
   m->sum_as_gauge = def->sum_as_gauge;
   m->sharded = def->n_tags == 0 && (def->kind == PMX_COUNTER || (def->kind == PMX_SUM && !def->sum_as_gauge));
   m->owned_cells = m->sharded && !shared; /* see counter_cells.h */
+  m->one_cell = !m->sharded && (def->kind == PMX_COUNTER || (def->kind == PMX_SUM && !def->sum_as_gauge));
   m->counter_lines = m->sharded ? pmx__counter_lines() : 0;
   m->help = pmx__strdup(def->description && *def->description ? def->description : full);
   m->negative_buckets = def->kind == PMX_DISTRIBUTION && def->n_buckets > 0 && def->buckets[0] < 0;
@@ -614,13 +549,19 @@ uint64_t pmx_metric_dropped_series(const pmx_metric_t *m) { return m ? atomic_lo
 
 /* ---- series table ------------------------------------------------------------------------- */
 
-static pmx_series_t *table_find(const pmx_metric_t *m, const pmx__table_t *t, uint32_t h,
-                                const char *const *values, const size_t *lens) {
-  size_t n = m->n_tags, labels_offset = m->labels_offset, mask = t->mask;
+/* Inlined into both lookups (pmx__series_get, pmx_metric_labels): as a call it cost a frame of
+ * six saved registers per lookup. */
+__attribute__((always_inline)) static inline pmx_series_t *table_find(const pmx_metric_t *m, const pmx__table_t *t,
+                                                                    const pmx__key_t *k) {
+  const size_t n = m->n_tags, labels_offset = m->labels_offset, mask = t->mask;
+  const uint32_t h = k->hash;
   for (size_t i = h & mask;; i = (i + 1) & mask) {
     pmx_series_t *s = atomic_load_explicit(&t->slots[i], memory_order_acquire);
     if (s == NULL) return NULL;
-    if (pmx__series_hash(s) == h && labels_equal(s, labels_offset, values, lens, n)) return s;
+    const uint32_t word = atomic_load_explicit(&s->hash, memory_order_relaxed);
+    if ((word & PMX__HASH_MASK) == h && pmx__key_labels_equal(s, labels_offset, k, n, pmx__series_label_cap(word))) {
+      return s;
+    }
   }
 }
 
@@ -672,26 +613,11 @@ static void table_del(pmx__table_t *t, const pmx_series_t *s) {
   atomic_store_explicit(&t->slots[i], NULL, memory_order_release);
 }
 
-/* Label bytes reserved for `need`: a power of two, so that a freed series serves any later one
- * of its class (churn of similar values reuses memory instead of growing the arena). */
-static uint16_t label_cap_for(size_t need) {
-  _Static_assert(PMX_MAX_TAGS * (PMX_MAX_LABEL_VALUE + 1) <= 32768, "label_cap fits in 16 bits");
-  if (need == 0) return 0;
-  uint32_t cap = 8;
-  while (cap < need) cap *= 2;
-  return (uint16_t)cap;
-}
 static unsigned cap_class(uint32_t cap) { return cap ? (unsigned)__builtin_ctz(cap) : 0; }
 
-/* The free-list class of a series (its label capacity's), from its label bytes. */
-static unsigned series_class(const pmx_metric_t *m, const pmx_series_t *s) {
-  const char *p = pmx__series_labels(s);
-  size_t bytes = 0;
-  for (size_t i = 0; i < m->n_tags; i++) {
-    size_t len = strlen(p + bytes) + 1;
-    bytes += len;
-  }
-  return cap_class(label_cap_for(bytes));
+/* The free-list class of a series: its label capacity's, recorded in its hash word. */
+static unsigned series_class(const pmx_series_t *s) {
+  return (atomic_load_explicit(&s->hash, memory_order_relaxed) & PMX__LABEL_CLASS_MASK) >> PMX__LABEL_CLASS_SHIFT;
 }
 
 /* Zeroes a reused series' values with atomic stores (a stale handle may still be writing; its
@@ -780,11 +706,10 @@ static void free_retired_tables(pmx_metric_t *m) {
 /* Creates the series; m->mu held. */
 static pmx__series_result_t series_create(pmx_metric_t *m, uint32_t h, const char *const *values,
                                           const size_t *lens, pmx_series_t **out) {
-  size_t n = m->n_tags, label_bytes = 0;
+  size_t n = m->n_tags;
   for (size_t i = 0; i < n; i++) {
     if (lens[i] > PMX_MAX_LABEL_VALUE) return PMX__SERIES_LABEL_TOO_LONG;
     if (!pmx__valid_utf8(values[i], lens[i])) return PMX__SERIES_INVALID_LABEL;
-    label_bytes += lens[i] + 1;
   }
   if (atomic_load_explicit(&m->n_series, memory_order_relaxed) >= m->max_series) {
     atomic_fetch_add_explicit(&m->dropped, 1, memory_order_relaxed);
@@ -807,13 +732,22 @@ static pmx__series_result_t series_create(pmx_metric_t *m, uint32_t h, const cha
     }
     t = nt;
   }
-  pmx_series_t *s = series_alloc(m, label_cap_for(label_bytes));
+  size_t need = 0;
+  for (size_t i = 0; i < n; i++) need += lens[i] + 1;
+  const uint16_t label_cap = pmx__label_cap_for(need);
+  pmx_series_t *s = series_alloc(m, label_cap);
   if (s == NULL) return PMX__SERIES_NO_MEMORY;
   uint32_t handle = pmx__arena_handle(&m->arena, s); /* never 0: arena.c gives every series one */
   /* Atomic: a stale handle of a reused series may still set the flag bit. */
-  atomic_store_explicit(&s->hash, h | (m->owned_cells ? PMX__OWNED_CELLS : 0), memory_order_relaxed);
+  atomic_store_explicit(&s->hash,
+                        h | (uint32_t)cap_class(label_cap) << PMX__LABEL_CLASS_SHIFT |
+                            (m->owned_cells ? PMX__OWNED_CELLS : 0) | (m->one_cell ? PMX__ONE_CELL : 0),
+                        memory_order_relaxed);
   atomic_store_explicit(&s->next, 0, memory_order_relaxed);
   char *lp = (char *)s + m->labels_offset;
+  /* Zeroed past the values too: comparisons read there (series_key.h; their result never depends
+   * on those bytes, but they are then defined for memcheck). */
+  memset(lp, 0, label_cap);
   for (size_t i = 0; i < n; i++) {
     memcpy(lp, values[i], lens[i]);
     lp[lens[i]] = '\0';
@@ -833,41 +767,60 @@ static pmx__series_result_t series_create(pmx_metric_t *m, uint32_t h, const cha
   return PMX__SERIES_OK;
 }
 
-pmx__series_result_t pmx__series_get(pmx_metric_t *m, const char *const *values, const size_t *lens,
-                                     pmx_series_t **out) {
-  size_t n = m->n_tags;
-  if (n == 0) { /* unlabelled: one series, no hashing */
-    pmx_series_t *only = atomic_load_explicit(&m->single, memory_order_acquire);
-    if (PMX_LIKELY(only != NULL)) {
-      *out = only;
-      return PMX__SERIES_OK;
-    }
-  }
-  uint32_t h = hash_values(values, lens, n);
-  pmx_series_t *s = table_find(m, atomic_load_explicit(&m->table, memory_order_acquire), h, values, lens);
-  if (PMX_LIKELY(s != NULL)) {
-    *out = s;
-    return PMX__SERIES_OK;
-  }
+/* The lookup again under the metric mutex, then the creation: what a lookup that found nothing
+ * lock-free falls back to. */
+__attribute__((noinline)) static pmx__series_result_t series_get_locked(pmx_metric_t *m, const pmx__key_t *k,
+                                                                       pmx_series_t **out) {
   pmx__metric_lock(m, &m->mu);
-  s = table_find(m, atomic_load_explicit(&m->table, memory_order_relaxed), h, values, lens);
+  pmx_series_t *s = m->n_tags == 0 ? atomic_load_explicit(&m->single, memory_order_relaxed)
+                                   : table_find(m, atomic_load_explicit(&m->table, memory_order_relaxed), k);
   pmx__series_result_t rc = PMX__SERIES_OK;
-  if (s == NULL) rc = series_create(m, h, values, lens, &s);
+  if (s == NULL) rc = series_create(m, k->hash, k->values, k->lens, &s);
   pthread_mutex_unlock(&m->mu);
   if (rc == PMX__SERIES_OK) *out = s;
   return rc;
 }
 
+/* The lock-free lookup: the one series of an unlabelled family, else a probe of the table. */
+static inline pmx_series_t *series_find(const pmx_metric_t *m, const pmx__key_t *k) {
+  if (m->n_tags == 0) return atomic_load_explicit(&m->single, memory_order_acquire);
+  return table_find(m, atomic_load_explicit(&m->table, memory_order_acquire), k);
+}
+
+pmx__series_result_t pmx__series_get(pmx_metric_t *m, const char *const *values, const size_t *lens,
+                                     pmx_series_t **out) {
+  pmx__key_t k;
+  pmx__key_hash(&k, values, lens, m->n_tags);
+  pmx_series_t *s = series_find(m, &k);
+  if (PMX_LIKELY(s != NULL)) {
+    *out = s;
+    return PMX__SERIES_OK;
+  }
+  return series_get_locked(m, &k, out);
+}
+
 int pmx_metric_labels(pmx_metric_t *m, const char *const *values, size_t n, pmx_series_t **out) {
   if (out) *out = NULL;
   if (m == NULL || out == NULL || n != m->n_tags || (n && values == NULL)) return PMX_EINVAL;
-  size_t lens[PMX_MAX_TAGS];
+  /* Each value is measured and added to the key in one pass (pmx__key_hash, by hand). */
+  size_t lens[PMX_MAX_TAGS], at;
+  pmx__key_t k; /* no initializer: zeroing its words would cost more than the lookup */
+  uint64_t acc;
+  pmx__key_begin(&k, values, lens, n, &acc, &at);
   for (size_t i = 0; i < n; i++) {
     if (values[i] == NULL) return PMX_EINVAL;
     lens[i] = strlen(values[i]);
+    pmx__key_add(&k, i, lens[i], &acc, &at);
   }
+  pmx__key_finish(&k, acc, at);
   pmx__read_t rd = pmx__read_begin();
-  pmx__series_result_t got = pmx__series_get(m, values, lens, out);
+  pmx_series_t *s = series_find(m, &k);
+  if (PMX_LIKELY(s != NULL)) {
+    pmx__read_end(rd);
+    *out = s;
+    return PMX_OK;
+  }
+  pmx__series_result_t got = series_get_locked(m, &k, out);
   pmx__read_end(rd);
   switch (got) {
     case PMX__SERIES_OK:
@@ -954,7 +907,7 @@ static void reclaim(pmx_metric_t *m) {
   pmx__metric_lock(m, &m->mu);
   for (size_t i = 0; i < n; i++) {
     pmx_series_t *s = list[i];
-    unsigned cls = series_class(m, s);
+    unsigned cls = series_class(s);
     pmx_series_t *first = m->free_series[cls];
     atomic_store_explicit(&s->next, first ? pmx__arena_handle(&m->arena, first) : 0,
                           memory_order_relaxed);
@@ -971,9 +924,10 @@ int pmx_metric_remove(pmx_metric_t *m, const char *const *values, size_t n) {
     if (values[i] == NULL) return PMX_EINVAL;
     lens[i] = strlen(values[i]);
   }
-  uint32_t h = hash_values(values, lens, n);
+  pmx__key_t k;
+  pmx__key_hash(&k, values, lens, n);
   pmx__metric_lock(m, &m->mu);
-  pmx_series_t *s = table_find(m, atomic_load_explicit(&m->table, memory_order_relaxed), h, values, lens);
+  pmx_series_t *s = table_find(m, atomic_load_explicit(&m->table, memory_order_relaxed), &k);
   pmx_series_t *prev;
   if (s != NULL && series_before(m, s, &prev)) series_unlink(m, prev, s);
   pthread_mutex_unlock(&m->mu);
@@ -1048,7 +1002,7 @@ static inline void int_step_sharded(pmx_series_t *s, int64_t v) {
   /* Claims a line on the thread's first increment; then the owned cell if this thread has one
    * and the series takes owned cells (counter_cells.h), else the shared cell of its line. */
   const pmx__cell_ref_t c = pmx__my_cell();
-  if (pmx__counter_step_owned(s, v)) return;
+  if (pmx__counter_step_fast(s, v)) return;
   _Atomic int64_t *cell = (_Atomic int64_t *)(void *)(s->value + (size_t)c.line * PMX_CACHELINE + PMX__SHARED_CELL);
   const int64_t now = atomic_fetch_add_explicit(cell, v, memory_order_relaxed) + v;
   if (PMX_UNLIKELY(now >= PMX__INT_SPILL_AT)) atomic_fetch_or_explicit(&s->hash, PMX__INT_CLOSED, memory_order_relaxed);
@@ -1261,8 +1215,8 @@ __attribute__((noinline)) static int series_inc_general(pmx_series_t *s) {
 
 int pmx_series_inc(pmx_series_t *s) {
   if (s == NULL) return PMX_EINVAL;
-  /* A series with owned cells is a counter, so the fast path needs no kind check. */
-  if (PMX_LIKELY(pmx__counter_step_owned(s, 1))) return PMX_OK;
+  /* The flags the fast path tests are set on counters only, so it needs no kind check. */
+  if (PMX_LIKELY(pmx__counter_step_fast(s, 1))) return PMX_OK;
   return series_inc_general(s);
 }
 

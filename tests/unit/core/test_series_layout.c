@@ -1,6 +1,6 @@
 /* The compact series layout (core_internal.h, struct pmx_series): arena handles for the creation
- * chain, the free-list class recomputed from label bytes, and the integer-path and owned-cells
- * flags kept in the top bits of the hash word. */
+ * chain, the free-list class recomputed from label bytes, and the integer-path, owned-cells and
+ * one-cell flags kept in the top bits of the hash word. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -194,21 +194,27 @@ static void test_closed_flag_in_hash_word(void **state) {
   pmx_registry_destroy(reg);
 }
 
-/* The owned-cells bit of the hash word is set exactly on the series that take owned counter
- * cells (unlabelled counters and counter sums), and the fast path it opens counts exactly; every
- * other kind stays on the general path (a gauge keeps its value in the double part). */
-static void test_owned_bit_in_hash_word(void **state) {
+/* The owned-cells and one-cell bits of the hash word are set exactly on the series whose fast
+ * path they open: owned cells on unlabelled counters and counter sums, one cell on labelled ones;
+ * both fast paths count exactly, and every other kind stays on the general path (a gauge keeps its
+ * value in the double part). */
+static void test_fast_path_bits_in_hash_word(void **state) {
   (void)state;
   pmx_registry_t *reg = new_reg();
+  static const double bounds[] = {1, 2};
   struct {
     pmx_metric_def_t def;
-    bool owned;
+    bool owned, one_cell;
   } cases[] = {
-      {{.kind = PMX_COUNTER, .name = "plain_total"}, true},
-      {{.kind = PMX_SUM, .name = "bytes_total"}, true},
-      {{.kind = PMX_SUM, .name = "level", .sum_as_gauge = true}, false},
-      {{.kind = PMX_LAST_VALUE, .name = "temp"}, false},
-      {{.kind = PMX_COUNTER, .name = "tagged_total", .tags = one_tag, .n_tags = 1}, false},
+      {{.kind = PMX_COUNTER, .name = "plain_total"}, true, false},
+      {{.kind = PMX_SUM, .name = "bytes_total"}, true, false},
+      {{.kind = PMX_SUM, .name = "level", .sum_as_gauge = true}, false, false},
+      {{.kind = PMX_LAST_VALUE, .name = "temp"}, false, false},
+      {{.kind = PMX_COUNTER, .name = "tagged_total", .tags = one_tag, .n_tags = 1}, false, true},
+      {{.kind = PMX_SUM, .name = "tagged_bytes_total", .tags = one_tag, .n_tags = 1}, false, true},
+      {{.kind = PMX_SUM, .name = "tagged_level", .tags = one_tag, .n_tags = 1, .sum_as_gauge = true}, false, false},
+      {{.kind = PMX_DISTRIBUTION, .name = "tagged_seconds", .tags = one_tag, .n_tags = 1, .buckets = bounds, .n_buckets = 2},
+       false, false},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     pmx_metric_t *m = NULL;
@@ -216,11 +222,42 @@ static void test_owned_bit_in_hash_word(void **state) {
     const char *v[1] = {"x"};
     pmx_series_t *s;
     assert_int_equal(pmx_metric_labels(m, v, cases[i].def.n_tags, &s), PMX_OK);
-    bool owned = (atomic_load(&s->hash) & PMX__OWNED_CELLS) != 0;
+    uint32_t word = atomic_load(&s->hash);
+    bool owned = (word & PMX__OWNED_CELLS) != 0, one_cell = (word & PMX__ONE_CELL) != 0;
     if (owned != cases[i].owned) fail_msg("%s: owned bit %d, want %d", cases[i].def.name, owned, cases[i].owned);
+    if (one_cell != cases[i].one_cell) fail_msg("%s: one-cell bit %d, want %d", cases[i].def.name, one_cell, cases[i].one_cell);
+    if (cases[i].def.kind == PMX_DISTRIBUTION) {
+      assert_int_equal(pmx_series_inc(s), PMX_ETYPE);
+      continue;
+    }
     for (int k = 0; k < 1000; k++) assert_int_equal(pmx_series_inc(s), PMX_OK);
     assert_true(pmx_series_value(s) == 1000.0);
   }
+  pmx_registry_destroy(reg);
+}
+
+/* A labelled counter's one-cell fast path closes the integer path when its cell reaches the spill
+ * point, like the general path: the value stays exact and later increments go to the double part. */
+static void test_one_cell_spill(void **state) {
+  (void)state;
+  pmx_registry_t *reg = new_reg();
+  pmx_metric_t *m = define_counter(reg, "spill_total", 0);
+  const char *a[1] = {"a"};
+  pmx_series_t *s;
+  assert_int_equal(pmx_metric_labels(m, a, 1, &s), PMX_OK);
+  atomic_store(&pmx__scalar(s)->ival, PMX__INT_SPILL_AT - 2);
+  assert_int_equal(pmx_series_inc(s), PMX_OK);
+  assert_false(atomic_load(&s->hash) & PMX__INT_CLOSED);
+  assert_int_equal(pmx_series_inc(s), PMX_OK); /* reaches PMX__INT_SPILL_AT */
+  assert_true(atomic_load(&s->hash) & PMX__INT_CLOSED);
+  assert_int_equal(atomic_load(&pmx__scalar(s)->ival), PMX__INT_SPILL_AT);
+  assert_int_equal(pmx_series_inc(s), PMX_OK); /* the double part from here */
+  assert_int_equal(pmx_series_inc(s), PMX_OK);
+  assert_int_equal(atomic_load(&pmx__scalar(s)->ival), PMX__INT_SPILL_AT);
+  uint64_t bits = atomic_load(&pmx__scalar(s)->fbits);
+  double part;
+  memcpy(&part, &bits, sizeof part);
+  assert_true(part == 2.0);
   pmx_registry_destroy(reg);
 }
 
@@ -230,7 +267,8 @@ int main(void) {
       cmocka_unit_test(test_chain_across_chunks),
       cmocka_unit_test(test_reuse_by_label_class),
       cmocka_unit_test(test_closed_flag_in_hash_word),
-      cmocka_unit_test(test_owned_bit_in_hash_word),
+      cmocka_unit_test(test_fast_path_bits_in_hash_word),
+      cmocka_unit_test(test_one_cell_spill),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
