@@ -390,9 +390,6 @@ typedef enum pmx__series_result {
 /* The skip reason an event handler counts for a result other than PMX__SERIES_OK. */
 pmx__skip_reason_t pmx__series_skip_reason(pmx__series_result_t r);
 
-/* Series lookup/creation from label values whose lengths are known. */
-pmx__series_result_t pmx__series_get(pmx_metric_t *m, const char *const *values, const size_t *lens,
-                                     pmx_series_t **out);
 /* Counter/sum (not gauge) updates and reads, aware of sharded series (see pmx_metric.sharded). */
 void pmx__counter_add(pmx_series_t *s, double v);
 void pmx__counter_inc(pmx_series_t *s);

@@ -12,6 +12,7 @@
 #include "core/counter_cells.h"
 #include "core/grace.h"
 #include "core/meta_label.h"
+#include "core/series_key.h"
 
 static inline void skip(pmx_metric_t *m, pmx__skip_reason_t why) {
   atomic_fetch_add_explicit(&m->skipped[why], 1, memory_order_relaxed);
@@ -115,6 +116,11 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
   size_t lens[PMX_MAX_TAGS];
   char scratch[PMX_MAX_TAGS][40];
   pmx_tag_source_t tag_source; /* values may point into its scratch until the update below */
+  /* Each value is added to the lookup key as it is found (series_key.h). */
+  pmx__key_t key;
+  uint64_t acc;
+  size_t at;
+  pmx__key_begin(&key, values, lens, m->n_tags, &acc, &at);
   if (m->n_tags) {
     const pmx_meta_t *src = ev->metadata;
     size_t n_src = ev->n_metadata;
@@ -135,8 +141,10 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
         skip(m, PMX__SKIP_MISSING_TAG);
         return;
       }
+      pmx__key_add(&key, i, lens[i], &acc, &at);
     }
   }
+  pmx__key_finish(&key, acc, at);
 
   pmx_series_t *s;
   /* The series may be removed concurrently: a reader section keeps its memory from being reused
@@ -145,7 +153,7 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
   bool own_section = !pmx__in_read_section();
   pmx__read_t rd = 0;
   if (PMX_UNLIKELY(own_section)) rd = pmx__read_begin();
-  pmx__series_result_t got = pmx__series_get(m, values, lens, &s);
+  pmx__series_result_t got = pmx__series_get_key(m, &key, &s);
   if (PMX_UNLIKELY(got != PMX__SERIES_OK)) {
     if (own_section) pmx__read_end(rd);
     skip(m, pmx__series_skip_reason(got));

@@ -787,16 +787,13 @@ static inline pmx_series_t *series_find(const pmx_metric_t *m, const pmx__key_t 
   return table_find(m, atomic_load_explicit(&m->table, memory_order_acquire), k);
 }
 
-pmx__series_result_t pmx__series_get(pmx_metric_t *m, const char *const *values, const size_t *lens,
-                                     pmx_series_t **out) {
-  pmx__key_t k;
-  pmx__key_hash(&k, values, lens, m->n_tags);
-  pmx_series_t *s = series_find(m, &k);
+pmx__series_result_t pmx__series_get_key(pmx_metric_t *m, const pmx__key_t *k, pmx_series_t **out) {
+  pmx_series_t *s = series_find(m, k);
   if (PMX_LIKELY(s != NULL)) {
     *out = s;
     return PMX__SERIES_OK;
   }
-  return series_get_locked(m, &k, out);
+  return series_get_locked(m, k, out);
 }
 
 int pmx_metric_labels(pmx_metric_t *m, const char *const *values, size_t n, pmx_series_t **out) {

@@ -57,7 +57,7 @@ static inline uint64_t pmx__key_prefix_word(const unsigned char *p, size_t len) 
   return 0;
 }
 
-/* A lookup's label values, measured and hashed once (pmx_metric_labels, pmx__series_get). */
+/* A lookup's label values, measured and hashed once (pmx_metric_labels, pmx__series_get_key). */
 typedef struct pmx__key {
   const char *const *values;
   const size_t *lens;
@@ -201,6 +201,10 @@ PMX_NO_SANITIZE_THREAD static inline bool pmx__key_labels_equal(const pmx_series
   }
   return true;
 }
+
+/* Series lookup, and creation when absent, by a key built for m's labels (metric_store.c). The
+ * caller is inside a reader section (grace.h). */
+pmx__series_result_t pmx__series_get_key(pmx_metric_t *m, const pmx__key_t *k, pmx_series_t **out);
 
 /* The label capacity a series' hash word records (0: none). */
 static inline size_t pmx__series_label_cap(uint32_t word) {
