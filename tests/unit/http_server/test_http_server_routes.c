@@ -20,7 +20,7 @@ static pmx__route_list_t parse_ok(const char *spec, bool labels) {
   pmx__route_list_t l;
   g_err[0] = '\0';
   int rc = pmx__routes_parse(spec, labels, "routes", &l, g_err, sizeof g_err);
-  if (rc != PMX_OK) fail_msg("parse \"%s\": %s", spec, g_err);
+  if (rc != PMX_OK) fail_msg("parse \"%s\": %s", spec ? spec : "(null)", g_err);
   return l;
 }
 
