@@ -172,12 +172,18 @@ static double time_once(const setup_t *st, workload_t w, bool shared, long *bad)
     for (int k = 0; k < WORKERS; k++) {
       pid[k] = fork();
       if (pid[k] < 0) die("fork", PMX_ESYS, NULL);
-      if (pid[k] == 0) _exit(run_ops(st, w, g_ops * k / WORKERS, g_ops * (k + 1) / WORKERS) != 0);
+      if (pid[k] == 0) {
+        /* As the runtime's workers do at fork (pmx_prepare_shared): a worker slot, which also
+         * gives the process its own counter line (src/core/counter_cells.h). */
+        (void)pmx_shared_worker_slot();
+        _exit(run_ops(st, w, g_ops * k / WORKERS, g_ops * (k + 1) / WORKERS) != 0);
+      }
     }
     for (int k = 0; k < WORKERS; k++) {
       int status = 0;
       waitpid(pid[k], &status, 0);
       *bad += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+      (void)pmx_shared_worker_exited(pid[k]); /* as a master does after reaping: frees its slot */
     }
   }
   return (now_ns() - t0) / (double)g_ops;

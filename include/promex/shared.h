@@ -98,7 +98,10 @@ PMX_EXTERN int pmx_shared_gauge_mode(pmx_metric_t *m, pmx_shared_gauge_t mode, p
 
 /* The gauge cell index of the calling process, taking a free one on first use (gauge updates take
  * it themselves; a worker may call this at start to learn early that none is left). A cell whose
- * process no longer exists is taken over, its values cleared. Returns the index (>= 0), or
+ * process no longer exists is taken over, its values cleared. The index also gives one thread of
+ * the process its own line of every unlabelled counter (plain stores instead of a locked add);
+ * counters never take an index themselves, so a process forked without the runtime should call
+ * this at start to get that line. Returns the index (>= 0), or
  * PMX_ELIMIT when max_workers live processes hold all cells (the process's updates of
  * per-process gauges are then dropped and counted, see pmx_shared_gauge_overflow), or PMX_ESTATE
  * without a mapping. */

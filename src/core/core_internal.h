@@ -229,7 +229,7 @@ struct pmx_metric {
   bool sharded;
   unsigned counter_lines; /* sharded: value lines (counter_cells.h) */
   /* Sharded series only: the first threads own a cell each and add with plain stores
-   * (counter_cells.h). Clear it when series memory is written by more than one process. */
+   * (counter_cells.h); in multi-process mode one thread per process, by its worker slot. */
   bool owned_cells;
   bool one_cell; /* a counter (or counting sum) that is not sharded: its series set PMX__ONE_CELL */
   /* An unlabelled counter without keep, drop or exemplars: its event handler only increments

@@ -6,10 +6,17 @@
 
 #include "core/core_internal.h"
 #include "core/counter_cells.h"
+#include "core/shared_store.h"
 
 _Thread_local pmx__cell_ref_t pmx__cell PMX_TLS_FAST;
 
 static _Atomic uint64_t owned_taken; /* bitmap of owned line indices */
+/* Multi-process mode (set by pmx__cells_by_worker_slot, for the rest of the process's life): a
+ * line is owned by one thread of the process that holds the worker slot of the same index, so
+ * that no two processes ever own one line; slot_line_taken says whether a thread of this process
+ * owns its slot's line. */
+static atomic_bool by_slot;
+static atomic_bool slot_line_taken;
 static atomic_uint next_shared;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t owner_key;
@@ -43,7 +50,54 @@ static void release_owned(void *p) {
   unsigned line = (unsigned)(uintptr_t)p - 1;
   pmx__cell.owned = false;
   pmx__cell.owned_end = 0;
-  atomic_fetch_and_explicit(&owned_taken, ~(UINT64_C(1) << line), memory_order_release);
+  if (atomic_load_explicit(&by_slot, memory_order_relaxed)) {
+    atomic_store_explicit(&slot_line_taken, false, memory_order_release);
+  } else {
+    atomic_fetch_and_explicit(&owned_taken, ~(UINT64_C(1) << line), memory_order_release);
+  }
+}
+
+/* Multi-process mode: the line of this process's worker slot, if the process holds one (the
+ * runtime takes one in the master and in every forked worker; a counter never takes one itself,
+ * so that counting does not make a process a member of the group) and no other thread of the
+ * process owns that line (acquire: continues the cell where a previous owner thread left it). */
+static void claim_slot_line(void) {
+  int slot = pmx__shm_my_slot();
+  bool free_line = false;
+  if (slot < 0 || (unsigned)slot >= n_lines ||
+      !atomic_compare_exchange_strong_explicit(&slot_line_taken, &free_line, true, memory_order_acquire,
+                                               memory_order_relaxed)) {
+    return;
+  }
+  if (pthread_setspecific(owner_key, (void *)(uintptr_t)((unsigned)slot + 1)) != 0) {
+    atomic_store_explicit(&slot_line_taken, false, memory_order_release);
+    return; /* no destructor could release it: stay on the shared cells */
+  }
+  pmx__cell.line = (unsigned)slot;
+  pmx__cell.owned = true;
+  pmx__cell.owned_end = ((unsigned)slot + 1) * PMX_CACHELINE;
+}
+
+/* Gives up whatever line the calling thread owns and forgets its claim. */
+static void drop_claim(void) {
+  if (pmx__cell.claimed && pmx__cell.owned) {
+    if (atomic_load_explicit(&by_slot, memory_order_relaxed)) {
+      atomic_store_explicit(&slot_line_taken, false, memory_order_relaxed);
+    } else {
+      atomic_fetch_and_explicit(&owned_taken, ~(UINT64_C(1) << pmx__cell.line), memory_order_relaxed);
+    }
+    if (key_ok) (void)pthread_setspecific(owner_key, NULL);
+  }
+  pmx__cell.claimed = false;
+  pmx__cell.owned = false;
+  pmx__cell.owned_end = 0;
+}
+
+void pmx__cells_by_worker_slot(void) {
+  pthread_once(&key_once, init);
+  drop_claim();
+  atomic_store(&by_slot, true);
+  atomic_store(&slot_line_taken, false);
 }
 
 void pmx__cell_claim(void) {
@@ -55,6 +109,10 @@ void pmx__cell_claim(void) {
   pmx__cell.owned_end = 0;
   pmx__cell.line = shared_line();
   if (!key_ok) return;
+  if (atomic_load_explicit(&by_slot, memory_order_relaxed)) {
+    claim_slot_line();
+    return;
+  }
   const uint64_t all = n_lines == 64 ? ~UINT64_C(0) : (UINT64_C(1) << n_lines) - 1;
   uint64_t taken = atomic_load_explicit(&owned_taken, memory_order_relaxed);
   while ((taken & all) != all) {
@@ -74,18 +132,12 @@ void pmx__cell_claim(void) {
 }
 
 /* Multi-process mode, in a forked child (its only thread): the child gives up the line its
- * parent's thread owned (in the child nobody else holds it, so the index is free again) and
- * starts its shared cells at `seed`, so that single-threaded workers spread over the lines of a
- * shared counter (whose owned cells are off) instead of all adding to the same one. */
+ * parent's thread owned (another process owns it now, or will) and starts its shared cells at
+ * `seed`, so that workers spread over the lines of a shared counter. Its first increment then
+ * claims the line of the child's own worker slot (claim_slot_line). */
 void pmx__shards_reseed(unsigned seed) {
-  unsigned lines = pmx__counter_lines();
-  if (pmx__cell.claimed && pmx__cell.owned) {
-    atomic_fetch_and_explicit(&owned_taken, ~(UINT64_C(1) << pmx__cell.line), memory_order_relaxed);
-    if (key_ok) (void)pthread_setspecific(owner_key, NULL);
-  }
+  (void)pmx__counter_lines();
+  drop_claim();
+  atomic_store_explicit(&slot_line_taken, false, memory_order_relaxed);
   atomic_store_explicit(&next_shared, seed + 1, memory_order_relaxed);
-  pmx__cell.claimed = true;
-  pmx__cell.owned = false;
-  pmx__cell.owned_end = 0;
-  pmx__cell.line = seed % lines;
 }

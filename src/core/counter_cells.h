@@ -11,9 +11,11 @@
  * at thread exit (a thread-specific key's destructor) with a release store, and the next owner
  * claims it with an acquire, so it continues the cell where the last owner left it.
  *
- * Owned cells assume that every writer of a series lives in this process. A series placed in
- * memory shared by several processes must clear its metric's owned_cells flag: then every
- * thread takes the shared cells. */
+ * In multi-process mode the owned cells of a series in the shared mapping are written by several
+ * processes, so ownership is per process: line i is owned by one thread of the process holding
+ * worker slot i (the worker table is shared: no two live processes hold one slot, and a slot is
+ * reused only once its process is gone, so the next owner continues the cell). Processes without
+ * a slot, slots past the line count and every other thread take the shared cells. */
 #ifndef PMX_CORE_COUNTER_CELLS_H
 #define PMX_CORE_COUNTER_CELLS_H
 
@@ -42,6 +44,9 @@ unsigned pmx__counter_lines(void);
 void pmx__cell_claim(void);
 /* In a forked child of a multi-process registry (shared_store.c): see counter_cells.c. */
 void pmx__shards_reseed(unsigned seed);
+/* Multi-process mode, from pmx_shared_enable (the process's only thread): from now on a thread
+ * owns a line only as the owner of its process's worker slot (see counter_cells.c). */
+void pmx__cells_by_worker_slot(void);
 
 static inline pmx__cell_ref_t pmx__my_cell(void) {
   if (PMX_UNLIKELY(!pmx__cell.claimed)) pmx__cell_claim();

@@ -435,7 +435,7 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
   m->kind = def->kind;
   m->sum_as_gauge = def->sum_as_gauge;
   m->sharded = def->n_tags == 0 && (def->kind == PMX_COUNTER || (def->kind == PMX_SUM && !def->sum_as_gauge));
-  m->owned_cells = m->sharded && !shared; /* see counter_cells.h */
+  m->owned_cells = m->sharded; /* see counter_cells.h (multi-process mode: per worker slot) */
   m->one_cell = !m->sharded && (def->kind == PMX_COUNTER || (def->kind == PMX_SUM && !def->sum_as_gauge));
   m->counter_lines = m->sharded ? pmx__counter_lines() : 0;
   m->help = pmx__strdup(def->description && *def->description ? def->description : full);

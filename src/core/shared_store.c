@@ -170,6 +170,7 @@ int pmx_shared_enable(pmx_registry_t *reg, const pmx_shared_opts_t *opts, pmx_er
   view.reserved = max;
   view.fd = fd;
   view.reg = reg;
+  pmx__cells_by_worker_slot(); /* counter lines: owned per worker slot from now on */
   return PMX_OK;
 }
 

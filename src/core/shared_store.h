@@ -56,6 +56,8 @@ _Atomic pid_t *pmx__shm_workers(size_t *n);
 pmx_registry_t *pmx__shm_reg(void);
 /* Forgets this process's gauge cell (after fork, or when the mapping goes). */
 void pmx__shm_worker_forget(void);
+/* This process's worker slot (its gauge cell index) if it holds one, else -1; takes none. */
+int pmx__shm_my_slot(void);
 /* In a forked child: forgets the parent's cell and re-initialises the cell-claim lock, which a
  * thread of the parent may have held at the fork. */
 void pmx__shm_worker_forked(void);

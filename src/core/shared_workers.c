@@ -25,6 +25,11 @@ static pmx__scalar_t overflow_cell; /* where dropped updates go: written, never 
 
 void pmx__shm_worker_forget(void) { atomic_store(&my_slot, NO_SLOT); }
 
+int pmx__shm_my_slot(void) {
+  int i = atomic_load_explicit(&my_slot, memory_order_acquire);
+  return i >= 0 ? i : -1;
+}
+
 void pmx__shm_worker_forked(void) {
   /* The child is one thread: nothing else can hold the lock here, but a thread of the parent
    * may have held it at the fork, and that copy would never be released. */

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/counter_cells.h"
 #include "core/shared_store.h"
 #include "core_test_util.h"
 #include "shared_test_util.h"
@@ -74,8 +75,11 @@ static pmx_series_t *series(pmx_metric_t *m, const char *who) {
 
 /* One worker's known work: rounds increments of the shared counter, rounds adds of 2 to its own
  * series (created after fork) and to the "all" series (created before), and rounds observations
- * cycling through 0.5, 3, 7, 20 into its own and the "all" histogram series. */
+ * cycling through 0.5, 3, 7, 20 into its own and the "all" histogram series. Even-numbered
+ * workers first take a worker slot, as the runtime's workers do at fork, so that they increment
+ * the counter's owned cell of that slot; odd ones hold none and take the shared cells. */
 static int do_work(mp_fixture_t *f, int id) {
+  if (id % 2 == 0 && pmx_shared_worker_slot() < 0) return 9;
   char who[16];
   snprintf(who, sizeof who, "w%d", id);
   pmx_series_t *hits = series(f->hits, NULL), *mine = series(f->req, who), *all = series(f->req, "all");
@@ -164,6 +168,52 @@ static void test_multiprocess_exact_sums_with_killed_workers(void **state) {
   assert_true(ct_has_linef(text, "mp_lat_bucket{who=\"all\",le=\"5\"} %d", n * rounds / 2));
   assert_int_equal(ct_count(text, "mp_req{who=\"w3\"}"), 1);
   free(text);
+}
+
+/* Counter cells owned per worker slot: a worker holding slot k increments line k's owned cell
+ * (and no other process does), the next holder of slot k after its first holder was killed and
+ * reaped continues that cell, and a worker without a slot uses the shared cells; the value stays
+ * the exact total. */
+static int count_rounds(void *ctx, int id, int done_fd) {
+  mp_fixture_t *f = ctx;
+  (void)done_fd;
+  int slot = id >= 0 ? pmx_shared_worker_slot() : -1;
+  if (id >= 0 && slot != id) return 50; /* slots are taken in order in this test */
+  pmx_series_t *hits = series(f->hits, NULL);
+  if (hits == NULL) return 51;
+  for (int i = 0; i < rounds; i++) {
+    if (pmx_series_inc(hits) != PMX_OK) return 52;
+  }
+  return 0;
+}
+
+static int64_t owned_cell(pmx_series_t *s, unsigned line) {
+  return atomic_load((_Atomic int64_t *)(void *)(s->value + (size_t)line * PMX_CACHELINE + PMX__OWNED_CELL));
+}
+
+static void test_multiprocess_owned_cells_by_worker_slot(void **state) {
+  mp_fixture_t *f = *state;
+  pmx_series_t *hits = series(f->hits, NULL);
+  assert_non_null(hits);
+  assert_true(atomic_load(&hits->hash) & PMX__OWNED_CELLS);
+  assert_true(pmx__counter_lines() >= 3);
+  /* Slots 0 and 1 (the master holds none), then one more process without a slot. */
+  pid_t a = mp_spawn(count_rounds, f, 0, -1);
+  assert_int_equal(mp_wait(a), 0);
+  pid_t b = mp_spawn(count_rounds, f, 1, -1);
+  pid_t none = mp_spawn(count_rounds, f, -1, -1);
+  assert_int_equal(mp_wait(b), 0);
+  assert_int_equal(mp_wait(none), 0);
+  assert_int_equal(owned_cell(hits, 0), rounds);
+  assert_int_equal(owned_cell(hits, 1), rounds);
+  /* Slot 0's process is gone and reported: the next one to take slot 0 continues its cell. */
+  assert_int_equal(pmx_shared_worker_exited(a), PMX_OK);
+  pid_t again = mp_spawn(count_rounds, f, 0, -1);
+  assert_int_equal(mp_wait(again), 0);
+  assert_int_equal(owned_cell(hits, 0), 2 * rounds);
+  assert_int_equal(owned_cell(hits, 1), rounds);
+  for (unsigned k = 2; k < pmx__counter_lines(); k++) assert_int_equal(owned_cell(hits, k), 0);
+  assert_true(pmx_series_value(hits) == 4.0 * rounds); /* the slotless one's in the shared cells */
 }
 
 /* Workers that create series and update them without pause are killed at random moments, again
@@ -505,6 +555,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_shared_store_enable_errors),
       cmocka_unit_test_setup_teardown(test_multiprocess_exact_sums_with_killed_workers, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_multiprocess_owned_cells_by_worker_slot, setup, teardown),
       cmocka_unit_test_setup_teardown(test_multiprocess_sigkill_at_random, setup, teardown),
       cmocka_unit_test_setup_teardown(test_shared_store_lock_holder_killed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_shared_store_observer_killed_mid_observe, setup, teardown),
