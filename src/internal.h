@@ -22,6 +22,23 @@
 
 #define PMX_CACHELINE 64
 
+/* Built with ThreadSanitizer (GCC defines __SANITIZE_THREAD__, clang answers __has_feature):
+ * PMX_TSAN is 1, and PMX_NO_SANITIZE_THREAD keeps a function's memory accesses out of its
+ * reports (for reads whose racing bytes never decide a result). */
+#if defined(__SANITIZE_THREAD__)
+#define PMX_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PMX_TSAN 1
+#endif
+#endif
+#ifdef PMX_TSAN
+#define PMX_NO_SANITIZE_THREAD __attribute__((no_sanitize_thread))
+#else
+#define PMX_TSAN 0
+#define PMX_NO_SANITIZE_THREAD
+#endif
+
 /* Thread-locals read on update paths: the initial-exec model makes each read one %fs-relative
  * load instead of a __tls_get_addr call in the shared library (glibc keeps spare static TLS for
  * libraries loaded later with dlopen, and promex's few bytes fit in it). */

@@ -44,17 +44,35 @@ static unsigned shared_line(void) {
   return atomic_fetch_add_explicit(&next_shared, 1, memory_order_relaxed) % n_lines;
 }
 
-/* Runs on an exiting thread: increments later in its teardown (another key's destructor) go to
- * a shared cell, since another thread may own this index from now on. */
-static void release_owned(void *p) {
-  unsigned line = (unsigned)(uintptr_t)p - 1;
-  pmx__cell.owned = false;
-  pmx__cell.owned_end = 0;
+/* Hands line back for another thread to own (release: it continues the cell where this thread
+ * left it). */
+static void give_up_line(unsigned line) {
   if (atomic_load_explicit(&by_slot, memory_order_relaxed)) {
     atomic_store_explicit(&slot_line_taken, false, memory_order_release);
   } else {
     atomic_fetch_and_explicit(&owned_taken, ~(UINT64_C(1) << line), memory_order_release);
   }
+}
+
+/* Runs on an exiting thread: increments later in its teardown (another key's destructor) go to
+ * a shared cell, since another thread may own this index from now on. */
+static void release_owned(void *p) {
+  pmx__cell.owned = false;
+  pmx__cell.owned_end = 0;
+  give_up_line((unsigned)(uintptr_t)p - 1);
+}
+
+/* Makes the calling thread the owner of `line`, which it has just reserved; false (the line given
+ * up again) when no destructor could release it at thread exit. */
+static bool own_line(unsigned line) {
+  if (pthread_setspecific(owner_key, (void *)(uintptr_t)(line + 1)) != 0) {
+    give_up_line(line);
+    return false; /* stay on the shared cells */
+  }
+  pmx__cell.line = line;
+  pmx__cell.owned = true;
+  pmx__cell.owned_end = (line + 1) * PMX_CACHELINE;
+  return true;
 }
 
 /* Multi-process mode: the line of this process's worker slot, if the process holds one (the
@@ -64,28 +82,17 @@ static void release_owned(void *p) {
 static void claim_slot_line(void) {
   int slot = pmx__shm_my_slot();
   bool free_line = false;
-  if (slot < 0 || (unsigned)slot >= n_lines ||
-      !atomic_compare_exchange_strong_explicit(&slot_line_taken, &free_line, true, memory_order_acquire,
-                                               memory_order_relaxed)) {
-    return;
+  if (slot >= 0 && (unsigned)slot < n_lines &&
+      atomic_compare_exchange_strong_explicit(&slot_line_taken, &free_line, true, memory_order_acquire,
+                                              memory_order_relaxed)) {
+    (void)own_line((unsigned)slot);
   }
-  if (pthread_setspecific(owner_key, (void *)(uintptr_t)((unsigned)slot + 1)) != 0) {
-    atomic_store_explicit(&slot_line_taken, false, memory_order_release);
-    return; /* no destructor could release it: stay on the shared cells */
-  }
-  pmx__cell.line = (unsigned)slot;
-  pmx__cell.owned = true;
-  pmx__cell.owned_end = ((unsigned)slot + 1) * PMX_CACHELINE;
 }
 
 /* Gives up whatever line the calling thread owns and forgets its claim. */
 static void drop_claim(void) {
   if (pmx__cell.claimed && pmx__cell.owned) {
-    if (atomic_load_explicit(&by_slot, memory_order_relaxed)) {
-      atomic_store_explicit(&slot_line_taken, false, memory_order_relaxed);
-    } else {
-      atomic_fetch_and_explicit(&owned_taken, ~(UINT64_C(1) << pmx__cell.line), memory_order_relaxed);
-    }
+    give_up_line(pmx__cell.line);
     if (key_ok) (void)pthread_setspecific(owner_key, NULL);
   }
   pmx__cell.claimed = false;
@@ -119,13 +126,7 @@ void pmx__cell_claim(void) {
     unsigned line = (unsigned)__builtin_ctzll(~taken);
     if (atomic_compare_exchange_weak_explicit(&owned_taken, &taken, taken | (UINT64_C(1) << line),
                                               memory_order_acquire, memory_order_relaxed)) {
-      if (pthread_setspecific(owner_key, (void *)(uintptr_t)(line + 1)) != 0) {
-        atomic_fetch_and_explicit(&owned_taken, ~(UINT64_C(1) << line), memory_order_release);
-        return; /* no destructor could release it: stay on the shared cells */
-      }
-      pmx__cell.line = line;
-      pmx__cell.owned = true;
-      pmx__cell.owned_end = (line + 1) * PMX_CACHELINE;
+      (void)own_line(line);
       return;
     }
   }

@@ -706,10 +706,11 @@ static void free_retired_tables(pmx_metric_t *m) {
 /* Creates the series; m->mu held. */
 static pmx__series_result_t series_create(pmx_metric_t *m, uint32_t h, const char *const *values,
                                           const size_t *lens, pmx_series_t **out) {
-  size_t n = m->n_tags;
+  size_t n = m->n_tags, need = 0;
   for (size_t i = 0; i < n; i++) {
     if (lens[i] > PMX_MAX_LABEL_VALUE) return PMX__SERIES_LABEL_TOO_LONG;
     if (!pmx__valid_utf8(values[i], lens[i])) return PMX__SERIES_INVALID_LABEL;
+    need += lens[i] + 1;
   }
   if (atomic_load_explicit(&m->n_series, memory_order_relaxed) >= m->max_series) {
     atomic_fetch_add_explicit(&m->dropped, 1, memory_order_relaxed);
@@ -732,8 +733,6 @@ static pmx__series_result_t series_create(pmx_metric_t *m, uint32_t h, const cha
     }
     t = nt;
   }
-  size_t need = 0;
-  for (size_t i = 0; i < n; i++) need += lens[i] + 1;
   const uint16_t label_cap = pmx__label_cap_for(need);
   pmx_series_t *s = series_alloc(m, label_cap);
   if (s == NULL) return PMX__SERIES_NO_MEMORY;
@@ -767,24 +766,23 @@ static pmx__series_result_t series_create(pmx_metric_t *m, uint32_t h, const cha
   return PMX__SERIES_OK;
 }
 
+/* The lock-free lookup: the one series of an unlabelled family, else a probe of the table. */
+static inline pmx_series_t *series_find(const pmx_metric_t *m, const pmx__key_t *k) {
+  if (m->n_tags == 0) return atomic_load_explicit(&m->single, memory_order_acquire);
+  return table_find(m, atomic_load_explicit(&m->table, memory_order_acquire), k);
+}
+
 /* The lookup again under the metric mutex, then the creation: what a lookup that found nothing
  * lock-free falls back to. */
 __attribute__((noinline)) static pmx__series_result_t series_get_locked(pmx_metric_t *m, const pmx__key_t *k,
                                                                        pmx_series_t **out) {
   pmx__metric_lock(m, &m->mu);
-  pmx_series_t *s = m->n_tags == 0 ? atomic_load_explicit(&m->single, memory_order_relaxed)
-                                   : table_find(m, atomic_load_explicit(&m->table, memory_order_relaxed), k);
+  pmx_series_t *s = series_find(m, k);
   pmx__series_result_t rc = PMX__SERIES_OK;
   if (s == NULL) rc = series_create(m, k->hash, k->values, k->lens, &s);
   pthread_mutex_unlock(&m->mu);
   if (rc == PMX__SERIES_OK) *out = s;
   return rc;
-}
-
-/* The lock-free lookup: the one series of an unlabelled family, else a probe of the table. */
-static inline pmx_series_t *series_find(const pmx_metric_t *m, const pmx__key_t *k) {
-  if (m->n_tags == 0) return atomic_load_explicit(&m->single, memory_order_acquire);
-  return table_find(m, atomic_load_explicit(&m->table, memory_order_acquire), k);
 }
 
 pmx__series_result_t pmx__series_get_key(pmx_metric_t *m, const pmx__key_t *k, pmx_series_t **out) {

@@ -10,17 +10,6 @@
 
 #include "core/core_internal.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define PMX_NO_SANITIZE_THREAD __attribute__((no_sanitize_thread))
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define PMX_NO_SANITIZE_THREAD __attribute__((no_sanitize("thread")))
-#endif
-#endif
-#ifndef PMX_NO_SANITIZE_THREAD
-#define PMX_NO_SANITIZE_THREAD
-#endif
-
 #define PMX__KEY_MUL 0x9fb21c651e98df25ull
 #define PMX__KEY_FINAL_MUL 0xd6e8feb86659fd93ull
 
@@ -66,27 +55,12 @@ typedef struct pmx__key {
   uint32_t need; /* the values' label bytes: each value and its NUL */
 } pmx__key_t;
 
-/* How many bytes from its start the word-wise comparison reads for a value of n bytes: one 8-byte
- * word for short values (the value, its NUL and what follows), else the value and its NUL. */
-static inline size_t pmx__key_value_reach(size_t n) { return n < 8 ? 8 : n + 1; }
-
 /* The comparison of values needing `need` label bytes reads at most this many bytes past them
- * (a 1-byte last value, read as a word): for the values a series holds, at most that far past
+ * (an empty last value is read as a whole word: its NUL and 7 more bytes): for the values a series holds, at most that far past
  * its label capacity, which the arena keeps readable (PMX__ARENA_TAIL). A lookup for values that
  * need more than a series' capacity compares byte by byte instead (pmx__key_labels_equal). */
 #define PMX__KEY_OVERREAD 7
 _Static_assert(PMX__KEY_OVERREAD <= PMX__ARENA_TAIL, "the arena's tail covers the comparison's reads");
-
-/* How many label bytes (from the first) the comparison of these values reads. */
-static inline size_t pmx__key_reach(const size_t *lens, size_t n) {
-  size_t at = 0, reach = 0;
-  for (size_t i = 0; i < n; i++) {
-    size_t end = at + pmx__key_value_reach(lens[i]);
-    if (end > reach) reach = end;
-    at += lens[i] + 1;
-  }
-  return reach;
-}
 
 /* Label bytes a series reserves for values of `need` bytes: a power of two, so that a freed series
  * serves any later one of its class (churn of similar values reuses memory instead of growing the
@@ -155,9 +129,14 @@ static inline void pmx__key_hash(pmx__key_t *k, const char *const *values, const
   pmx__key_finish(k, acc, at);
 }
 
+/* The same comparison byte by byte, which never reads past the stored NUL. */
+static inline bool pmx__key_value_equal_bytes(const char *stored, const char *v, size_t n) {
+  return strncmp(stored, v, n) == 0 && stored[n] == '\0';
+}
+
 /* Compares a stored NUL-terminated value with value i of the key (n bytes, no NUL inside) in
- * whole words, reading pmx__key_value_reach(n) bytes of the stored side (the caller has checked
- * that they lie inside the series' label capacity and the arena's tail). Bytes past the stored
+ * whole words, reading 8 bytes of the stored side for values under 8 bytes, else n + 1 (the
+ * caller has checked that they lie inside the series' label capacity and the arena's tail). Bytes past the stored
  * NUL cannot change the result: if the stored value is shorter, its NUL meets a key byte that is
  * not NUL. The key's value is never read past its length. */
 PMX_NO_SANITIZE_THREAD static inline bool pmx__key_value_equal(const char *stored, const pmx__key_t *k, size_t i) {
@@ -171,12 +150,7 @@ PMX_NO_SANITIZE_THREAD static inline bool pmx__key_value_equal(const char *store
     return pmx__key_load_word(a) == pmx__key_load_word(b) &&
            pmx__key_load_word(a + n - 8) == pmx__key_load_word(b + n - 8) && stored[n] == '\0';
   }
-  return strncmp(stored, k->values[i], n) == 0 && stored[n] == '\0';
-}
-
-/* The same comparison byte by byte, which never reads past the stored NUL. */
-static inline bool pmx__key_value_equal_bytes(const char *stored, const char *v, size_t n) {
-  return strncmp(stored, v, n) == 0 && stored[n] == '\0';
+  return pmx__key_value_equal_bytes(stored, k->values[i], n);
 }
 
 /* Compares a series' label bytes (at labels_offset, `cap` bytes reserved) with the key's values.

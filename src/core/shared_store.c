@@ -63,16 +63,7 @@ static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
 /* Threads that may run before the mode is enabled: the main one, and under ThreadSanitizer the
  * sanitizer's background thread, which it starts with the program's first thread. */
-#if defined(__SANITIZE_THREAD__)
-#define THREADS_ALLOWED 2
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define THREADS_ALLOWED 2
-#endif
-#endif
-#ifndef THREADS_ALLOWED
-#define THREADS_ALLOWED 1
-#endif
+#define THREADS_ALLOWED (PMX_TSAN ? 2 : 1)
 
 /* Threads of this process, from /proc (0 if unknown). */
 static long thread_count(void) {

@@ -90,7 +90,7 @@ static void test_prefix_word_every_length(void **state) {
 }
 
 /* For every pair of lengths up to MAX_LEN: equal exactly when length and bytes are equal. Keys
- * longer than the stored value reach past its capacity and take the byte-wise comparison. */
+ * needing more bytes than the stored value's capacity take the byte-wise comparison. */
 static void test_value_equal_every_length_pair(void **state) {
   (void)state;
   for (size_t sl = 0; sl <= MAX_LEN; sl++) {
@@ -131,8 +131,8 @@ static void test_value_equal_one_byte_differs(void **state) {
   }
 }
 
-/* Several values against label bytes laid out as a series stores them, with just their reach
- * allocated. */
+/* Several values against label bytes laid out as a series stores them, in just their capacity
+ * and the arena's tail. */
 static void test_labels_equal_layout(void **state) {
   (void)state;
   const char *const sets[][3] = {{"GET", "/r0", "200"}, {"DELETE", "/api/v1/items/long", ""},
@@ -173,21 +173,6 @@ static void test_labels_equal_layout(void **state) {
   }
 }
 
-/* The comparison reads at most PMX__KEY_OVERREAD bytes past the values' label bytes, which is
- * what the lookup checks against a series' capacity and the arena's tail. */
-static void test_reach_bound(void **state) {
-  (void)state;
-  for (size_t a = 0; a <= 20; a++) {
-    for (size_t b = 0; b <= 20; b++) {
-      size_t lens[2] = {a, b};
-      size_t need = a + b + 2, reach = pmx__key_reach(lens, 2);
-      if (reach < need || reach > need + PMX__KEY_OVERREAD) {
-        fail_msg("lens %zu,%zu: reach %zu for %zu bytes", a, b, reach, need);
-      }
-    }
-  }
-}
-
 /* The hash depends on the bytes, not on where they are, and on how they split into values. */
 static void test_hash_by_content_and_split(void **state) {
   (void)state;
@@ -207,7 +192,6 @@ int main(void) {
       cmocka_unit_test(test_value_equal_every_length_pair),
       cmocka_unit_test(test_value_equal_one_byte_differs),
       cmocka_unit_test(test_labels_equal_layout),
-      cmocka_unit_test(test_reach_bound),
       cmocka_unit_test(test_hash_by_content_and_split),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
