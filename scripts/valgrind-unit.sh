@@ -16,6 +16,7 @@ for t in json.load(open(sys.argv[1]))["tests"]:
 PY
 )
 failed=0
+recap=""
 for cmd in "${cmds[@]}"; do
   name=$(basename "$(echo "$cmd" | awk '{for (i = 2; i <= NF; i++) if ($i !~ /=/) {print $i; exit}}')")
   log="$dir/valgrind-$name.log"
@@ -31,6 +32,10 @@ for cmd in "${cmds[@]}"; do
     echo "valgrind: $name clean"
   else
     echo "valgrind: $name FAILED (see $log)"; tail -30 "$log"; failed=1
+    # What failed, recapped after the last test: CI keeps only the end of the output.
+    recap+="valgrind: $name FAILED:"$'\n'
+    recap+=$(grep -E '^\[  ERROR   \]|: error: |==[0-9]+== (Invalid|Conditional|Use of|Syscall param|Process terminating)' "$log" | head -20 || true)$'\n'
   fi
 done
+printf "%s" "$recap"
 exit $failed
