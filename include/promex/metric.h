@@ -113,7 +113,12 @@ typedef struct pmx_tag_source {
 
 /* tag_values callback: fills `out` from the event's metadata (out->n is 0 on entry). Tags are then
  * looked up by key in `out` instead of the event's metadata. Return false to skip the event
- * (counted as missing_tag). */
+ * (counted as missing_tag).
+ * How often it runs: families of one registry with the same tags (same names, same order), the
+ * same tag_values and the same tag_values_ctx share its answer within one emit: when their handlers
+ * run one after another, it runs once for all of them; a family of another group in between makes
+ * it run again. So it must answer alike for the same event, whatever family asks. A false answer is
+ * not shared: the next family asks again and counts its own skip. */
 typedef bool (*pmx_tag_values_fn)(const pmx_event_data_t *ev, pmx_tag_source_t *out, void *ctx);
 
 /* keep/drop predicate over the event. */

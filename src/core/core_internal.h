@@ -245,6 +245,10 @@ struct pmx_metric {
   char *tags[PMX_MAX_TAGS];
   pmx_tag_values_fn tag_values;
   void *tag_values_ctx;
+  /* Families of one registry with the same tags, tag_values and tag_values_ctx share a tag group,
+   * named by its first family: within one emit they share label values (emit_keys.h). Families
+   * are freed only with their registry, so a live family never names a freed one. NULL: no tags. */
+  const pmx_metric_t *tag_group;
   pmx_predicate_fn keep, drop;
   void *predicate_ctx;
   double unit_mul;     /* unit conversion: value * unit_mul / unit_div (exact powers of ten, */

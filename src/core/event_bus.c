@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/core_internal.h"
+#include "core/emit_keys.h"
 #include "core/grace.h"
 #include "internal.h"
 #include "promex/event.h"
@@ -359,6 +360,23 @@ int pmx_bus_detach(pmx_bus_t *bus, const char *id) {
   return rc;
 }
 
+_Thread_local pmx__emit_keys_t *pmx__emit_keys PMX_TLS_FAST;
+
+/* Several handlers: metric handlers with the same tags share their label values through `keys`
+ * (emit_keys.h). Out of line, so that the emit of an event with one handler keeps a small frame. */
+__attribute__((noinline)) static void run_handlers_sharing_keys(const snapshot_t *s,
+                                                                const pmx_event_data_t *data) {
+  pmx__emit_keys_t keys;
+  keys.data = data;
+  keys.group = NULL;
+  pmx__emit_keys_t *outer = pmx__emit_keys;
+  pmx__emit_keys = &keys;
+  for (size_t i = 0; i < s->n; i++) {
+    atomic_load_explicit(&s->items[i].fn, memory_order_relaxed)(data, s->items[i].config);
+  }
+  pmx__emit_keys = outer;
+}
+
 int pmx_emit(const pmx_event_t *ev, const pmx_measurement_t *measurements, size_t n_measurements,
              const pmx_meta_t *metadata, size_t n_metadata) {
   if (PMX_UNLIKELY(ev == NULL || (measurements == NULL && n_measurements != 0) ||
@@ -379,8 +397,10 @@ int pmx_emit(const pmx_event_t *ev, const pmx_measurement_t *measurements, size_
     unsigned depth = emit_depth;
     if (depth < MAX_NESTED_EMITS) emitting[depth] = bus;
     emit_depth = depth + 1;
-    for (size_t i = 0; i < s->n; i++) {
-      atomic_load_explicit(&s->items[i].fn, memory_order_relaxed)(&data, s->items[i].config);
+    if (PMX_LIKELY(s->n == 1)) {
+      atomic_load_explicit(&s->items[0].fn, memory_order_relaxed)(&data, s->items[0].config);
+    } else {
+      run_handlers_sharing_keys(s, &data);
     }
     emit_depth = depth;
     ran = (int)s->n;

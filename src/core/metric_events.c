@@ -10,6 +10,7 @@
 
 #include "core/core_internal.h"
 #include "core/counter_cells.h"
+#include "core/emit_keys.h"
 #include "core/grace.h"
 #include "core/meta_label.h"
 #include "core/series_key.h"
@@ -82,6 +83,41 @@ static void update_with_exemplar(pmx_metric_t *m, pmx_series_t *s, const pmx_eve
   record_exemplar(m, s, ev, v);
 }
 
+/* Finds the metric's tags in the event (or in what its tag_values resolver makes of it) and adds
+ * each value to the lookup key as it is found (series_key.h). Counts a skip and returns false when
+ * a tag is missing or unusable. Inlined: the handler's one call site, where a call would cost
+ * more than the matching of two or three tags. */
+__attribute__((always_inline)) static inline bool build_key(pmx_metric_t *m, const pmx_event_data_t *ev,
+                                                           pmx__tag_key_t *tk) {
+  uint64_t acc;
+  size_t at;
+  pmx__key_begin(&tk->key, tk->values, tk->lens, m->n_tags, &acc, &at);
+  if (m->n_tags) {
+    const pmx_meta_t *src = ev->metadata;
+    size_t n_src = ev->n_metadata;
+    if (m->tag_values) {
+      pmx_tag_source_t *ts = &tk->tag_source;
+      ts->n = 0;
+      if (!m->tag_values(ev, ts, m->tag_values_ctx) || ts->n > 2 * PMX_MAX_TAGS) {
+        skip(m, PMX__SKIP_MISSING_TAG);
+        return false;
+      }
+      src = ts->items;
+      n_src = ts->n;
+    }
+    for (size_t i = 0; i < m->n_tags; i++) {
+      const pmx_meta_t *md = find_meta(src, n_src, m->tags[i]);
+      if (PMX_UNLIKELY(md == NULL || !pmx__meta_label(md, tk->scratch[i], &tk->values[i], &tk->lens[i]))) {
+        skip(m, PMX__SKIP_MISSING_TAG);
+        return false;
+      }
+      pmx__key_add(&tk->key, i, tk->lens[i], &acc, &at);
+    }
+  }
+  pmx__key_finish(&tk->key, acc, at);
+  return true;
+}
+
 void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
   pmx_metric_t *m = config;
   /* An unlabelled counter without keep/drop/exemplars counts the event and reads nothing from
@@ -112,39 +148,24 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
     }
   }
 
-  const char *values[PMX_MAX_TAGS];
-  size_t lens[PMX_MAX_TAGS];
-  char scratch[PMX_MAX_TAGS][40];
-  pmx_tag_source_t tag_source; /* values may point into its scratch until the update below */
-  /* Each value is added to the lookup key as it is found (series_key.h). */
-  pmx__key_t key;
-  uint64_t acc;
-  size_t at;
-  pmx__key_begin(&key, values, lens, m->n_tags, &acc, &at);
-  if (m->n_tags) {
-    const pmx_meta_t *src = ev->metadata;
-    size_t n_src = ev->n_metadata;
-    pmx_tag_source_t *ts = NULL;
-    if (m->tag_values) {
-      ts = &tag_source;
-      ts->n = 0;
-      if (!m->tag_values(ev, ts, m->tag_values_ctx) || ts->n > 2 * PMX_MAX_TAGS) {
-        skip(m, PMX__SKIP_MISSING_TAG);
-        return;
-      }
-      src = ts->items;
-      n_src = ts->n;
-    }
-    for (size_t i = 0; i < m->n_tags; i++) {
-      const pmx_meta_t *md = find_meta(src, n_src, m->tags[i]);
-      if (PMX_UNLIKELY(md == NULL || !pmx__meta_label(md, scratch[i], &values[i], &lens[i]))) {
-        skip(m, PMX__SKIP_MISSING_TAG);
-        return;
-      }
-      pmx__key_add(&key, i, lens[i], &acc, &at);
+  /* The label values and their key: built here, or taken from an earlier handler of the same
+   * emit whose metric shares this one's tags (emit_keys.h). */
+  pmx__tag_key_t own;
+  pmx__tag_key_t *tk = &own;
+  pmx__emit_keys_t *shared = NULL;
+  if (m->tag_group != NULL) {
+    pmx__emit_keys_t *ek = pmx__emit_keys;
+    if (ek != NULL && ek->data == ev) {
+      shared = ek;
+      tk = &ek->k;
     }
   }
-  pmx__key_finish(&key, acc, at);
+  if (shared == NULL || shared->group != m->tag_group) {
+    if (shared != NULL) shared->group = NULL; /* rebuilt below; not valid until that succeeds */
+    if (!build_key(m, ev, tk)) return;
+    if (shared != NULL) shared->group = m->tag_group;
+  }
+  const pmx__key_t *key = &tk->key;
 
   pmx_series_t *s;
   /* The series may be removed concurrently: a reader section keeps its memory from being reused
@@ -153,7 +174,7 @@ void pmx__metric_event_handler(const pmx_event_data_t *ev, void *config) {
   bool own_section = !pmx__in_read_section();
   pmx__read_t rd = 0;
   if (PMX_UNLIKELY(own_section)) rd = pmx__read_begin();
-  pmx__series_result_t got = pmx__series_get_key(m, &key, &s);
+  pmx__series_result_t got = pmx__series_get_key(m, key, &s);
   if (PMX_UNLIKELY(got != PMX__SERIES_OK)) {
     if (own_section) pmx__read_end(rd);
     skip(m, pmx__series_skip_reason(got));

@@ -379,6 +379,24 @@ static pmx__table_t *table_alloc(pmx_metric_t *m, size_t cap) {
   return t;
 }
 
+/* The tag group of a new family (emit_keys.h): that of a family of the registry with the same tag
+ * names in the same order and the same tag_values and ctx, which make the same label values of
+ * any event; else the family itself starts one. reg->mu held. */
+static const pmx_metric_t *tag_group_for(const pmx_registry_t *reg, const pmx_metric_t *m) {
+  if (m->n_tags == 0) return NULL;
+  for (const pmx_metric_t *o = atomic_load_explicit(&reg->head, memory_order_relaxed); o != NULL;
+       o = atomic_load_explicit(&o->next, memory_order_relaxed)) {
+    if (o->tag_group == NULL || o->n_tags != m->n_tags || o->tag_values != m->tag_values ||
+        o->tag_values_ctx != m->tag_values_ctx) {
+      continue;
+    }
+    size_t i = 0;
+    while (i < m->n_tags && strcmp(o->tags[i], m->tags[i]) == 0) i++;
+    if (i == m->n_tags) return o->tag_group;
+  }
+  return m;
+}
+
 int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metric_t **out,
                       pmx_error_t *err) {
   if (out) *out = NULL;
@@ -524,6 +542,7 @@ int pmx_metric_define(pmx_registry_t *reg, const pmx_metric_def_t *def, pmx_metr
     metric_free(m);
     return pmx__fail(err, PMX_ENOMEM, def->name, "out of memory");
   }
+  m->tag_group = tag_group_for(reg, m);
   if (reg->tail) {
     atomic_store_explicit(&reg->tail->next, m, memory_order_release);
   } else {

@@ -137,7 +137,8 @@
  * metric updates (lock-free once the series exists) and one extra emit for the in-flight gauge.
  *
  * Threading: events may be emitted from any number of threads at once. The resolver callback runs
- * on the emitting thread, concurrently, once per metric updated by the event. */
+ * on the emitting thread, concurrently: once per request event for the labels (the request metrics
+ * share them), and with ignore_routes set once more per metric, for the ignore check. */
 #ifndef PROMEX_PLUGINS_HTTP_SERVER_H
 #define PROMEX_PLUGINS_HTTP_SERVER_H
 

@@ -1,7 +1,9 @@
 /* Concurrency: two threads emit events while a third attaches and detaches a handler and renders.
  * Checks that final counts are exact, that a detached handler is never called after detach
  * returns, and that every render shows consistent histograms (cumulative buckets, +Inf ==
- * _count). Meant to run under TSan too (label "concurrency"). */
+ * _count). The counter and the histogram take the same tag, so within each emit they share one
+ * key (src/core/emit_keys.h), on each emitting thread's own stack. Meant to run under TSan too
+ * (label "concurrency"). */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>

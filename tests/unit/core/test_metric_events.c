@@ -466,6 +466,128 @@ static void test_own_prefix_in_skips(void **state) {
   pmx_bus_destroy(bus);
 }
 
+/* ---- label values shared within one emit (src/core/emit_keys.h) ----------------------------- */
+
+typedef struct share_ctx {
+  int calls;
+  fixture_t *f;       /* set: the resolver emits "inner" before answering (a nested emit) */
+  bool refuse;        /* answer false: every metric of the group counts its own skip */
+} share_ctx_t;
+
+/* method from the event; route formatted into scratch, so later handlers read the first one's
+ * scratch. */
+static bool share_resolver(const pmx_event_data_t *ev, pmx_tag_source_t *out, void *ctx) {
+  share_ctx_t *c = ctx;
+  c->calls++;
+  if (c->refuse) return false;
+  if (c->f != NULL) {
+    pmx_meta_t inner[] = {PMX_META_S("method", "INNER"), PMX_META_I("code", 7)};
+    assert_int_equal(emit(c->f, "inner", NULL, 0, inner, 2), 2);
+  }
+  const pmx_meta_t *method = pmx_event_meta(ev, "method");
+  const pmx_meta_t *path = pmx_event_meta(ev, "path");
+  if (method == NULL || path == NULL) return false;
+  out->items[out->n++] = PMX_META_S("method", method->v.s);
+  snprintf(out->scratch, sizeof out->scratch, "route:%s", path->v.s);
+  out->items[out->n++] = PMX_META_S("route", out->scratch);
+  return true;
+}
+
+/* Families with the same tags and resolver run the resolver once per emit and record the same
+ * values; a different ctx, a different tag order or no resolver make other groups, and each
+ * records its own values; a refused event is counted once per family. */
+static void test_tags_shared_within_emit(void **state) {
+  fixture_t *f = *state;
+  share_ctx_t c1 = {0}, c2 = {0};
+  const char *tags[] = {"method", "route"};
+  const char *reversed[] = {"route", "method"};
+  const double bounds[] = {1, 10};
+  pmx_metric_def_t defs[] = {
+      {.kind = PMX_COUNTER, .name = "sh.count", .event_name = "sh", .tags = tags, .n_tags = 2,
+       .tag_values = share_resolver, .tag_values_ctx = &c1},
+      {.kind = PMX_DISTRIBUTION, .name = "sh.size", .event_name = "sh", .measurement = "size",
+       .buckets = bounds, .n_buckets = 2, .tags = tags, .n_tags = 2, .tag_values = share_resolver,
+       .tag_values_ctx = &c1},
+      {.kind = PMX_SUM, .name = "sh.bytes", .event_name = "sh", .measurement = "size", .tags = tags,
+       .n_tags = 2, .tag_values = share_resolver, .tag_values_ctx = &c1},
+      {.kind = PMX_COUNTER, .name = "sh.other_ctx", .event_name = "sh", .tags = tags, .n_tags = 2,
+       .tag_values = share_resolver, .tag_values_ctx = &c2},
+      {.kind = PMX_COUNTER, .name = "sh.reversed", .event_name = "sh", .tags = reversed, .n_tags = 2,
+       .tag_values = share_resolver, .tag_values_ctx = &c1},
+      /* Back to the first group after two others: it is built again, with the same values. */
+      {.kind = PMX_COUNTER, .name = "sh.again", .event_name = "sh", .tags = tags, .n_tags = 2,
+       .tag_values = share_resolver, .tag_values_ctx = &c1},
+      /* The same names from the metadata: another group (no resolver). */
+      {.kind = PMX_COUNTER, .name = "sh.meta", .event_name = "sh", .tags = tags, .n_tags = 2},
+  };
+  pmx_metric_t *m[7];
+  for (size_t i = 0; i < 7; i++) m[i] = define_attach(f, &defs[i]);
+
+  pmx_meta_t md[] = {PMX_META_S("method", "GET"), PMX_META_S("path", "/a"), PMX_META_S("route", "raw")};
+  pmx_measurement_t size[] = {PMX_M("size", 5)};
+  assert_int_equal(emit(f, "sh", size, 1, md, 3), 7);
+  pmx_meta_t md2[] = {PMX_META_S("method", "PUT"), PMX_META_S("path", "/b"), PMX_META_S("route", "raw")};
+  assert_int_equal(emit(f, "sh", size, 1, md2, 3), 7);
+  /* c1: sh.count builds (shared by sh.size and sh.bytes), sh.reversed and sh.again build again. */
+  assert_int_equal(c1.calls, 3 * 2);
+  assert_int_equal(c2.calls, 1 * 2);
+  const char *get[] = {"GET", "route:/a"}, *put[] = {"PUT", "route:/b"};
+  const char *get_rev[] = {"route:/a", "GET"}, *raw[] = {"GET", "raw"};
+  for (size_t i = 0; i < 7; i++) {
+    assert_int_equal(pmx_metric_series_count(m[i]), 2);
+    assert_int_equal(pmx_metric_skipped_events(m[i]), 0);
+  }
+  assert_true(value_of(m[0], get, 2) == 1 && value_of(m[0], put, 2) == 1);
+  assert_true(value_of(m[1], get, 2) == 1 && value_of(m[1], put, 2) == 1); /* a count of 1 */
+  assert_true(value_of(m[2], get, 2) == 5 && value_of(m[2], put, 2) == 5);
+  assert_true(value_of(m[3], get, 2) == 1);
+  assert_true(value_of(m[4], get_rev, 2) == 1);
+  assert_true(value_of(m[5], put, 2) == 1);
+  assert_true(value_of(m[6], raw, 2) == 1);
+
+  /* Refused by the resolver: each family of the group counts it (and asks again). */
+  c1.refuse = c2.refuse = true;
+  c1.calls = c2.calls = 0;
+  assert_int_equal(emit(f, "sh", size, 1, md, 3), 7);
+  assert_int_equal(c1.calls, 5);
+  assert_int_equal(c2.calls, 1);
+  for (size_t i = 0; i < 6; i++) assert_int_equal(pmx_metric_skipped_events(m[i]), 1);
+  assert_int_equal(pmx_metric_skipped_events(m[6]), 0);
+  assert_skipped_line(f->reg, "sh_bytes", "missing_tag", 1);
+  c1.refuse = c2.refuse = false;
+
+  /* A nested emit from inside the resolver shares within itself and leaves the outer key alone:
+   * two families on "inner" with numeric metadata (formatted into the shared scratch). */
+  const char *inner_tags[] = {"method", "code"};
+  pmx_metric_def_t inner1 = {.kind = PMX_COUNTER, .name = "in.one", .event_name = "inner",
+                             .tags = inner_tags, .n_tags = 2};
+  pmx_metric_def_t inner2 = {.kind = PMX_COUNTER, .name = "in.two", .event_name = "inner",
+                             .tags = inner_tags, .n_tags = 2};
+  pmx_metric_t *i1 = define_attach(f, &inner1), *i2 = define_attach(f, &inner2);
+  c1.f = f;
+  c1.calls = 0;
+  assert_int_equal(emit(f, "sh", size, 1, md, 3), 7);
+  assert_int_equal(c1.calls, 3); /* still shared after the nested emits */
+  c1.f = NULL;
+  const char *inner_v[] = {"INNER", "7"};
+  assert_true(value_of(i1, inner_v, 2) == 3 && value_of(i2, inner_v, 2) == 3); /* 3 c1 builds */
+  assert_true(value_of(m[0], get, 2) == 2 && value_of(m[2], get, 2) == 10);
+  assert_true(value_of(m[4], get_rev, 2) == 2 && value_of(m[5], get, 2) == 2);
+  assert_int_equal(pmx_metric_series_count(m[1]), 2);
+
+  /* A handler called outside any emit builds its own values. */
+  pmx_handler_info_t h[8];
+  size_t n = 0;
+  assert_int_equal(pmx_bus_list_handlers(f->bus, "sh", h, 8, &n), PMX_OK);
+  assert_int_equal(n, 7);
+  pmx_event_t *ev = NULL;
+  assert_int_equal(pmx_bus_event(f->bus, "sh", &ev), PMX_OK);
+  pmx_event_data_t data = {ev, size, 1, md2, 3};
+  for (size_t i = 0; i < n; i++) h[i].fn(&data, h[i].config);
+  assert_true(value_of(m[0], put, 2) == 2 && value_of(m[2], put, 2) == 10);
+  assert_true(value_of(m[6], (const char *[]){"PUT", "raw"}, 2) == 2);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, ct_setup, ct_teardown)
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -481,6 +603,7 @@ int main(void) {
       T(test_sum_as_gauge_events),
       T(test_tag_values_callback),
       T(test_series_limit_events),
+      T(test_tags_shared_within_emit),
       cmocka_unit_test(test_own_prefix_in_skips),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

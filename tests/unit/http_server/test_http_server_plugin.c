@@ -227,7 +227,9 @@ static void test_resolver_and_route_metadata(void **state) {
   assert_true(val(t, M "requests_total", "route=\"/api/v1/orders/{id}\"", NULL, NULL) == 1);
   assert_true(val(t, M "requests_total", "route=\"/api/*\"", NULL, NULL) == 1);
   assert_true(val(t, M "requests_total", "route=\"/explicit/:route\"", NULL, NULL) == 1);
-  assert_true(calls > 0);
+  /* Once per request whose route it is asked for: the four metrics of the stop event share their
+   * labels (emit_keys.h); the third request's route came with the event. */
+  assert_int_equal(calls, 2);
   stop(&f);
 }
 
