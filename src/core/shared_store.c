@@ -119,7 +119,14 @@ int pmx_shared_enable(pmx_registry_t *reg, const pmx_shared_opts_t *opts, pmx_er
     return pmx__fail(err, PMX_ESTATE, "",
                      "multi-process mode must be enabled before any metric is defined in the registry");
   }
+  /* A thread that was just joined still counts until the kernel has reaped it, a moment after
+   * pthread_join returns (longer on a loaded machine: a CI run saw it). Look again for up to
+   * about a second before refusing, so that a program that has joined its threads is not. */
   long threads = thread_count();
+  for (int i = 0; threads > THREADS_ALLOWED && i < 100; i++) {
+    nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    threads = thread_count();
+  }
   if (threads > THREADS_ALLOWED) {
     return pmx__fail(err, PMX_ESTATE, "",
                      "multi-process mode must be enabled before threads start (this process runs %ld): "
