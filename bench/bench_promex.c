@@ -7,10 +7,12 @@
  *                            native_observe, histogram_labels on native-only families)
  *   bench_promex memory   -> memory_per_series (run it in a fresh process)
  *
- * Two "peers" live in this one binary:
+ * Three "peers" live in this one binary:
  *   peer=promex         the direct metric API: pmx_metric_labels() + pmx_series_inc/observe;
  *   peer=promex-events  the telemetry path: metrics defined on events and attached to a bus,
- *                       fed by pmx_emit() with metadata built inside each op (workloads 1-3).
+ *                       fed by pmx_emit() with metadata built inside each op (workloads 1-3);
+ *   peer=promex-inline  counter_inc only, through the opt-in pmx_series_inc_inline
+ *                       (promex/inline.h), printed right after promex's counter_inc lines.
  * Result lines go to stdout in exactly the peers' format and order; everything else to stderr.
  *
  * Invariants that keep the numbers honest:
@@ -37,6 +39,7 @@
 
 #include "promex/event.h"
 #include "promex/expo.h"
+#include "promex/inline.h"
 #include "promex/metric.h"
 
 #define REPS 5             /* timed repetitions per (workload, threads); median reported */
@@ -234,6 +237,14 @@ static void ops_counter_inc(const workload_t *w, long lo, long hi, long *errors)
   pmx_series_t *s = w->series;
   long bad = 0;
   for (long i = lo; i < hi; i++) bad += pmx_series_inc(s) != PMX_OK;
+  *errors = bad;
+}
+
+/* counter_inc through the opt-in inline increment (promex/inline.h), reported as promex-inline. */
+static void ops_counter_inc_inline(const workload_t *w, long lo, long hi, long *errors) {
+  pmx_series_t *s = w->series;
+  long bad = 0;
+  for (long i = lo; i < hi; i++) bad += pmx_series_inc_inline(s) != PMX_OK;
   *errors = bad;
 }
 
@@ -455,17 +466,21 @@ static bool verify_native(const char *peer, int threads, pmx_metric_t *m, long e
 
 /* ---- workloads 1-3, direct API ----------------------------------------------------------- */
 
-static void counter_inc(int threads) {
+/* peer "promex": pmx_series_inc; "promex-inline": pmx_series_inc_inline, the same workload and
+ * checks. */
+static void counter_inc_with(const char *peer, void (*ops)(const workload_t *, long, long, long *), int threads) {
   pmx_registry_t *reg = new_registry();
   pmx_metric_t *m =
       define(reg, PMX_COUNTER, "bench_counter_total", "Counter.", "bench.counter", NULL, 0, 1);
-  workload_t w = {.ops = ops_counter_inc, .series = series(m, NULL, 0)};
+  workload_t w = {.ops = ops, .series = series(m, NULL, 0)};
   long errors = 0;
   double ns = bench(&w, threads, &errors);
-  if (verify_counter_inc("promex", threads, m, errors))
-    report("promex", "counter_inc", threads, ns, "ns/op", 2);
+  if (verify_counter_inc(peer, threads, m, errors)) report(peer, "counter_inc", threads, ns, "ns/op", 2);
   pmx_registry_destroy(reg);
 }
+
+static void counter_inc(int threads) { counter_inc_with("promex", ops_counter_inc, threads); }
+static void counter_inc_inline(int threads) { counter_inc_with("promex-inline", ops_counter_inc_inline, threads); }
 
 static const char *const LABELS_TAGS[2] = {"method", "status"};
 static const char *const HIST_TAGS[3] = {"method", "route", "status"};
@@ -788,6 +803,7 @@ int main(int argc, char **argv) {
 #define RUN(name, call) \
   if (only == NULL || *only == '\0' || strcmp(only, #name) == 0) call
   RUN(counter_inc, for (int t = 1; t <= 2; t++) counter_inc(t));
+  RUN(counter_inc_inline, for (int t = 1; t <= 2; t++) counter_inc_inline(t));
   RUN(counter_labels, for (int t = 1; t <= 2; t++) counter_labels(t));
   RUN(histogram_labels, for (int t = 1; t <= 2; t++) histogram_labels(t));
   RUN(scrape_10k, scrape_10k());

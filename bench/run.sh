@@ -122,6 +122,27 @@ END {
     }
 }' "$OUT/results.txt"
 
+# The opt-in inline increment (promex/inline.h): counter_inc only, against the same peers.
+if grep -q '^peer=promex-inline ' "$OUT/results.txt"; then
+    echo
+    echo "Opt-in inline increment (promex/inline.h, pmx_series_inc_inline; the program is tied to this promex build):"
+    echo
+    awk '
+    { for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+      if (f["workload"] != "counter_inc") next
+      key = f["threads"]; v[f["peer"], key] = f["value"]
+      if (f["peer"] !~ /^promex/ && (!((key) in best) || f["value"] + 0 < best[key] + 0)) best[key] = f["value"] }
+    END {
+      print "| workload | threads | unit | promex-inline | promex | best peer | promex-inline / best peer |"
+      print "|---|---|---|---:|---:|---:|---:|"
+      for (t = 1; t <= 2; t++) {
+        a = v["promex-inline", t]; b = best[t]
+        print "| counter_inc | " t " | ns/op | " (a == "" ? "-" : a) " | " v["promex", t] " | " (b == "" ? "-" : b) " | " \
+              ((a == "" || b == "" || b + 0 == 0) ? "-" : sprintf("%.2f", a / b)) " |"
+      }
+    }' "$OUT/results.txt"
+fi
+
 # ---- multi-process store (bench_shared: 4 processes on a shared registry vs 4 threads) ----
 if [ "${SKIP_SHARED:-0}" != 1 ]; then
     cmake --build "$BUILD" --target bench_shared -j"$(nproc)" >&2

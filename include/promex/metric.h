@@ -291,7 +291,8 @@ PMX_EXTERN int pmx_retire(pmx_bus_t *bus, const pmx_event_t *ev, const pmx_meta_
  *   add:     PMX_COUNTER/PMX_SUM (value >= 0 unless sum_as_gauge), PMX_LAST_VALUE (adds)
  *   set:     PMX_LAST_VALUE, and PMX_SUM with sum_as_gauge
  *   observe: PMX_DISTRIBUTION (NaN is rejected)
- * Integral increments use a single atomic integer add; fractional ones a CAS loop on a double. */
+ * Integral increments use a single atomic integer add; fractional ones a CAS loop on a double.
+ * promex/inline.h has an opt-in inline form of pmx_series_inc for the hottest counters. */
 PMX_EXTERN int pmx_series_add(pmx_series_t *s, double value);
 PMX_EXTERN int pmx_series_inc(pmx_series_t *s);
 PMX_EXTERN int pmx_series_set(pmx_series_t *s, double value);

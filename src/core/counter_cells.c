@@ -1,5 +1,6 @@
 /* Owned and shared integer cells of sharded counters; see counter_cells.h. */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -9,6 +10,17 @@
 #include "core/shared_store.h"
 
 _Thread_local pmx__cell_ref_t pmx__cell PMX_TLS_FAST;
+
+/* promex/inline.h compiles pmx__counter_step_fast's two paths into programs: what it assumes of
+ * the layout must hold here, or PMX_INLINE_LAYOUT and the cell's versioned name must change. */
+_Static_assert(offsetof(pmx_series_t, hash) == PMX_INLINE_FLAGS_OFFSET, "inline.h: flag word");
+_Static_assert(offsetof(pmx_series_t, value) == PMX_INLINE_VALUE_OFFSET, "inline.h: value cells");
+_Static_assert(offsetof(pmx__scalar_t, ival) == 0, "inline.h: a labelled counter's integer cell");
+_Static_assert(PMX__OWNED_CELL == 0 && PMX_CACHELINE == PMX_INLINE_LINE, "inline.h: owned cells");
+_Static_assert(PMX__ONE_CELL == PMX_INLINE_ONE_CELL && PMX__OWNED_CELLS == PMX_INLINE_OWNED_CELLS &&
+               PMX__INT_CLOSED == PMX_INLINE_INT_CLOSED, "inline.h: flag bits");
+_Static_assert(PMX__INT_SPILL_AT == PMX_INLINE_SPILL_AT, "inline.h: spill point");
+_Static_assert(PMX_INLINE_LAYOUT == 1, "inline.h: the cell's name carries the layout version");
 
 static _Atomic uint64_t owned_taken; /* bitmap of owned line indices */
 /* Multi-process mode (set by pmx__cells_by_worker_slot, for the rest of the process's life): a

@@ -23,20 +23,23 @@
 
 #include "core/core_internal.h"
 #include "internal.h"
+#include "promex/inline.h"
 
 #define PMX__COUNTER_LINES_MIN 8
 #define PMX__COUNTER_LINES_MAX 64
 #define PMX__OWNED_CELL 0
 #define PMX__SHARED_CELL 16 /* byte 8 of line 0 is the double part (pmx__scalar_t.fbits) */
 
-typedef struct pmx__cell_ref {
-  unsigned line;  /* value line index, < pmx__counter_lines() */
-  /* (line + 1) * PMX_CACHELINE while this thread owns its line, else 0: what the owned fast path
-   * (pmx__counter_step_fast) reads, one load for "owned?" and "where?". */
-  unsigned owned_end;
-  bool owned;     /* this thread owns the line's owned cell */
-  bool claimed;   /* line/owned are set */
-} pmx__cell_ref_t;
+/* The calling thread's cell: pmx_inline_cell_t of promex/inline.h, whose inline increment reads
+ * owned_end (the library's own fast path below reads the same word). Its fields:
+ *   line       value line index, < pmx__counter_lines()
+ *   owned_end  (line + 1) * PMX_CACHELINE while this thread owns its line, else 0: what the owned
+ *              fast path (pmx__counter_step_fast) reads, one load for "owned?" and "where?"
+ *   owned      this thread owns the line's owned cell
+ *   claimed    line/owned are set
+ * The variable's exported name carries the layout version of promex/inline.h. */
+typedef pmx_inline_cell_t pmx__cell_ref_t;
+#define pmx__cell pmx_inline_cell_v1
 
 extern _Thread_local pmx__cell_ref_t pmx__cell PMX_TLS_FAST;
 /* Value lines of every sharded counter of the process (fixed once computed). */
