@@ -468,7 +468,9 @@ static bool verify_native(const char *peer, int threads, pmx_metric_t *m, long e
 
 /* peer "promex": pmx_series_inc; "promex-inline": pmx_series_inc_inline, the same workload and
  * checks. */
-static void counter_inc_with(const char *peer, void (*ops)(const workload_t *, long, long, long *), int threads) {
+typedef void (*ops_fn)(const workload_t *w, long lo, long hi, long *errors);
+
+static void counter_inc_with(const char *peer, ops_fn ops, int threads) {
   pmx_registry_t *reg = new_registry();
   pmx_metric_t *m =
       define(reg, PMX_COUNTER, "bench_counter_total", "Counter.", "bench.counter", NULL, 0, 1);
@@ -480,7 +482,9 @@ static void counter_inc_with(const char *peer, void (*ops)(const workload_t *, l
 }
 
 static void counter_inc(int threads) { counter_inc_with("promex", ops_counter_inc, threads); }
-static void counter_inc_inline(int threads) { counter_inc_with("promex-inline", ops_counter_inc_inline, threads); }
+static void counter_inc_inline(int threads) {
+  counter_inc_with("promex-inline", ops_counter_inc_inline, threads);
+}
 
 static const char *const LABELS_TAGS[2] = {"method", "status"};
 static const char *const HIST_TAGS[3] = {"method", "route", "status"};

@@ -1,7 +1,7 @@
 /* Owned and shared integer cells of sharded counters; see counter_cells.h. */
 #include <pthread.h>
-#include <stddef.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <unistd.h>
 
