@@ -66,31 +66,38 @@ typedef struct pmx_inline_cell {
 
 PMX_EXTERN extern __thread pmx_inline_cell_t pmx_inline_cell_v1 __attribute__((tls_model("initial-exec")));
 
-static inline int pmx_series_inc_inline(pmx_series_t *s) {
-  if (__builtin_expect(s != NULL, 1)) {
-    unsigned char *base = (unsigned char *)s;
-    uint32_t *flags = (uint32_t *)(void *)(base + PMX_INLINE_FLAGS_OFFSET);
-    const uint32_t word = __atomic_load_n(flags, __ATOMIC_RELAXED);
-    if ((word & (PMX_INLINE_ONE_CELL | PMX_INLINE_INT_CLOSED)) == PMX_INLINE_ONE_CELL) {
-      int64_t *cell = (int64_t *)(void *)(base + PMX_INLINE_VALUE_OFFSET);
-      if (__builtin_expect(__atomic_fetch_add(cell, 1, __ATOMIC_RELAXED) + 1 >= PMX_INLINE_SPILL_AT, 0)) {
-        __atomic_fetch_or(flags, PMX_INLINE_INT_CLOSED, __ATOMIC_RELAXED);
-      }
-      return PMX_OK;
+/* The two steps, for an integral v >= 0 below 2^40 on a non-NULL series: 1 when done, 0 (nothing
+ * done) when the library's general path must take it. The library's own increments run this very
+ * code (src/core/counter_cells.h), so the two cannot drift apart. */
+static inline int pmx__inline_counter_step(pmx_series_t *s, int64_t v) {
+  unsigned char *base = (unsigned char *)s;
+  uint32_t *flags = (uint32_t *)(void *)(base + PMX_INLINE_FLAGS_OFFSET);
+  const uint32_t word = __atomic_load_n(flags, __ATOMIC_RELAXED);
+  if ((word & (PMX_INLINE_ONE_CELL | PMX_INLINE_INT_CLOSED)) == PMX_INLINE_ONE_CELL) {
+    int64_t *cell = (int64_t *)(void *)(base + PMX_INLINE_VALUE_OFFSET);
+    if (__builtin_expect(__atomic_fetch_add(cell, v, __ATOMIC_RELAXED) + v >= PMX_INLINE_SPILL_AT, 0)) {
+      __atomic_fetch_or(flags, PMX_INLINE_INT_CLOSED, __ATOMIC_RELAXED);
     }
-    const unsigned end = pmx_inline_cell_v1.owned_end;
-    if (__builtin_expect(end != 0 && (word & (PMX_INLINE_OWNED_CELLS | PMX_INLINE_INT_CLOSED)) ==
-                                         PMX_INLINE_OWNED_CELLS, 1)) {
-      /* Only this thread writes its owned cell; readers load it atomically. */
-      int64_t *cell = (int64_t *)(void *)(base + PMX_INLINE_VALUE_OFFSET + end - PMX_INLINE_LINE);
-      const int64_t now = __atomic_load_n(cell, __ATOMIC_RELAXED) + 1;
-      __atomic_store_n(cell, now, __ATOMIC_RELAXED);
-      if (__builtin_expect(now >= PMX_INLINE_SPILL_AT, 0)) {
-        __atomic_fetch_or(flags, PMX_INLINE_INT_CLOSED, __ATOMIC_RELAXED);
-      }
-      return PMX_OK;
-    }
+    return 1;
   }
+  const unsigned end = pmx_inline_cell_v1.owned_end;
+  if (__builtin_expect(end == 0 || (word & (PMX_INLINE_OWNED_CELLS | PMX_INLINE_INT_CLOSED)) !=
+                                       PMX_INLINE_OWNED_CELLS, 0)) {
+    return 0;
+  }
+  /* Only this thread writes its owned cell; readers load it atomically, so they see every add
+   * that returned before they began. */
+  int64_t *cell = (int64_t *)(void *)(base + PMX_INLINE_VALUE_OFFSET + end - PMX_INLINE_LINE);
+  const int64_t now = __atomic_load_n(cell, __ATOMIC_RELAXED) + v;
+  __atomic_store_n(cell, now, __ATOMIC_RELAXED);
+  if (__builtin_expect(now >= PMX_INLINE_SPILL_AT, 0)) {
+    __atomic_fetch_or(flags, PMX_INLINE_INT_CLOSED, __ATOMIC_RELAXED);
+  }
+  return 1;
+}
+
+static inline int pmx_series_inc_inline(pmx_series_t *s) {
+  if (__builtin_expect(s != NULL && pmx__inline_counter_step(s, 1), 1)) return PMX_OK;
   return pmx_series_inc(s);
 }
 

@@ -66,19 +66,7 @@ static inline pmx__cell_ref_t pmx__my_cell(void) {
  * Returns false, having done nothing, in every other case: the caller takes the general path
  * (which also claims a line on a thread's first increment). */
 static inline bool pmx__counter_step_fast(pmx_series_t *s, int64_t v) {
-  const uint32_t word = atomic_load_explicit(&s->hash, memory_order_relaxed);
-  if ((word & (PMX__ONE_CELL | PMX__INT_CLOSED)) == PMX__ONE_CELL) {
-    const int64_t old = atomic_fetch_add_explicit(&pmx__scalar(s)->ival, v, memory_order_relaxed);
-    if (PMX_UNLIKELY(old + v >= PMX__INT_SPILL_AT)) atomic_fetch_or_explicit(&s->hash, PMX__INT_CLOSED, memory_order_relaxed);
-    return true;
-  }
-  const unsigned end = pmx__cell.owned_end;
-  if (PMX_UNLIKELY(end == 0 || (word & (PMX__OWNED_CELLS | PMX__INT_CLOSED)) != PMX__OWNED_CELLS)) return false;
-  _Atomic int64_t *cell = (_Atomic int64_t *)(void *)(s->value + end - PMX_CACHELINE + PMX__OWNED_CELL);
-  const int64_t now = atomic_load_explicit(cell, memory_order_relaxed) + v;
-  atomic_store_explicit(cell, now, memory_order_relaxed);
-  if (PMX_UNLIKELY(now >= PMX__INT_SPILL_AT)) atomic_fetch_or_explicit(&s->hash, PMX__INT_CLOSED, memory_order_relaxed);
-  return true;
+  return pmx__inline_counter_step(s, v) != 0; /* promex/inline.h: the same code for programs */
 }
 
 #endif

@@ -1227,7 +1227,10 @@ __attribute__((noinline)) static int series_inc_general(pmx_series_t *s) {
   return PMX_OK;
 }
 
-int pmx_series_inc(pmx_series_t *s) {
+/* Aligned to 32 bytes: otherwise where a build happens to place it decides how its branches fall
+ * across the CPU's 32-byte fetch blocks. Placed 16 bytes off, the same instructions ran at 2.58
+ * against 1.96 ns per increment (bench/ab.sh counter_inc, 7 alternating runs). */
+__attribute__((aligned(32))) int pmx_series_inc(pmx_series_t *s) {
   if (s == NULL) return PMX_EINVAL;
   /* The flags the fast path tests are set on counters only, so it needs no kind check. */
   if (PMX_LIKELY(pmx__counter_step_fast(s, 1))) return PMX_OK;

@@ -56,9 +56,10 @@ typedef struct pmx__key {
 } pmx__key_t;
 
 /* The comparison of values needing `need` label bytes reads at most this many bytes past them
- * (an empty last value is read as a whole word: its NUL and 7 more bytes): for the values a series holds, at most that far past
- * its label capacity, which the arena keeps readable (PMX__ARENA_TAIL). A lookup for values that
- * need more than a series' capacity compares byte by byte instead (pmx__key_labels_equal). */
+ * (an empty last value is read as a whole word: its NUL and 7 more bytes): for the values a
+ * series holds, at most that far past its label capacity, which the arena keeps readable
+ * (PMX__ARENA_TAIL). A lookup for values that need more than a series' capacity compares byte by
+ * byte instead (pmx__key_labels_equal). */
 #define PMX__KEY_OVERREAD 7
 _Static_assert(PMX__KEY_OVERREAD <= PMX__ARENA_TAIL, "the arena's tail covers the comparison's reads");
 
@@ -97,7 +98,7 @@ static inline uint64_t pmx__key_hash_value(pmx__key_t *k, size_t i, const char *
 /* `acc`: n xor the pmx__key_hash_value of every value. */
 static inline uint32_t pmx__key_hash_finish(uint64_t acc) {
   acc ^= acc >> 32;
-  /* 29 bits: the series' hash word keeps three flags in the top bits (core_internal.h). */
+  /* 25 bits: the series' hash word keeps its label class and three flags above (core_internal.h). */
   return (uint32_t)((acc * PMX__KEY_FINAL_MUL) >> 32) & PMX__HASH_MASK;
 }
 
