@@ -20,20 +20,24 @@ fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
 run_demo() {
   local want=$1
   shift 2
+  # The background demo truncates out.txt only once it runs: without removing it first, the loop
+  # below can read the previous run's banner (it did once in CI, then signalled a demo that had
+  # not started yet).
+  rm -f out.txt err.txt
   "$DEMO" --workers 1 --jobs 1 "$@" >out.txt 2>err.txt &
   PID=$!
   for _ in $(seq 100); do
-    grep -q 'metrics at' out.txt && break
+    grep -qs 'metrics at' out.txt && break
     kill -0 "$PID" 2>/dev/null || break
     sleep 0.1
   done
   local line
-  line=$(grep 'metrics at' out.txt)
+  line=$(grep -s 'metrics at' out.txt)
   kill -INT "$PID" 2>/dev/null
   wait "$PID" 2>/dev/null
   PID=
   if ! grep -Eq -- "$want" <<<"$line"; then
-    fail "demo $*: banner '$line' does not match /$want/; stderr: $(cat err.txt)"
+    fail "demo $*: banner '$line' does not match /$want/; stderr: $(cat err.txt 2>/dev/null)"
   fi
 }
 
